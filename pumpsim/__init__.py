@@ -1,0 +1,39 @@
+"""pumpsim: an event-driven simulator of implantable intrathecal baclofen pumps.
+
+>>> import pumpsim
+>>> scenario = pumpsim.load_scenario("scenarios/missed-refill.yaml")   # doctest: +SKIP
+>>> result = pumpsim.simulate(scenario)                                 # doctest: +SKIP
+>>> result.to_dict()["passed"]                                          # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["Result", "Scenario", "ScenarioError", "__version__", "load_scenario", "load_scenario_text", "simulate"]
+
+
+def __getattr__(name: str):
+    # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy.
+    if name in ("load_scenario", "load_scenario_text"):
+        from pumpsim.scenario import loader
+
+        return getattr(loader, name)
+    if name == "simulate":
+        from pumpsim.api import simulate
+
+        return simulate
+    if name == "Result":
+        from pumpsim.result import Result
+
+        return Result
+    if name == "Scenario":
+        from pumpsim.scenario.schema import Scenario
+
+        return Scenario
+    if name == "ScenarioError":
+        from pumpsim.errors import ScenarioError
+
+        return ScenarioError
+    raise AttributeError(f"module 'pumpsim' has no attribute {name!r}")

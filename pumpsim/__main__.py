@@ -1,0 +1,5 @@
+"""``python -m pumpsim``."""
+
+from pumpsim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,14 @@
+"""The library entry point: simulate a validated scenario."""
+
+from __future__ import annotations
+
+from pumpsim.engine import Engine
+from pumpsim.result import Result
+from pumpsim.scenario.expectations import evaluate
+from pumpsim.scenario.schema import Scenario
+
+
+def simulate(scenario: Scenario) -> Result:
+    """Run one scenario to its end and check its expectations."""
+    run = Engine(scenario).run()
+    return Result(run=run, outcomes=evaluate(list(scenario.expect), run))

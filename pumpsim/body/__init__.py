@@ -1,0 +1,1 @@
+"""What physically happens downstream of the pump: catheter and CSF."""

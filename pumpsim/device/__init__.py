@@ -1,0 +1,1 @@
+"""What the pump is and believes: alarms, battery."""

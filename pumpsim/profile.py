@@ -1,0 +1,180 @@
+"""Device and drug profiles: the device as data.
+
+A profile is a YAML file shipped in the package. Each parameter carries a ``source`` or an
+``assumed`` note; loading refuses a parameter with neither, so no number enters the model
+without a pedigree. The engine reads these dataclasses, never literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from pumpsim.units import parse_duration_h
+
+ALARM_RESPONSES = ("none", "minimum_rate", "no_flow", "stop")
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One row of the device's alarm table."""
+
+    name: str
+    priority: str  # "critical" | "non_critical"
+    response: str  # one of ALARM_RESPONSES
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A profile value with its provenance."""
+
+    value: Any
+    source: str | None
+    assumed: str | None
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """Numbers and behaviours of one pump model. Durations are in hours."""
+
+    name: str
+    description: str
+    reservoir_sizes_ml: tuple[float, ...]
+    flow_rate_min_ml_per_day: float
+    flow_rate_max_ml_per_day: float
+    flex_max_steps_per_day: int
+    accuracy_spec_fraction: float
+    low_reservoir_alarm_ml: float
+    empty_reservoir_alarm_ml: float
+    min_rate_ml_per_day: float
+    noncritical_tone_interval_h: float
+    noncritical_tone: str
+    critical_tone_interval_h: float
+    critical_tone: str
+    eos_after_eri_h: float
+    hard_stop_life_h: float
+    battery_idle_longevity_h: float
+    battery_volume_capacity_ml: float
+    refill_discrepancy_ml: dict[float, float]
+    ptm_bolus_duration_h: float
+    alarms: dict[str, AlarmSpec]
+    parameters: dict[str, Parameter]
+
+    def discrepancy_threshold_ml(self, reservoir_ml: float) -> float:
+        """The refill-discrepancy limit for a reservoir size (nearest listed size)."""
+        size = min(self.refill_discrepancy_ml, key=lambda s: abs(s - reservoir_ml))
+        return self.refill_discrepancy_ml[size]
+
+    def is_critical(self, alarm: str) -> bool:
+        """Whether the named alarm is critical on this device."""
+        return self.alarms[alarm].priority == "critical"
+
+
+@dataclass(frozen=True)
+class DrugProfile:
+    """Drug data used by the safety model."""
+
+    name: str
+    csf_half_life_h: float
+    concentrations_mcg_per_ml: tuple[float, ...]
+    withdrawal_course: tuple[dict[str, Any], ...]
+    parameters: dict[str, Parameter]
+
+
+class ProfileError(ValueError):
+    """A shipped profile is malformed (a packaging bug, not user input)."""
+
+
+def _read(name: str) -> dict[str, Any]:
+    try:
+        text = resources.files("pumpsim.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
+    except FileNotFoundError:
+        raise ProfileError(f"no profile named {name!r}") from None
+    return yaml.safe_load(text)
+
+
+def _parameters(raw: dict[str, Any], origin: str) -> dict[str, Parameter]:
+    params = {}
+    for key, entry in raw["parameters"].items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise ProfileError(f"{origin}: parameter {key} has no value")
+        if not entry.get("source") and not entry.get("assumed"):
+            raise ProfileError(f"{origin}: parameter {key} has neither source nor assumed")
+        params[key] = Parameter(entry["value"], entry.get("source"), entry.get("assumed"))
+    return params
+
+
+def available_profiles() -> list[str]:
+    """Names of the device profiles shipped in the package."""
+    names = []
+    for item in resources.files("pumpsim.profiles").iterdir():
+        if item.name.endswith(".yaml"):
+            raw = yaml.safe_load(item.read_text("utf-8"))
+            if "alarms" in raw:
+                names.append(raw["name"])
+    return sorted(names)
+
+
+@cache
+def load_device_profile(name: str) -> DeviceProfile:
+    """Load a shipped device profile by name (e.g. ``synchromed-ii``)."""
+    raw = _read(name)
+    if "alarms" not in raw:
+        raise ProfileError(f"{name!r} is not a device profile")
+    p = _parameters(raw, name)
+
+    def v(key: str) -> Any:
+        if key not in p:
+            raise ProfileError(f"{name}: missing parameter {key}")
+        return p[key].value
+
+    alarms = {}
+    for alarm, spec in raw["alarms"].items():
+        if spec["response"] not in ALARM_RESPONSES:
+            raise ProfileError(f"{name}: alarm {alarm} has unknown response {spec['response']}")
+        if spec["priority"] not in ("critical", "non_critical"):
+            raise ProfileError(f"{name}: alarm {alarm} has unknown priority {spec['priority']}")
+        alarms[alarm] = AlarmSpec(alarm, spec["priority"], spec["response"], spec["meaning"])
+    return DeviceProfile(
+        name=raw["name"],
+        description=raw.get("description", ""),
+        reservoir_sizes_ml=tuple(float(x) for x in v("reservoir_sizes_ml")),
+        flow_rate_min_ml_per_day=float(v("flow_rate_min_ml_per_day")),
+        flow_rate_max_ml_per_day=float(v("flow_rate_max_ml_per_day")),
+        flex_max_steps_per_day=int(v("flex_max_steps_per_day")),
+        accuracy_spec_fraction=float(v("accuracy_spec_fraction")),
+        low_reservoir_alarm_ml=float(v("low_reservoir_alarm_ml")),
+        empty_reservoir_alarm_ml=float(v("empty_reservoir_alarm_ml")),
+        min_rate_ml_per_day=float(v("min_rate_ml_per_day")),
+        noncritical_tone_interval_h=parse_duration_h(v("noncritical_tone_interval")),
+        noncritical_tone=str(v("noncritical_tone")),
+        critical_tone_interval_h=parse_duration_h(v("critical_tone_interval")),
+        critical_tone=str(v("critical_tone")),
+        eos_after_eri_h=parse_duration_h(v("eos_after_eri")),
+        hard_stop_life_h=parse_duration_h(v("hard_stop_life")),
+        battery_idle_longevity_h=parse_duration_h(v("battery_idle_longevity")),
+        battery_volume_capacity_ml=float(v("battery_volume_capacity_ml")),
+        refill_discrepancy_ml={float(k): float(x) for k, x in v("refill_discrepancy_ml").items()},
+        ptm_bolus_duration_h=parse_duration_h(v("ptm_bolus_duration")),
+        alarms=alarms,
+        parameters=p,
+    )
+
+
+@cache
+def load_drug_profile(name: str) -> DrugProfile:
+    """Load shipped drug data by name (e.g. ``baclofen``)."""
+    raw = _read(name)
+    p = _parameters(raw, name)
+    return DrugProfile(
+        name=raw["name"],
+        csf_half_life_h=parse_duration_h(p["csf_half_life"].value),
+        concentrations_mcg_per_ml=tuple(float(c) for c in p["concentrations_mcg_per_ml"].value),
+        withdrawal_course=tuple(raw.get("withdrawal_course", ())),
+        parameters=p,
+    )

@@ -1,0 +1,133 @@
+"""The result of a run: the contract's section 6 document, plus logs and a compact series."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from pumpsim import __version__
+from pumpsim.device.alarms import AlarmRecord
+from pumpsim.engine import RunOutput
+from pumpsim.profile import load_drug_profile
+from pumpsim.safety.flags import Flag
+from pumpsim.scenario.expectations import Outcome, evaluate
+
+
+@dataclass
+class Result:
+    """What a simulation produced. ``to_dict()`` is the result document."""
+
+    run: RunOutput
+    outcomes: list[Outcome]
+
+    @property
+    def scenario(self):
+        """The scenario that was run."""
+        return self.run.scenario
+
+    @property
+    def duration_h(self) -> float:
+        """Simulated span in hours."""
+        return self.run.scenario.duration
+
+    @property
+    def alarms(self) -> list[AlarmRecord]:
+        """Every alarm occurrence, in order of raising."""
+        return list(self.run.alarms.history)
+
+    @property
+    def flags(self) -> list[Flag]:
+        """Every safety flag, in order of raising."""
+        return list(self.run.flags.history)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held (true when there are none)."""
+        return all(o.passed for o in self.outcomes)
+
+    def first_alarm_h(self, alarm: str) -> float | None:
+        """When an alarm was first raised (None if never)."""
+        return next((a.start_h for a in self.alarms if a.type == alarm), None)
+
+    def _flag_dict(self, flag: Flag) -> dict[str, Any]:
+        out = flag.to_dict()
+        if flag.type == "abrupt_discontinuation":
+            first = self.run.alarms.first_critical_at_or_after(flag.start_h)
+            out["time_to_critical_alarm_h"] = None if first is None else first - flag.start_h
+            out["risk_factors"] = list(self.run.state["risk_factors"])
+            drug = load_drug_profile(self.scenario.drug.name)
+            out["expected_course"] = [
+                {
+                    "stage": s["stage"],
+                    "from_h": flag.start_h + s["from_h"],
+                    "to_h": None if s.get("to_h") is None else flag.start_h + s["to_h"],
+                    "signs": list(s["signs"]),
+                }
+                for s in drug.withdrawal_course
+            ]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result document (contract section 6), with extra keys after the contract's."""
+        run = self.run
+        sc = run.scenario
+        tot = run.totals
+        until = sc.duration
+        return {
+            "scenario": sc.name,
+            "seed": sc.seed,
+            "duration_h": float(sc.duration),
+            "pumpsim_version": __version__,
+            "alarms": [a.to_dict(until) for a in self.alarms],
+            "flags": [self._flag_dict(f) for f in self.flags],
+            "refills": [dict(r) for r in run.refills],
+            "totals": {
+                "programmed_mcg": tot.programmed_mcg,
+                "delivered_intrathecal_mcg": tot.delivered_intrathecal_mcg,
+                "delivered_elsewhere_mcg": tot.delivered_elsewhere_mcg,
+                "pocket_mcg": tot.pocket_mcg,
+                "withdrawn_mcg": tot.withdrawn_mcg,
+                "injected_mcg": tot.injected_mcg,
+                "pumped_programmed_ml": tot.pumped_programmed_ml,
+                "left_reservoir_ml": tot.left_reservoir_ml,
+                "delivered_intrathecal_ml": tot.delivered_intrathecal_ml,
+                "delivered_elsewhere_ml": tot.delivered_elsewhere_ml,
+                "pocket_ml": tot.pocket_ml,
+                "withdrawn_ml": tot.withdrawn_ml,
+                "injected_ml": tot.injected_ml,
+            },
+            "expectations": [o.to_dict() for o in self.outcomes],
+            "passed": self.passed,
+            "hazard": list(sc.hazard),
+            "device_profile": run.profile.name,
+            "final": dict(run.final),
+            "pump_log": [dict(e) for e in run.pump_log],
+            "physical_log": [dict(e) for e in run.physical_log],
+            "series": {k: list(v) for k, v in run.series.items()},
+            "engine_events": run.engine_events,
+        }
+
+    def to_json(self) -> str:
+        """The document as JSON text (deterministic: same input, same bytes)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+
+    def write_json(self, path: str) -> None:
+        """Write the document whole or not at all (temporary file, then an atomic rename)."""
+        write_atomic(path, self.to_json())
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".pumpsim-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,1 @@
+"""Safety signals: the flags that mark when the patient is at risk."""

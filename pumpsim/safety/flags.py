@@ -1,0 +1,114 @@
+"""Safety flags (contract section 4): records, causes and patient severity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pumpsim.scenario.schema import Patient
+
+#: Causes of an abrupt-discontinuation flag. The contract's list, plus ``under_infusion``
+#: (a pump delivering far below its programme) and ``other`` (no identifiable single cause).
+CAUSES = (
+    "reservoir_empty",
+    "minimum_rate",
+    "catheter",
+    "motor_stall",
+    "end_of_service",
+    "pump_fault",
+    "catheter_transit",
+    "concentration_mismatch",
+    "reprogramming",
+    "under_infusion",
+    "pocket_fill",
+    "over_infusion",
+    "other",
+)
+
+_ORDER = {
+    f"{region}{n}": i
+    for i, (region, n) in enumerate(
+        [("C", k) for k in range(1, 9)]
+        + [("T", k) for k in range(1, 13)]
+        + [("L", k) for k in range(1, 6)]
+        + [("S", k) for k in range(1, 6)]
+    )
+}
+#: Boxed warning: spinal cord injury at T-6 or above is a withdrawal risk factor.
+_T6 = _ORDER["T6"]
+
+
+def level_index(level: str) -> int:
+    """Position of a vertebral level from the top (C1 = 0 ... S5 = 29)."""
+    key = re.sub(r"[^A-Z0-9]", "", level.upper())
+    return _ORDER[key]
+
+
+def risk_factors(patient: Patient) -> list[str]:
+    """The boxed-warning risk factors this patient has."""
+    found = []
+    if patient.injury_level is not None and level_index(patient.injury_level) <= _T6:
+        found.append(f"spinal cord injury at {patient.injury_level} (T6 or above)")
+    if patient.communication_difficulty:
+        found.append("communication difficulty")
+    if patient.prior_withdrawal:
+        found.append("prior withdrawal")
+    return found
+
+
+def severity(patient: Patient) -> str:
+    """``high`` where the patient has a boxed-warning risk factor, else ``moderate``."""
+    return "high" if risk_factors(patient) else "moderate"
+
+
+@dataclass
+class Flag:
+    """One safety flag occurrence."""
+
+    type: str
+    start_h: float
+    end_h: float | None
+    cause: str | None = None
+    alarmed: bool | None = None
+    severity: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result-document form."""
+        out: dict[str, Any] = {
+            "type": self.type,
+            "start_h": self.start_h,
+            "end_h": self.end_h,
+            "cause": self.cause,
+            "alarmed": self.alarmed,
+            "severity": self.severity,
+        }
+        out.update(self.details)
+        return out
+
+
+class FlagBook:
+    """Open and closed flags."""
+
+    def __init__(self) -> None:
+        self.history: list[Flag] = []
+        self.open: dict[str, Flag] = {}
+
+    def raise_flag(self, flag: Flag, keep_open: bool = True) -> Flag:
+        """Record a flag; an instantaneous one (start = end) is not kept open."""
+        self.history.append(flag)
+        if keep_open and flag.end_h is None:
+            self.open[flag.type] = flag
+        return flag
+
+    def close(self, kind: str, t_h: float) -> Flag | None:
+        """End the open flag of this type, if any."""
+        flag = self.open.pop(kind, None)
+        if flag is not None:
+            flag.end_h = t_h
+        return flag
+
+    def is_open(self, kind: str) -> bool:
+        """Whether a flag of this type is open."""
+        return kind in self.open

@@ -1,0 +1,1 @@
+"""Scenario input: safe YAML with line numbers, the pydantic schema, expectations."""
