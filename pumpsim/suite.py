@@ -1,0 +1,177 @@
+"""Run many scenarios: a pass/fail table, a hazard traceability matrix, JUnit XML."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+
+from pumpsim.errors import ScenarioError
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """One entry of the hazard catalogue."""
+
+    id: str
+    hazard_class: str
+    title: str
+    cause: str
+    pump_response: str
+    flagged: str
+
+
+@cache
+def hazard_catalogue() -> dict[str, Hazard]:
+    """The project's hazard catalogue (package data; documented in docs/hazards.md)."""
+    raw = yaml.safe_load(resources.files("pumpsim.profiles").joinpath("hazards.yaml").read_text("utf-8"))
+    out = {}
+    for cls in raw["classes"]:
+        for h in cls["hazards"]:
+            out[h["id"]] = Hazard(h["id"], cls["name"], h["title"], h["cause"], h["pump_response"], h["flagged"])
+    return out
+
+
+@dataclass
+class Entry:
+    """One scenario file's outcome."""
+
+    path: str
+    name: str | None = None
+    hazards: list[str] = field(default_factory=list)
+    error: str | None = None
+    result: Any = None
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL or INVALID."""
+        if self.error is not None:
+            return "INVALID"
+        return "PASS" if self.result.passed else "FAIL"
+
+
+@dataclass
+class Suite:
+    """The outcome of running a set of scenario files."""
+
+    entries: list[Entry]
+
+    def exit_code(self) -> int:
+        """2 if any file is invalid, else 1 if any expectation failed, else 0."""
+        if any(e.error for e in self.entries):
+            return 2
+        return 1 if any(e.verdict == "FAIL" for e in self.entries) else 0
+
+    def error_lines(self) -> list[str]:
+        """One line per invalid file."""
+        return [e.error for e in self.entries if e.error]
+
+    def table_text(self) -> str:
+        """The pass/fail table, with expected against actual for every failed expectation."""
+        width = max([len(e.path) for e in self.entries] + [8])
+        lines = [f"{'SCENARIO'.ljust(width)}  RESULT   EXPECTATIONS"]
+        for e in self.entries:
+            if e.error:
+                lines.append(f"{e.path.ljust(width)}  INVALID  see below")
+                continue
+            outs = e.result.outcomes
+            n_ok = sum(1 for o in outs if o.passed)
+            lines.append(f"{e.path.ljust(width)}  {e.verdict:<7}  {n_ok}/{len(outs)}")
+            for o in outs:
+                if not o.passed:
+                    lines.append(f"    FAIL {o.text}")
+                    lines.append(f"         expected: {o.expected}")
+                    lines.append(f"         actual:   {o.actual}")
+        n = len(self.entries)
+        n_pass = sum(1 for e in self.entries if e.verdict == "PASS")
+        n_fail = sum(1 for e in self.entries if e.verdict == "FAIL")
+        n_bad = n - n_pass - n_fail
+        summary = f"{n_pass} passed, {n_fail} failed" + (f", {n_bad} invalid" if n_bad else "")
+        lines.append(summary)
+        return "\n".join(lines) + "\n"
+
+    def matrix_text(self) -> str:
+        """Hazard → scenarios → verdict, for every hazard in the catalogue."""
+        catalogue = hazard_catalogue()
+        by_hazard: dict[str, list[Entry]] = {h: [] for h in catalogue}
+        unknown: list[tuple[str, Entry]] = []
+        for e in self.entries:
+            for h in e.hazards:
+                if h in by_hazard:
+                    by_hazard[h].append(e)
+                else:
+                    unknown.append((h, e))
+        lines = ["", "HAZARD TRACEABILITY", f"{'HAZARD':<9}  {'CLASS':<18}  {'VERDICT':<9}  SCENARIOS"]
+        for hid, hz in catalogue.items():
+            es = by_hazard[hid]
+            if not es:
+                verdict = "UNCOVERED"
+            elif all(e.verdict == "PASS" for e in es):
+                verdict = "PASS"
+            else:
+                verdict = "FAIL"
+            names = ", ".join(e.name or e.path for e in es) or "-"
+            lines.append(f"{hid:<9}  {hz.hazard_class:<18}  {verdict:<9}  {names}")
+        for hid, e in unknown:
+            lines.append(f"{hid:<9}  {'(not in catalogue)':<18}  {'UNKNOWN':<9}  {e.name or e.path}")
+        return "\n".join(lines) + "\n"
+
+    def junit_xml(self) -> str:
+        """JUnit XML: one testcase per scenario, failures with expected against actual."""
+        n_fail = sum(1 for e in self.entries if e.verdict == "FAIL")
+        n_err = sum(1 for e in self.entries if e.verdict == "INVALID")
+        total_s = sum(e.seconds for e in self.entries)
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<testsuite name="pumpsim" tests="{len(self.entries)}" failures="{n_fail}" '
+            f'errors="{n_err}" time="{total_s:.3f}">',
+        ]
+        for e in self.entries:
+            name = quoteattr(e.name or e.path)
+            out.append(f'  <testcase classname={quoteattr(e.path)} name={name} time="{e.seconds:.3f}">')
+            if e.error:
+                out.append(f"    <error message={quoteattr(e.error)}/>")
+            elif e.verdict == "FAIL":
+                text = "\n".join(
+                    f"{o.text}: expected {o.expected}, actual {o.actual}"
+                    for o in e.result.outcomes
+                    if not o.passed
+                )
+                first = next(o for o in e.result.outcomes if not o.passed)
+                out.append(f"    <failure message={quoteattr(first.text)}>{escape(text)}</failure>")
+            if e.hazards:
+                out.append("    <properties>")
+                out.extend(f'      <property name="hazard" value={quoteattr(h)}/>' for h in e.hazards)
+                out.append("    </properties>")
+            out.append("  </testcase>")
+        out.append("</testsuite>")
+        return "\n".join(out) + "\n"
+
+
+def run_one(path: str) -> Entry:
+    """Load, simulate and check one scenario file."""
+    import pumpsim
+
+    entry = Entry(path=path)
+    t0 = time.perf_counter()
+    try:
+        scenario = pumpsim.load_scenario(path)
+    except ScenarioError as exc:
+        entry.error = str(exc)
+        return entry
+    entry.name = scenario.name
+    entry.hazards = list(scenario.hazard)
+    entry.result = pumpsim.simulate(scenario)
+    entry.seconds = time.perf_counter() - t0
+    return entry
+
+
+def run_suite(paths: list[str]) -> Suite:
+    """Run every scenario file, in the order given."""
+    return Suite([run_one(p) for p in paths])
