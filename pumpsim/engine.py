@@ -349,7 +349,7 @@ class Engine:
         mech = fl["mech"]
         if (mech.alpha > 0 or mech.beta > 0) and self.true_ml > 0:
             cands.append((when(mech, self.true_ml), "true_empty"))
-            front = self.catheter.front_volume_ml()
+            front = self.catheter.front_volume_ml(self.reservoir_conc)
             if front is not None:
                 self._front_slug = self.catheter.slugs[0]
                 cands.append((when(mech, front), "catheter_front"))
@@ -406,7 +406,7 @@ class Engine:
         elif kind == "catheter_front":
             old = self._front_slug[1] if self._front_slug else None
             if self._front_slug is not None:
-                self.catheter.drop_front(self._front_slug)
+                self.catheter.drop_front(self._front_slug, self.reservoir_conc)
             self._physical(
                 t,
                 "catheter_front",
@@ -462,11 +462,13 @@ class Engine:
         s["csf_expected"].append(self.csf_exp)
         s["csf_actual"].append(self.csf_act)
 
-    def _log(self, t: float, kind: str, **details: Any) -> None:
-        self.pump_log.append({"t_h": t, "event": kind, **details})
+    def _log(self, t: float, name: str, /, **details: Any) -> None:
+        """The pump's own event log: what the device records."""
+        self.pump_log.append({"t_h": t, "event": name, **details})
 
-    def _physical(self, t: float, kind: str, **details: Any) -> None:
-        self.physical_log.append({"t_h": t, "event": kind, **details})
+    def _physical(self, t: float, name: str, /, **details: Any) -> None:
+        """What physically happened, which the pump cannot see."""
+        self.physical_log.append({"t_h": t, "event": name, **details})
 
     def ratio(self) -> float | None:
         """Actual/expected CSF level now (None when nothing is expected)."""
@@ -580,6 +582,11 @@ class Engine:
         self.battery_tokens.append(self._at(max(t, hard_stop), self._on_hard_stop))
         if self.explicit_eri_h is not None:
             self.battery_tokens.append(self._at(max(t, self.explicit_eri_h), self._raise_eri, None))
+        else:
+            # However slowly the battery drains, the ERI warning precedes the hard stop by the
+            # full ERI-to-EOS interval.
+            latest_eri = hard_stop - self.eos_after_eri_h
+            self.battery_tokens.append(self._at(max(t, latest_eri), self._raise_eri, None))
 
     def _raise_eri(self, t: float | None) -> None:
         t = self.t_last if t is None else t

@@ -53,9 +53,15 @@ class Catheter:
         """Fluid held in the catheter (its dead volume)."""
         return sum(v for v, _ in self.slugs)
 
-    def front_volume_ml(self) -> float | None:
-        """Volume still to push before the tip concentration changes; None if it never will."""
-        if len(self.slugs) < 2:
+    def front_volume_ml(self, reservoir_conc: float) -> float | None:
+        """Volume still to push before the tip concentration changes; None if it never will.
+
+        The next drug at the tip is the next slug's, or the reservoir's once the catheter has
+        been flushed through.
+        """
+        if not self.slugs:
+            return None
+        if len(self.slugs) < 2 and self.slugs[0][1] == reservoir_conc:
             return None
         return self.slugs[0][0]
 
@@ -86,14 +92,17 @@ class Catheter:
                 remaining -= tip[0]
                 self.slugs.popleft()
 
-    def drop_front(self, slug: list[float]) -> None:
+    def drop_front(self, slug: list[float], conc_in: float) -> None:
         """The boundary behind ``slug`` reached the tip: drop what rounding left of it.
 
         The residue (rounding dust) joins the next slug so the dead volume stays exact.
         """
-        if len(self.slugs) > 1 and self.slugs[0] is slug:
+        if self.slugs and self.slugs[0] is slug:
             dust = self.slugs.popleft()
-            self.slugs[0][0] += dust[0]
+            if self.slugs:
+                self.slugs[0][0] += dust[0]
+            else:
+                self.slugs.append([dust[0], conc_in])
 
     # -- faults -------------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:
