@@ -81,6 +81,8 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[object, ...]:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
+        elif isinstance(node, dict) and part == node.get("type"):
+            continue  # the discriminator tag of an event
         elif i == len(loc) - 1 and isinstance(part, str) and not part.startswith("function-"):
             path.append(part)  # a missing or unknown key
         # else: a union member or discriminator tag: not part of the user's path
