@@ -8,8 +8,11 @@ from typing import Any
 
 from pumpsim.scenario.schema import Patient
 
-#: Causes of an abrupt-discontinuation flag. The contract's list, plus ``under_infusion``
-#: (a pump delivering far below its programme) and ``other`` (no identifiable single cause).
+#: Causes a flag can carry. For abrupt_discontinuation: the contract's list, plus
+#: ``under_infusion`` (a pump delivering far below its programme) and ``other``. For
+#: overdose_risk: ``pocket_fill``, ``concentration_mismatch``, ``catheter_transit``,
+#: ``over_infusion``, ``other``. For refill_discrepancy: ``more_than_expected`` (under-delivery)
+#: or ``less_than_expected`` (over-infusion).
 CAUSES = (
     "reservoir_empty",
     "minimum_rate",
@@ -23,6 +26,8 @@ CAUSES = (
     "under_infusion",
     "pocket_fill",
     "over_infusion",
+    "more_than_expected",
+    "less_than_expected",
     "other",
 )
 
