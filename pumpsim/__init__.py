@@ -11,7 +11,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "Scenario", "ScenarioError", "__version__", "load_scenario", "load_scenario_text", "simulate"]
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "load_scenario_text",
+    "simulate",
+]
 
 
 def __getattr__(name: str):

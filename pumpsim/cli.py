@@ -42,7 +42,8 @@ def _describe_log(entry: dict[str, Any]) -> str:
     kind = entry["event"]
     rest = {k: v for k, v in entry.items() if k not in ("t_h", "event")}
     if kind.startswith("alarm_"):
-        return f"ALARM {rest['alarm']} {kind.removeprefix('alarm_')} ({rest['priority'].replace('_', '-')})"
+        priority = rest["priority"].replace("_", "-")
+        return f"ALARM {rest['alarm']} {kind.removeprefix('alarm_')} ({priority})"
     parts = []
     for key, value in rest.items():
         if isinstance(value, float):
@@ -90,7 +91,8 @@ def timeline_text(result: Any) -> str:
     lines.append("")
     lines.append(
         f"programmed {tot['programmed_mcg']:.1f} mcg, delivered intrathecally "
-        f"{tot['delivered_intrathecal_mcg']:.1f} mcg, elsewhere {tot['delivered_elsewhere_mcg']:.1f} mcg; "
+        f"{tot['delivered_intrathecal_mcg']:.1f} mcg, "
+        f"elsewhere {tot['delivered_elsewhere_mcg']:.1f} mcg; "
         f"final reservoir: pump estimate {doc['final']['reservoir_estimated_ml']:.3f} mL, "
         f"true {doc['final']['reservoir_true_ml']:.3f} mL"
     )
@@ -186,12 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate one scenario and print its timeline")
     run.add_argument("file", help="scenario YAML file")
-    run.add_argument("--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)")
+    run.add_argument(
+        "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the timeline")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="run scenarios and check their expectations")
-    check.add_argument("files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
+    )
     check.add_argument("--junit", metavar="FILE", help="also write JUnit XML for CI")
     check.add_argument("--matrix", action="store_true", help="print the hazard traceability matrix")
     check.set_defaults(func=cmd_check)

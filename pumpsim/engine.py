@@ -127,22 +127,38 @@ class Engine:
         self.env = simpy.Environment()
 
         pump = sc.pump
-        self.lra_ml = pump.low_reservoir_alarm_ml if pump.low_reservoir_alarm_ml is not None else prof.low_reservoir_alarm_ml
+        self.lra_ml = (
+            pump.low_reservoir_alarm_ml
+            if pump.low_reservoir_alarm_ml is not None
+            else prof.low_reservoir_alarm_ml
+        )
         self.empty_ml = (
             pump.empty_reservoir_alarm_ml
             if pump.empty_reservoir_alarm_ml is not None
             else prof.empty_reservoir_alarm_ml
         )
         self.min_rate_ml_per_h = (
-            pump.min_rate_ml_per_day if pump.min_rate_ml_per_day is not None else prof.min_rate_ml_per_day
+            pump.min_rate_ml_per_day
+            if pump.min_rate_ml_per_day is not None
+            else prof.min_rate_ml_per_day
         ) / HOURS_PER_DAY
         self.eos_after_eri_h = (
-            pump.battery.eos_after_eri if pump.battery.eos_after_eri is not None else prof.eos_after_eri_h
+            pump.battery.eos_after_eri
+            if pump.battery.eos_after_eri is not None
+            else prof.eos_after_eri_h
         )
-        tone_h = pump.critical_tone_interval if pump.critical_tone_interval is not None else prof.critical_tone_interval_h
+        tone_h = (
+            pump.critical_tone_interval
+            if pump.critical_tone_interval is not None
+            else prof.critical_tone_interval_h
+        )
         self.alarms = AlarmBook(prof, tone_h)
         self.flags = FlagBook()
-        half_life = sc.risk.csf_half_life if sc.risk.csf_half_life is not None else self.drug.csf_half_life_h
+        half_life = (
+            sc.risk.csf_half_life
+            if sc.risk.csf_half_life is not None
+            else self.drug.csf_half_life_h
+        )
         self.k = math.log(2.0) / half_life
         self.theta = sc.risk.threshold
         self.severity = severity(sc.patient)
@@ -150,7 +166,9 @@ class Engine:
 
         # Pump (belief) and reservoir (truth)
         self.reservoir_ml = pump.reservoir_ml
-        self.true_ml = pump.initial_volume_ml if pump.initial_volume_ml is not None else pump.reservoir_ml
+        self.true_ml = (
+            pump.initial_volume_ml if pump.initial_volume_ml is not None else pump.reservoir_ml
+        )
         self.est_ml = self.true_ml
         self.reservoir_conc = sc.drug.concentration_mcg_per_ml
         self.pump_conc = self.reservoir_conc
@@ -299,8 +317,12 @@ class Engine:
         expected = fl["expected"]
         tot.programmed_mcg += amount(expected)
         delivered = fl["delivered"]
-        self.csf_exp = self.schedule.level_at(self.csf_exp, self.t_last, t, expected.alpha, expected.beta, self.k)
-        self.csf_act = self.schedule.level_at(self.csf_act, self.t_last, t, delivered.alpha, delivered.beta, self.k)
+        self.csf_exp = self.schedule.level_at(
+            self.csf_exp, self.t_last, t, expected.alpha, expected.beta, self.k
+        )
+        self.csf_act = self.schedule.level_at(
+            self.csf_act, self.t_last, t, delivered.alpha, delivered.beta, self.k
+        )
         self.t_last = t
 
     # ------------------------------------------------------------------------------------------
@@ -402,7 +424,9 @@ class Engine:
             self.est_ml = 0.0
         elif kind == "true_empty":
             self.true_ml = 0.0
-            self._physical(t, "reservoir_empty", note="the true reservoir is empty: no drug leaves the pump")
+            self._physical(
+                t, "reservoir_empty", note="the true reservoir is empty: no drug leaves the pump"
+            )
         elif kind == "catheter_front":
             old = self._front_slug[1] if self._front_slug else None
             if self._front_slug is not None:
@@ -437,7 +461,9 @@ class Engine:
         for name, on in changes:
             what = self.alarms.set(name, on, t)
             if what is not None:
-                self._log(t, f"alarm_{what}", alarm=name, priority=self.profile.alarms[name].priority)
+                self._log(
+                    t, f"alarm_{what}", alarm=name, priority=self.profile.alarms[name].priority
+                )
         if self.bridge_active and not self.catheter.holds_other_than(self.reservoir_conc):
             self.bridge_active = False
             self._log(t, "bridge_bolus_complete")
@@ -523,14 +549,22 @@ class Engine:
         if self.flags.is_open("abrupt_discontinuation"):
             self.flags.close("abrupt_discontinuation", t)
             return
-        self.flags.raise_flag(self._withdrawal_flag(t, self._abrupt_cause(), ratio_threshold=self.theta))
+        self.flags.raise_flag(
+            self._withdrawal_flag(t, self._abrupt_cause(), ratio_threshold=self.theta)
+        )
 
     def _toggle_overdose(self, t: float) -> None:
         if self.flags.is_open("overdose_risk"):
             self.flags.close("overdose_risk", t)
             return
         self.flags.raise_flag(
-            Flag("overdose_risk", t, None, cause=self._overdose_cause(), alarmed=self.alarms.critical_active())
+            Flag(
+                "overdose_risk",
+                t,
+                None,
+                cause=self._overdose_cause(),
+                alarmed=self.alarms.critical_active(),
+            )
         )
 
     def _check_reduction(self, t: float, therapy: schema.Therapy) -> None:
@@ -553,7 +587,9 @@ class Engine:
     def _project_refill_due(self, t: float) -> None:
         """refill_due_after_empty: the next scheduled refill falls after the projected alarm."""
         upcoming = [r for r in self.refill_times if r > t]
-        projected = self.schedule.time_to_amount(t, 1.0 / self.pump_conc, 0.0, max(0.0, self.est_ml - self.empty_ml))
+        projected = self.schedule.time_to_amount(
+            t, 1.0 / self.pump_conc, 0.0, max(0.0, self.est_ml - self.empty_ml)
+        )
         late = bool(upcoming) and upcoming[0] > projected
         if late and not self.flags.is_open("refill_due_after_empty"):
             self.flags.raise_flag(
@@ -615,13 +651,24 @@ class Engine:
         self.therapy = therapy
         self.schedule = Schedule.from_therapy(therapy, self.sc.start)
         self.programme_history.append((t, therapy.daily_dose_mcg))
-        self._log(t, "programme_change", reason=reason, mode=therapy.mode, daily_dose_mcg=therapy.daily_dose_mcg)
+        self._log(
+            t,
+            "programme_change",
+            reason=reason,
+            mode=therapy.mode,
+            daily_dose_mcg=therapy.daily_dose_mcg,
+        )
 
     def _ev_refill(self, t: float, index: int, ev: schema.RefillEvent) -> None:
         if ev.missed:
             self.refills.append(
-                {"at_h": t, "missed": True, "expected_residual_ml": None, "actual_residual_ml": None,
-                 "discrepancy_ml": None}
+                {
+                    "at_h": t,
+                    "missed": True,
+                    "expected_residual_ml": None,
+                    "actual_residual_ml": None,
+                    "discrepancy_ml": None,
+                }
             )
             self._log(t, "refill_missed")
             return
@@ -635,7 +682,9 @@ class Engine:
         if abs(discrepancy) > limit:
             self.flags.raise_flag(
                 Flag(
-                    "refill_discrepancy", t, t,
+                    "refill_discrepancy",
+                    t,
+                    t,
                     cause="more_than_expected" if discrepancy > 0 else "less_than_expected",
                     details={
                         "discrepancy_ml": discrepancy,
@@ -661,7 +710,11 @@ class Engine:
         if pocket_ml > 0:
             self.flags.raise_flag(
                 Flag(
-                    "overdose_risk", t, t, cause="pocket_fill", alarmed=self.alarms.critical_active(),
+                    "overdose_risk",
+                    t,
+                    t,
+                    cause="pocket_fill",
+                    alarmed=self.alarms.critical_active(),
                     details={"pocket_ml": pocket_ml, "pocket_mcg": pocket_ml * conc},
                 ),
                 keep_open=False,
@@ -686,13 +739,21 @@ class Engine:
             }
         )
         self._log(
-            t, "refill", volume_ml=ev.volume_ml, concentration_mcg_per_ml=conc,
-            pump_concentration_mcg_per_ml=self.pump_conc, expected_residual_ml=expected,
+            t,
+            "refill",
+            volume_ml=ev.volume_ml,
+            concentration_mcg_per_ml=conc,
+            pump_concentration_mcg_per_ml=self.pump_conc,
+            expected_residual_ml=expected,
         )
         if ev.bridge_bolus and self.catheter.holds_other_than(conc):
             self.bridge_active = True
-            self._log(t, "bridge_bolus_started", catheter_ml=self.catheter.content_ml(),
-                      catheter_mcg=self.catheter.content_mcg())
+            self._log(
+                t,
+                "bridge_bolus_started",
+                catheter_ml=self.catheter.content_ml(),
+                catheter_mcg=self.catheter.content_mcg(),
+            )
         if conc != old_conc:
             self._physical(t, "concentration_change", from_mcg_per_ml=old_conc, to_mcg_per_ml=conc)
         if ev.therapy is not None:
@@ -740,7 +801,9 @@ class Engine:
         until = None if ev.duration is None else t + ev.duration
         fault = Fault(ev.kind, ev.fraction, t, until)
         self.catheter.add_fault(fault)
-        self._physical(t, "catheter_fault", kind=ev.kind, delivered_fraction=ev.fraction, until_h=until)
+        self._physical(
+            t, "catheter_fault", kind=ev.kind, delivered_fraction=ev.fraction, until_h=until
+        )
         if until is not None:
             self._at(until, self._end_fault, fault)
 

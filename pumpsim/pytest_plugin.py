@@ -65,7 +65,9 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):  # type: ignore[override]
         """Expected against actual, one block per failed expectation."""
         if isinstance(excinfo.value, ScenarioFailed):
-            lines = [f"scenario {self.path.name}: {len(excinfo.value.args[0])} expectation(s) failed"]
+            lines = [
+                f"scenario {self.path.name}: {len(excinfo.value.args[0])} expectation(s) failed"
+            ]
             for o in excinfo.value.args[0]:
                 lines.append(f"  {o.text}")
                 lines.append(f"    expected: {o.expected}")

@@ -13,7 +13,7 @@ from pumpsim.device.alarms import AlarmRecord
 from pumpsim.engine import RunOutput
 from pumpsim.profile import load_drug_profile
 from pumpsim.safety.flags import Flag
-from pumpsim.scenario.expectations import Outcome, evaluate
+from pumpsim.scenario.expectations import Outcome
 
 
 @dataclass

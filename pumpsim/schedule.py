@@ -24,11 +24,24 @@ from datetime import datetime
 from pumpsim.scenario.schema import WEEKDAYS, Therapy
 from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
+#: Beyond this many periods (a million years of days) a crossing is treated as never.
+_FOREVER_PERIODS = 1e9
+
 
 class Schedule:
     """A periodic step function: ``rates[j]`` from ``starts[j]`` to the next start, per period."""
 
-    __slots__ = ("_pss", "constant", "cum", "ends", "period_h", "phase_h", "rates", "starts", "total")
+    __slots__ = (
+        "_pss",
+        "constant",
+        "cum",
+        "ends",
+        "period_h",
+        "phase_h",
+        "rates",
+        "starts",
+        "total",
+    )
 
     def __init__(
         self, period_h: float, starts: list[float], rates: list[float], phase_h: float = 0.0
@@ -108,14 +121,14 @@ class Schedule:
         return self._F(t1_h + self.phase_h) - self._F(t0_h + self.phase_h)
 
     def time_to_amount(self, t0_h: float, alpha: float, beta: float, amount: float) -> float:
-        """First t ≥ t0 with ∫_{t0}^{t} (alpha*f + beta) = amount (alpha, beta ≥ 0); inf if never."""
+        """First t ≥ t0 with ∫_{t0}^{t} (alpha*f + beta) = amount (alpha, beta ≥ 0); inf: never."""
         if amount <= 0.0:
             return t0_h
         if self.constant:
             slope = alpha * self.rates[0] + beta
             return t0_h + amount / slope if slope > 0.0 else math.inf
         per_period = alpha * self.total + beta * self.period_h
-        if per_period <= 0.0:
+        if per_period <= 0.0 or amount / per_period > _FOREVER_PERIODS:
             return math.inf
         x0 = t0_h + self.phase_h
 
@@ -124,7 +137,7 @@ class Schedule:
 
         goal = G(x0) + amount
         q = max(math.floor(goal / per_period), math.floor(x0 / self.period_h))
-        for qq in (q - 1, q, q + 1):
+        for qq in range(q - 1, q + 3):
             base = qq * self.period_h
             g_base = qq * per_period
             for j, (s, e, r) in enumerate(zip(self.starts, self.ends, self.rates, strict=True)):
@@ -164,7 +177,9 @@ class Schedule:
         r = self.rates[j]
         return r / k + (pss[j] - r / k) * math.exp(-k * (p - self.starts[j]))
 
-    def level_at(self, a0: float, t0_h: float, t1_h: float, alpha: float, beta: float, k: float) -> float:
+    def level_at(
+        self, a0: float, t0_h: float, t1_h: float, alpha: float, beta: float, k: float
+    ) -> float:
         """A(t1) for A' = alpha*f + beta - kA with A(t0) = a0 (exact)."""
         if t1_h == t0_h:
             return a0
@@ -175,7 +190,7 @@ class Schedule:
     def first_zero_down(
         self, t0_h: float, t_end_h: float, g0: float, alpha: float, beta: float, k: float
     ) -> float | None:
-        """First t in [t0, t_end] where g falls below zero; g' = alpha*f + beta - k*g, g(t0) = g0 ≥ 0.
+        """First t in [t0, t_end] where g falls below zero; g' = alpha*f + beta - k*g, g(t0) ≥ 0.
 
         Returns None if g stays ≥ 0 until t_end. Exact: a crossing lies inside one step, where g
         is a single exponential; whole periods are skipped using the periodic steady state.
@@ -188,7 +203,7 @@ class Schedule:
         P = self.period_h
 
         def scan(xa: float, xb: float, g: float) -> tuple[float | None, float]:
-            q, j, p = self._locate(xa)
+            q, j, _p = self._locate(xa)
             base = q * P
             x = xa
             while x < xb:

@@ -29,11 +29,15 @@ class Hazard:
 @cache
 def hazard_catalogue() -> dict[str, Hazard]:
     """The project's hazard catalogue (package data; documented in docs/hazards.md)."""
-    raw = yaml.safe_load(resources.files("pumpsim.profiles").joinpath("hazards.yaml").read_text("utf-8"))
+    raw = yaml.safe_load(
+        resources.files("pumpsim.profiles").joinpath("hazards.yaml").read_text("utf-8")
+    )
     out = {}
     for cls in raw["classes"]:
         for h in cls["hazards"]:
-            out[h["id"]] = Hazard(h["id"], cls["name"], h["title"], h["cause"], h["pump_response"], h["flagged"])
+            out[h["id"]] = Hazard(
+                h["id"], cls["name"], h["title"], h["cause"], h["pump_response"], h["flagged"]
+            )
     return out
 
 
@@ -107,7 +111,11 @@ class Suite:
                     by_hazard[h].append(e)
                 else:
                     unknown.append((h, e))
-        lines = ["", "HAZARD TRACEABILITY", f"{'HAZARD':<9}  {'CLASS':<18}  {'VERDICT':<9}  SCENARIOS"]
+        lines = [
+            "",
+            "HAZARD TRACEABILITY",
+            f"{'HAZARD':<9}  {'CLASS':<18}  {'VERDICT':<9}  SCENARIOS",
+        ]
         for hid, hz in catalogue.items():
             es = by_hazard[hid]
             if not es:
@@ -119,7 +127,9 @@ class Suite:
             names = ", ".join(e.name or e.path for e in es) or "-"
             lines.append(f"{hid:<9}  {hz.hazard_class:<18}  {verdict:<9}  {names}")
         for hid, e in unknown:
-            lines.append(f"{hid:<9}  {'(not in catalogue)':<18}  {'UNKNOWN':<9}  {e.name or e.path}")
+            lines.append(
+                f"{hid:<9}  {'(not in catalogue)':<18}  {'UNKNOWN':<9}  {e.name or e.path}"
+            )
         return "\n".join(lines) + "\n"
 
     def junit_xml(self) -> str:
@@ -134,7 +144,9 @@ class Suite:
         ]
         for e in self.entries:
             name = quoteattr(e.name or e.path)
-            out.append(f'  <testcase classname={quoteattr(e.path)} name={name} time="{e.seconds:.3f}">')
+            out.append(
+                f'  <testcase classname={quoteattr(e.path)} name={name} time="{e.seconds:.3f}">'
+            )
             if e.error:
                 out.append(f"    <error message={quoteattr(e.error)}/>")
             elif e.verdict == "FAIL":
@@ -147,7 +159,9 @@ class Suite:
                 out.append(f"    <failure message={quoteattr(first.text)}>{escape(text)}</failure>")
             if e.hazards:
                 out.append("    <properties>")
-                out.extend(f'      <property name="hazard" value={quoteattr(h)}/>' for h in e.hazards)
+                out.extend(
+                    f'      <property name="hazard" value={quoteattr(h)}/>' for h in e.hazards
+                )
                 out.append("    </properties>")
             out.append("  </testcase>")
         out.append("</testsuite>")

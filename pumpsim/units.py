@@ -39,7 +39,7 @@ def parse_duration_h(value: object) -> float:
 
     Raises DurationError for bare numbers, unknown units, months (ambiguous) and negatives.
     """
-    if isinstance(value, bool) or isinstance(value, int | float):
+    if isinstance(value, (bool, int | float)):
         raise DurationError(
             f"bare number {value!r} is not a duration: give a unit, e.g. '{value}d' or '{value}h'"
         )

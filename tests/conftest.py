@@ -32,7 +32,10 @@ def scenario_text(
 ) -> str:
     """A minimal valid scenario, with ``extra`` YAML appended (events:, patient:, expect: ...)."""
     text = BASE.format(
-        duration=duration, reservoir=reservoir, conc=conc, therapy=therapy,
+        duration=duration,
+        reservoir=reservoir,
+        conc=conc,
+        therapy=therapy,
         pump_extra=(", " + pump_extra) if pump_extra else "",
     )
     return text + textwrap.dedent(extra)

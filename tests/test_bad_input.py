@@ -43,14 +43,50 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
     [
         ("duration: 30d", "duration: 30", "duration", 2, ["bare number"]),
         ("dose_mcg_per_day: 400", "dose_mcg_per_day: -400", "therapy.dose_mcg_per_day", 6, ["0"]),
-        ("dose_mcg_per_day: 400", "dose_mcg_per_dya: 400", "therapy.dose_mcg_per_dya", 6, ["did you mean 'dose_mcg_per_day'"]),
-        ("volume_ml: 20}", "volume_ml: 25}", "events[0].volume_ml", 8, ["exceeds the 20 mL reservoir"]),
-        ("reservoir_ml: 20", "reservoir_ml: 30", "pump.reservoir_ml", 3, ["not a synchromed-ii reservoir"]),
-        ("type: refill, volume_ml: 20", "type: refil, volume_ml: 20", "events[0]", 8, ["unknown event type"]),
+        (
+            "dose_mcg_per_day: 400",
+            "dose_mcg_per_dya: 400",
+            "therapy.dose_mcg_per_dya",
+            6,
+            ["did you mean 'dose_mcg_per_day'"],
+        ),
+        (
+            "volume_ml: 20}",
+            "volume_ml: 25}",
+            "events[0].volume_ml",
+            8,
+            ["exceeds the 20 mL reservoir"],
+        ),
+        (
+            "reservoir_ml: 20",
+            "reservoir_ml: 30",
+            "pump.reservoir_ml",
+            3,
+            ["not a synchromed-ii reservoir"],
+        ),
+        (
+            "type: refill, volume_ml: 20",
+            "type: refil, volume_ml: 20",
+            "events[0]",
+            8,
+            ["unknown event type"],
+        ),
         ("name: ok", "name: Not OK", "name", 1, ["pattern"]),
         ("at: 10d", "at: 40d", "events[0].at", 8, ["after the end"]),
-        ("drug: {concentration_mcg_per_ml: 2000}", "drug: {}", "drug.concentration_mcg_per_ml", 4, ["required"]),
-        ("  dose_mcg_per_day: 400", "  dose_mcg_per_day: 4000000", "therapy.dose_mcg_per_day", 6, ["programmable range"]),
+        (
+            "drug: {concentration_mcg_per_ml: 2000}",
+            "drug: {}",
+            "drug.concentration_mcg_per_ml",
+            4,
+            ["required"],
+        ),
+        (
+            "  dose_mcg_per_day: 400",
+            "  dose_mcg_per_day: 4000000",
+            "therapy.dose_mcg_per_day",
+            6,
+            ["programmable range"],
+        ),
     ],
 )
 def test_invalid_values(capsys, write_yaml, old, new, key, line, words):
@@ -71,9 +107,11 @@ def test_good_file_validates(capsys, write_yaml):
         ("!!python/object/apply:os.system ['echo hi']\n", ["not allowed"]),
         ("name: !!python/name:os.system x\n", ["not allowed"]),
         ("- a\n- b\n", ["mapping"]),
-        ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-         "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
-         ["alias bomb"]),
+        (
+            "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+            "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            ["alias bomb"],
+        ),
         ("name: a\nname: b\n", ["duplicate key"]),
     ],
 )
@@ -93,15 +131,31 @@ def test_oversized_file(capsys, write_yaml):
 @pytest.mark.parametrize(
     ("event", "key", "words"),
     [
-        ("{at: 1d, type: catheter_fault, kind: leak, delivered_fraction: 1.5}", "events[1].delivered_fraction", ["1"]),
+        (
+            "{at: 1d, type: catheter_fault, kind: leak, delivered_fraction: 1.5}",
+            "events[1].delivered_fraction",
+            ["1"],
+        ),
         ("{at: 1d, type: catheter_fault, kind: snapped}", "events[1].kind", ["not allowed"]),
         ("{at: 1d, type: catheter_fault, kind: kink}", "events[1]", ["needs delivered_fraction"]),
         ("{at: 1d, type: bolus, dose_mcg: 50}", "events[1].duration", ["required"]),
-        ("{at: 1d, type: refill, volume_ml: 10, pocket_fraction: 1.2}", "events[1].pocket_fraction", ["1"]),
+        (
+            "{at: 1d, type: refill, volume_ml: 10, pocket_fraction: 1.2}",
+            "events[1].pocket_fraction",
+            ["1"],
+        ),
         ("{at: 1d, type: pump_fault, kind: gremlins}", "events[1].kind", ["not allowed"]),
         ("{at: 1d, type: mri}", "events[1].duration", ["required"]),
-        ("{at: 1d, type: bolus, dose_mcg: 50, duration: 0min}", "events[1].duration", ["longer than zero"]),
-        ("{at: 1d, type: pump_replacement, reservoir_ml: 40, volume_ml: 45}", "events[1].volume_ml", ["exceeds"]),
+        (
+            "{at: 1d, type: bolus, dose_mcg: 50, duration: 0min}",
+            "events[1].duration",
+            ["longer than zero"],
+        ),
+        (
+            "{at: 1d, type: pump_replacement, reservoir_ml: 40, volume_ml: 45}",
+            "events[1].volume_ml",
+            ["exceeds"],
+        ),
     ],
 )
 def test_bad_fault_and_bolus_values(capsys, write_yaml, event, key, words):
@@ -114,9 +168,15 @@ def test_flex_validation(capsys, write_yaml):
     text = GOOD.replace("  dose_mcg_per_day: 400", "  mode: flex\n  steps:\n" + steps)
     msg = check_bad(capsys, write_yaml(text), key="therapy.steps", words=["at most 13"])
     assert re.search(r":7: ", msg)
-    text = GOOD.replace("  dose_mcg_per_day: 400", '  mode: flex\n  steps:\n    - {at: "01:00", dose_mcg_per_hour: 10}')
+    text = GOOD.replace(
+        "  dose_mcg_per_day: 400",
+        '  mode: flex\n  steps:\n    - {at: "01:00", dose_mcg_per_hour: 10}',
+    )
     check_bad(capsys, write_yaml(text), words=["00:00"])
-    text = GOOD.replace("  dose_mcg_per_day: 400", "  mode: flex\n  steps:\n    - {at: 00:00, dose_mcg_per_hour: 10}")
+    text = GOOD.replace(
+        "  dose_mcg_per_day: 400",
+        "  mode: flex\n  steps:\n    - {at: 00:00, dose_mcg_per_hour: 10}",
+    )
     assert main(["validate", write_yaml(text)]) == 0  # unquoted HH:MM is read as a clock time
 
 
@@ -126,13 +186,19 @@ def test_unknown_top_level_key_lists_known_keys(capsys, write_yaml):
 
 
 def test_unknown_event_key_suggests(capsys, write_yaml):
-    msg = check_bad(capsys, write_yaml(GOOD.replace("volume_ml: 20}", "volum_ml: 20}")), key="events[0].volum_ml")
+    msg = check_bad(
+        capsys,
+        write_yaml(GOOD.replace("volume_ml: 20}", "volum_ml: 20}")),
+        key="events[0].volum_ml",
+    )
     assert "did you mean 'volume_ml'" in msg
 
 
 def test_run_exit_2_without_traceback(write_yaml):
     path = write_yaml(GOOD.replace("30d", "30"))
-    proc = subprocess.run([sys.executable, "-m", "pumpsim", "run", path], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pumpsim", "run", path], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

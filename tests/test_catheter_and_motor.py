@@ -9,11 +9,16 @@ DAY = 24.0
 def test_five_day_occlusion_leaves_drug_in_reservoir():
     # 20 mL pump at 0.2 mL/day (400 mcg/day at 2000 mcg/mL): the pump expects 10.0 mL at day 50,
     # but the five occluded days held 1.0 mL back.
-    r = run(scenario_text(duration="51d", extra="""
+    r = run(
+        scenario_text(
+            duration="51d",
+            extra="""
         events:
           - {at: 20d, type: catheter_fault, kind: occlusion, duration: 5d}
           - {at: 50d, type: refill, volume_ml: 20}
-    """))
+    """,
+        )
+    )
     refill = r.run.refills[0]
     assert refill["expected_residual_ml"] == pytest.approx(10.0, abs=1e-9)
     assert refill["actual_residual_ml"] == pytest.approx(11.0, abs=1e-9)
@@ -23,40 +28,58 @@ def test_five_day_occlusion_leaves_drug_in_reservoir():
 
 @pytest.mark.parametrize("kind", ["disconnection", "fracture", "migration"])
 def test_leaking_faults_drain_the_reservoir_as_usual(kind):
-    r = run(scenario_text(duration="50d", extra=f"""
+    r = run(
+        scenario_text(
+            duration="50d",
+            extra=f"""
         events:
           - {{at: 20d, type: catheter_fault, kind: {kind}, duration: 5d}}
         expect:
           - {{reservoir_true_ml: 10.0, at: 50d, tolerance: 1.0e-9}}
           - {{delivered_intrathecal_mcg: 18000, at: 50d, tolerance: 1.0e-6}}
-    """))
+    """,
+        )
+    )
     assert r.passed, [o for o in r.outcomes if not o.passed]
     assert r.run.totals.delivered_elsewhere_mcg == pytest.approx(2000.0)
 
 
 def test_kink_and_leak_partial_fractions():
-    r = run(scenario_text(duration="10d", extra="""
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="""
         events:
           - {at: 0d, type: catheter_fault, kind: kink, delivered_fraction: 0.6}
         expect:
           - {reservoir_true_ml: 18.8, at: 10d, tolerance: 1.0e-9}
           - {reservoir_estimated_ml: 18.0, at: 10d, tolerance: 1.0e-9}
           - {delivered_intrathecal_mcg: 2400, at: 10d, tolerance: 1.0e-6}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
-    r = run(scenario_text(duration="10d", extra="""
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="""
         events:
           - {at: 0d, type: catheter_fault, kind: leak, delivered_fraction: 0.6}
         expect:
           - {reservoir_true_ml: 18.0, at: 10d, tolerance: 1.0e-9}
           - {delivered_intrathecal_mcg: 2400, at: 10d, tolerance: 1.0e-6}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
     assert r.run.totals.delivered_elsewhere_mcg == pytest.approx(1600.0)
 
 
 def test_catheter_repair_ends_every_fault():
-    r = run(scenario_text(duration="10d", extra="""
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="""
         events:
           - {at: 1d, type: catheter_fault, kind: occlusion}
           - {at: 1d, type: catheter_fault, kind: leak, delivered_fraction: 0.5}
@@ -64,16 +87,25 @@ def test_catheter_repair_ends_every_fault():
         expect:
           - {reservoir_true_ml: 18.4, at: 10d, tolerance: 1.0e-9}
           - {delivered_intrathecal_mcg: 3200, at: 10d, tolerance: 1.0e-6}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
 
 
 def _transit(bridge: bool):
-    return run(scenario_text(duration="6d", conc=500, therapy="{dose_mcg_per_day: 300}", extra=f"""
+    return run(
+        scenario_text(
+            duration="6d",
+            conc=500,
+            therapy="{dose_mcg_per_day: 300}",
+            extra=f"""
         catheter: {{volume_ml: 0.3}}
         events:
           - {{at: 1d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 2000, bridge_bolus: {str(bridge).lower()}}}
-    """))
+    """,
+        )
+    )
 
 
 def test_concentration_change_without_bridge_delivers_old_drug_for_48h():
@@ -106,13 +138,18 @@ def test_concentration_change_with_bridge_keeps_the_dose():
 
 
 def test_mri_stalls_for_scan_plus_recovery():
-    r = run(scenario_text(duration="5d", extra="""
+    r = run(
+        scenario_text(
+            duration="5d",
+            extra="""
         events:
           - {at: 2d, type: mri, duration: 2h, recovery_delay: 3h}
         expect:
           - {alarm: motor_stall, duration: 5h, tolerance: 1s}
           - {reservoir_estimated_ml: 19.0 , at: 5d, tolerance: 1.0e-6}
-    """))
+    """,
+        )
+    )
     # 5 days at 0.2 mL/day = 1.0 mL, less 5 h stalled (0.2/24*5 mL)
     assert r.run.final["reservoir_estimated_ml"] == pytest.approx(20 - 1.0 + 0.2 / 24 * 5)
     stall = next(a for a in r.alarms if a.type == "motor_stall")
@@ -121,13 +158,18 @@ def test_mri_stalls_for_scan_plus_recovery():
 
 
 def test_permanent_motor_stall_until_replacement():
-    r = run(scenario_text(duration="20d", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            extra="""
         events:
           - {at: 5d, type: motor_stall}
           - {at: 10d, type: pump_replacement, volume_ml: 20}
         expect:
           - {reservoir_estimated_ml: 19.0, at: 15d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
     stall = next(a for a in r.alarms if a.type == "motor_stall")
     assert (stall.start_h, stall.end_h) == (120.0, 240.0)
@@ -135,25 +177,38 @@ def test_permanent_motor_stall_until_replacement():
 
 
 def test_overlapping_stalls_keep_the_later_end():
-    r = run(scenario_text(duration="5d", extra="""
+    r = run(
+        scenario_text(
+            duration="5d",
+            extra="""
         events:
           - {at: 1d, type: motor_stall, duration: 10h}
           - {at: 1d, type: mri, duration: 1h}
-    """))
+    """,
+        )
+    )
     stall = next(a for a in r.alarms if a.type == "motor_stall")
     assert stall.end_h == pytest.approx(34.0)
 
 
 def test_low_battery_reset_minimum_rate_and_memory_error_stop():
-    r = run(scenario_text(duration="10d", extra="""
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="""
         events:
           - {at: 2d, type: pump_fault, kind: low_battery_reset}
         expect:
           - {alarm: low_battery_reset, first_at: 2d}
           - {reservoir_estimated_ml: 19.552, at: 10d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes  # 0.4 mL, then 8 days at 0.006 mL/day
-    r = run(scenario_text(duration="10d", extra="""
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="""
         events:
           - {at: 2d, type: pump_fault, kind: critical_memory_error}
           - {at: 4d, type: pump_replacement, volume_ml: 20}
@@ -161,16 +216,28 @@ def test_low_battery_reset_minimum_rate_and_memory_error_stop():
           - {alarm: critical_memory_error, duration: 2d}
           - {reservoir_estimated_ml: 19.6, at: 3d, tolerance: 1.0e-9}
           - {reservoir_estimated_ml: 18.8, at: 10d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
 
 
 def test_eri_and_eos_follow_the_longevity_model():
     # 40 mL at 2000 mcg/mL; refilled every 60 days so the pump never runs dry.
     def battery(dose, years=8):
-        refills = "\n".join(f"  - {{at: {d}d, type: refill, volume_ml: 40}}" for d in range(60, int(years * 365), 60))
-        return run(scenario_text(duration=f"{years}y", reservoir=40, therapy=f"{{dose_mcg_per_day: {dose}}}",
-                                 extra="events:\n" + refills + "\n"))
+        refills = "\n".join(
+            f"  - {{at: {d}d, type: refill, volume_ml: 40}}"
+            for d in range(60, int(years * 365), 60)
+        )
+        return run(
+            scenario_text(
+                duration=f"{years}y",
+                reservoir=40,
+                therapy=f"{{dose_mcg_per_day: {dose}}}",
+                extra="events:\n" + refills + "\n",
+            )
+        )
+
     from pumpsim.profile import load_device_profile
 
     prof = load_device_profile("synchromed-ii")
@@ -191,12 +258,18 @@ def test_eri_and_eos_follow_the_longevity_model():
 
 
 def test_explicit_eri_and_age():
-    r = run(scenario_text(duration="200d", pump_extra="battery: {eri_at: 30d, eos_after_eri: 60d}", extra="""
+    r = run(
+        scenario_text(
+            duration="200d",
+            pump_extra="battery: {eri_at: 30d, eos_after_eri: 60d}",
+            extra="""
         events: [{at: 80d, type: refill, volume_ml: 20}]
         expect:
           - {alarm: eri, first_at: 30d}
           - {alarm: eos, first_at: 90d}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
     # a pump implanted 7 years ago stops at once
     r = run(scenario_text(duration="2d", pump_extra="age: 7y"))
@@ -204,10 +277,16 @@ def test_explicit_eri_and_age():
 
 
 def test_pump_replacement_clears_alarms_and_restarts_battery():
-    r = run(scenario_text(duration="110d", pump_extra="battery: {eri_at: 10d}", extra="""
+    r = run(
+        scenario_text(
+            duration="110d",
+            pump_extra="battery: {eri_at: 10d}",
+            extra="""
         events:
           - {at: 99d, type: pump_replacement, reservoir_ml: 40, volume_ml: 40}
-    """))
+    """,
+        )
+    )
     for name in ("eri", "low_reservoir", "empty_reservoir"):
         rec = next(a for a in r.alarms if a.type == name)
         assert rec.end_h == pytest.approx(99 * DAY)

@@ -15,28 +15,42 @@ DAY = 24.0
 
 
 def test_disconnection_flagged_one_half_life_later_silent():
-    r = run(scenario_text(duration="20d", therapy="{dose_mcg_per_day: 300}", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            therapy="{dose_mcg_per_day: 300}",
+            extra="""
         events: [{at: 12d, type: catheter_fault, kind: disconnection}]
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     assert flag.start_h == pytest.approx(12 * DAY + 1.5, abs=1e-9)
     assert flag.cause == "catheter" and flag.alarmed is False and flag.end_h is None
     doc = r.to_dict()["flags"][0]
     assert doc["time_to_critical_alarm_h"] is None  # silent to the end
-    assert [s["stage"] for s in doc["expected_course"]][0] == "early"
+    assert next(s["stage"] for s in doc["expected_course"]) == "early"
 
 
 def test_half_life_and_threshold_settings():
-    r = run(scenario_text(duration="20d", therapy="{dose_mcg_per_day: 300}", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            therapy="{dose_mcg_per_day: 300}",
+            extra="""
         risk: {csf_half_life: 5h, threshold: 0.25}
         events: [{at: 12d, type: catheter_fault, kind: disconnection}]
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     assert flag.start_h == pytest.approx(12 * DAY + 10.0, abs=1e-9)  # two half-lives of 5 h
 
 
 def test_missed_refill_flagged_after_empty_alarm_minimum_rate_alarmed():
-    r = run(scenario_text(duration="110d", extra="events: [{at: 85d, type: refill, missed: true}]\n"))
+    r = run(
+        scenario_text(duration="110d", extra="events: [{at: 85d, type: refill, missed: true}]\n")
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     empty = alarm_starts(r, "empty_reservoir")[0]
     assert empty == pytest.approx(97.5 * DAY)
@@ -50,7 +64,14 @@ def test_missed_refill_flagged_after_empty_alarm_minimum_rate_alarmed():
 def test_overinfusion_empties_silently_before_low_reservoir_alarm():
     # 40 mL pump programmed 0.25 mL/day (500 mcg/day at 2000 mcg/mL), 25 % over-infusion:
     # empty on day 40/0.3125 = 128, flagged silent; the LRA comes on day 38/0.25 = 152.
-    r = run(scenario_text(duration="170d", reservoir=40, therapy="{dose_mcg_per_day: 500}", pump_extra="accuracy: 0.25"))
+    r = run(
+        scenario_text(
+            duration="170d",
+            reservoir=40,
+            therapy="{dose_mcg_per_day: 500}",
+            pump_extra="accuracy: 0.25",
+        )
+    )
     empty = next(e for e in r.run.physical_log if e["event"] == "reservoir_empty")
     assert empty["t_h"] == pytest.approx(128 * DAY, abs=1e-6)
     (flag,) = flags_of(r, "abrupt_discontinuation")
@@ -63,11 +84,17 @@ def test_overinfusion_empties_silently_before_low_reservoir_alarm():
 
 def test_taper_of_10_percent_a_day_never_flagged_but_a_cut_is():
     taper = "\n".join(
-        f"  - {{at: {d}d, type: reprogram, therapy: {{dose_mcg_per_day: {400 * 0.9 ** d:.6f}}}}}" for d in range(1, 8)
+        f"  - {{at: {d}d, type: reprogram, therapy: {{dose_mcg_per_day: {400 * 0.9**d:.6f}}}}}"
+        for d in range(1, 8)
     )
     r = run(scenario_text(duration="10d", extra="events:\n" + taper + "\n"))
     assert not r.flags
-    r = run(scenario_text(duration="10d", extra="events: [{at: 2d, type: reprogram, therapy: {dose_mcg_per_day: 200}}]\n"))
+    r = run(
+        scenario_text(
+            duration="10d",
+            extra="events: [{at: 2d, type: reprogram, therapy: {dose_mcg_per_day: 200}}]\n",
+        )
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     assert flag.cause == "reprogramming" and flag.start_h == flag.end_h == 48.0
     assert flag.details["reduction"] == pytest.approx(0.5)
@@ -75,20 +102,32 @@ def test_taper_of_10_percent_a_day_never_flagged_but_a_cut_is():
 
 def test_reduction_rule_compares_with_the_dose_24h_earlier():
     # Two 20 % cuts 12 h apart: each is fine against the previous, but 36 % against 24 h before.
-    r = run(scenario_text(duration="5d", extra="""
+    r = run(
+        scenario_text(
+            duration="5d",
+            extra="""
         events:
           - {at: 2d, type: reprogram, therapy: {dose_mcg_per_day: 320}}
           - {at: 2d12h, type: reprogram, therapy: {dose_mcg_per_day: 256}}
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     assert flag.start_h == 60.0 and flag.details["daily_dose_before_mcg"] == 400
 
 
 def test_concentration_change_without_bridge_is_catheter_transit():
-    r = run(scenario_text(duration="6d", conc=500, therapy="{dose_mcg_per_day: 300}", extra="""
+    r = run(
+        scenario_text(
+            duration="6d",
+            conc=500,
+            therapy="{dose_mcg_per_day: 300}",
+            extra="""
         catheter: {volume_ml: 0.3}
         events: [{at: 1d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 2000}]
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "abrupt_discontinuation")
     k = math.log(2) / 1.5
     assert flag.start_h == pytest.approx(24 + math.log(3) / k)  # 0.25 + 0.75 e^{-kt} = 0.5
@@ -111,35 +150,59 @@ def test_concentration_change_without_bridge_is_catheter_transit():
     ],
 )
 def test_severity_from_boxed_warning_risk_factors(patient, severity):
-    r = run(scenario_text(duration="3d", extra=f"""
+    r = run(
+        scenario_text(
+            duration="3d",
+            extra=f"""
         patient: {patient}
         events: [{{at: 1d, type: catheter_fault, kind: fracture}}]
-    """))
+    """,
+        )
+    )
     assert flags_of(r, "abrupt_discontinuation")[0].severity == severity
 
 
 def test_level_order():
-    assert level_index("C1") < level_index("C8") < level_index("T1") < level_index("T6") < level_index("T12") < level_index("L1") < level_index("S5")
+    assert (
+        level_index("C1")
+        < level_index("C8")
+        < level_index("T1")
+        < level_index("T6")
+        < level_index("T12")
+        < level_index("L1")
+        < level_index("S5")
+    )
     assert Patient(injury_level="t4").injury_level == "T4"
 
 
 def test_refill_due_after_empty():
     # 0.2 mL/day from 20 mL: the empty alarm is projected for day 97.5; a refill booked for
     # day 100 is too late.
-    r = run(scenario_text(duration="120d", extra="events: [{at: 100d, type: refill, volume_ml: 20}]\n"))
+    r = run(
+        scenario_text(duration="120d", extra="events: [{at: 100d, type: refill, volume_ml: 20}]\n")
+    )
     (flag,) = flags_of(r, "refill_due_after_empty")
     assert flag.start_h == 0.0 and flag.end_h == pytest.approx(100 * DAY)
     assert flag.details["projected_empty_alarm_h"] == pytest.approx(97.5 * DAY)
-    r = run(scenario_text(duration="120d", extra="events: [{at: 90d, type: refill, volume_ml: 20}]\n"))
+    r = run(
+        scenario_text(duration="120d", extra="events: [{at: 90d, type: refill, volume_ml: 20}]\n")
+    )
     assert not flags_of(r, "refill_due_after_empty")
 
 
 def test_overdose_ratio_flag_and_recovery():
-    r = run(scenario_text(duration="20d", conc=500, therapy="{dose_mcg_per_day: 100}", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            conc=500,
+            therapy="{dose_mcg_per_day: 100}",
+            extra="""
         events:
           - {at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 2000, update_pump_concentration: false}
           - {at: 12d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 2000}
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "overdose_risk")
     k = math.log(2) / 1.5
     # actual input is 4x expected: ratio 4 - 3 e^{-kt} = 1.5 -> e^{-kt} = 5/6
@@ -151,7 +214,12 @@ def test_overdose_ratio_flag_and_recovery():
 def test_not_established_starts_at_zero_without_flags():
     r = run(scenario_text(duration="3d", extra="patient: {established: false}\n"))
     assert not r.flags
-    r = run(scenario_text(duration="3d", extra="patient: {established: false}\nevents: [{at: 0d, type: catheter_fault, kind: migration}]\n"))
+    r = run(
+        scenario_text(
+            duration="3d",
+            extra="patient: {established: false}\nevents: [{at: 0d, type: catheter_fault, kind: migration}]\n",
+        )
+    )
     assert flags_of(r, "abrupt_discontinuation")[0].start_h == 0.0
 
 
@@ -162,7 +230,12 @@ def test_flagged_motor_stall_and_eos_causes():
     r = run(scenario_text(duration="3d", pump_extra="battery: {eri_at: 0d, eos_after_eri: 1d}"))
     f = flags_of(r, "abrupt_discontinuation")[0]
     assert (f.cause, f.alarmed) == ("end_of_service", True)
-    r = run(scenario_text(duration="3d", extra="events: [{at: 1d, type: pump_fault, kind: critical_memory_error}]\n"))
+    r = run(
+        scenario_text(
+            duration="3d",
+            extra="events: [{at: 1d, type: pump_fault, kind: critical_memory_error}]\n",
+        )
+    )
     assert flags_of(r, "abrupt_discontinuation")[0].cause == "pump_fault"
 
 
@@ -175,22 +248,43 @@ def safe_timelines(draw):
         n = draw(st.integers(1, 13))
         hours = sorted(draw(st.sets(st.integers(1, 23), min_size=n - 1, max_size=n - 1)))
         steps = [{"at": "00:00", "dose_mcg_per_hour": draw(st.floats(2.0, 40.0))}]
-        steps += [{"at": f"{h:02d}:{draw(st.sampled_from(['00', '30']))}", "dose_mcg_per_hour": draw(st.floats(2.0, 40.0))} for h in hours]
+        steps += [
+            {
+                "at": f"{h:02d}:{draw(st.sampled_from(['00', '30']))}",
+                "dose_mcg_per_hour": draw(st.floats(2.0, 40.0)),
+            }
+            for h in hours
+        ]
         therapy = {"mode": "flex", "steps": steps}
     else:
         therapy = {"dose_mcg_per_day": draw(st.floats(50.0, 900.0))}
-    probe = Scenario.model_validate({"name": "p", "duration": "1d", "drug": {"concentration_mcg_per_ml": conc},
-                                     "pump": {"reservoir_ml": reservoir}, "therapy": therapy})
+    probe = Scenario.model_validate(
+        {
+            "name": "p",
+            "duration": "1d",
+            "drug": {"concentration_mcg_per_ml": conc},
+            "pump": {"reservoir_ml": reservoir},
+            "therapy": therapy,
+        }
+    )
     daily_ml = probe.therapy.daily_dose_mcg / conc
     usable_days = (reservoir - 2.0) / daily_ml  # refill before the low-reservoir alarm
     interval = max(1, int(usable_days * draw(st.floats(0.3, 0.95))))
     duration = min(400, interval * draw(st.integers(1, 4)) + 1)
-    events = [{"at": f"{d}d", "type": "refill", "volume_ml": reservoir} for d in range(interval, duration, interval)]
+    events = [
+        {"at": f"{d}d", "type": "refill", "volume_ml": reservoir}
+        for d in range(interval, duration, interval)
+    ]
     return {
-        "name": "safe", "duration": f"{duration}d", "start": f"2026-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}T{draw(st.integers(10, 23))}:15:00",
-        "drug": {"concentration_mcg_per_ml": conc}, "pump": {"reservoir_ml": reservoir},
+        "name": "safe",
+        "duration": f"{duration}d",
+        "start": f"2026-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}T{draw(st.integers(10, 23))}:15:00",
+        "drug": {"concentration_mcg_per_ml": conc},
+        "pump": {"reservoir_ml": reservoir},
         "catheter": {"volume_ml": draw(st.sampled_from([0.0, 0.2]))},
-        "patient": {"established": draw(st.booleans())}, "therapy": therapy, "events": events,
+        "patient": {"established": draw(st.booleans())},
+        "therapy": therapy,
+        "events": events,
     }
 
 

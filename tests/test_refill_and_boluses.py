@@ -5,20 +5,32 @@ from conftest import flags_of, run, scenario_text
 
 
 def test_refill_records_discrepancy_and_flags_it_when_large():
-    r = run(scenario_text(duration="60d", pump_extra="accuracy: 0.1", extra="""
+    r = run(
+        scenario_text(
+            duration="60d",
+            pump_extra="accuracy: 0.1",
+            extra="""
         events:
           - {at: 50d, type: refill, volume_ml: 20}
-    """))
+    """,
+        )
+    )
     refill = r.run.refills[0]
     # the pump expects 10 mL; 11 mL left the reservoir: 9 mL withdrawn
     assert refill["expected_residual_ml"] == pytest.approx(10.0)
     assert refill["actual_residual_ml"] == pytest.approx(9.0)
     assert refill["discrepancy_ml"] == pytest.approx(-1.0)
     assert not flags_of(r, "refill_discrepancy")  # exactly 1 mL is not more than 1 mL
-    r = run(scenario_text(duration="60d", pump_extra="accuracy: 0.12", extra="""
+    r = run(
+        scenario_text(
+            duration="60d",
+            pump_extra="accuracy: 0.12",
+            extra="""
         events:
           - {at: 50d, type: refill, volume_ml: 20}
-    """))
+    """,
+        )
+    )
     (flag,) = flags_of(r, "refill_discrepancy")
     assert flag.cause == "less_than_expected"
     assert flag.details["discrepancy_ml"] == pytest.approx(-1.2)
@@ -26,36 +38,59 @@ def test_refill_records_discrepancy_and_flags_it_when_large():
 
 
 def test_discrepancy_limit_is_2ml_for_a_40ml_pump():
-    r = run(scenario_text(duration="60d", reservoir=40, pump_extra="accuracy: -0.15", extra="""
+    r = run(
+        scenario_text(
+            duration="60d",
+            reservoir=40,
+            pump_extra="accuracy: -0.15",
+            extra="""
         events:
           - {at: 50d, type: refill, volume_ml: 40}
-    """))
+    """,
+        )
+    )
     assert r.run.refills[0]["discrepancy_ml"] == pytest.approx(1.5)
     assert not flags_of(r, "refill_discrepancy")
 
 
 def test_missed_refill_changes_nothing_and_is_logged():
-    r = run(scenario_text(duration="60d", extra="""
+    r = run(
+        scenario_text(
+            duration="60d",
+            extra="""
         events:
           - {at: 50d, type: refill, volume_ml: 20, missed: true, therapy: {dose_mcg_per_day: 100}}
         expect:
           - {reservoir_estimated_ml: 8.0, at: 60d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed
     assert r.run.refills == [
-        {"at_h": 1200.0, "missed": True, "expected_residual_ml": None, "actual_residual_ml": None, "discrepancy_ml": None}
+        {
+            "at_h": 1200.0,
+            "missed": True,
+            "expected_residual_ml": None,
+            "actual_residual_ml": None,
+            "discrepancy_ml": None,
+        }
     ]
     assert any(e["event"] == "refill_missed" for e in r.run.pump_log)
 
 
 def test_pocket_fill_goes_outside_and_raises_overdose_risk():
-    r = run(scenario_text(duration="60d", extra="""
+    r = run(
+        scenario_text(
+            duration="60d",
+            extra="""
         events:
           - {at: 10d, type: refill, volume_ml: 20, pocket_fraction: 0.25}
         expect:
           - {reservoir_true_ml: 15.0, at: 10d, tolerance: 1.0e-9}
           - {reservoir_estimated_ml: 20.0, at: 10d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
     (flag,) = flags_of(r, "overdose_risk")
     assert flag.cause == "pocket_fill" and flag.details["pocket_mcg"] == pytest.approx(10000.0)
@@ -64,53 +99,82 @@ def test_pocket_fill_goes_outside_and_raises_overdose_risk():
 
 def test_concentration_not_updated_in_pump_delivers_the_wrong_dose():
     # 2000 -> 500 mcg/mL but the pump still believes 2000: it pumps 0.2 mL/day = 100 mcg/day.
-    r = run(scenario_text(duration="20d", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            extra="""
         events:
           - {at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 500, update_pump_concentration: false}
         expect:
           - {delivered_intrathecal_mcg: 5000, at: 20d, tolerance: 1.0e-6}
           - {flag: abrupt_discontinuation, count: 1, cause: concentration_mismatch}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
     # and the other way round: stronger drug, pump not updated -> four times the dose
-    r = run(scenario_text(duration="20d", conc=500, therapy="{dose_mcg_per_day: 100}", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            conc=500,
+            therapy="{dose_mcg_per_day: 100}",
+            extra="""
         events:
           - {at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 2000, update_pump_concentration: false}
         expect:
           - {delivered_intrathecal_mcg: 5000, at: 20d, tolerance: 1.0e-6}
           - {flag: overdose_risk, count: 1, cause: concentration_mismatch}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
 
 
 def test_refill_with_new_programme():
-    r = run(scenario_text(duration="20d", extra="""
+    r = run(
+        scenario_text(
+            duration="20d",
+            extra="""
         events:
           - {at: 10d, type: refill, volume_ml: 20, therapy: {dose_mcg_per_day: 600}}
         expect:
           - {reservoir_estimated_ml: 17.0, at: 20d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
 
 
 def test_clinician_bolus_on_top_of_programme():
-    r = run(scenario_text(duration="2d", extra="""
+    r = run(
+        scenario_text(
+            duration="2d",
+            extra="""
         events:
           - {at: 1d, type: bolus, dose_mcg: 100, duration: 2h}
         expect:
           - {delivered_intrathecal_mcg: 900, at: 2d, tolerance: 1.0e-6}
           - {programmed_mcg: 900, at: 2d, tolerance: 1.0e-6}
           - {reservoir_estimated_ml: 19.55, at: 2d, tolerance: 1.0e-9}
-    """))
+    """,
+        )
+    )
     assert r.passed, r.outcomes
-    assert [e["event"] for e in r.run.pump_log] == ["clinician_bolus_started", "clinician_bolus_ended"]
+    assert [e["event"] for e in r.run.pump_log] == [
+        "clinician_bolus_started",
+        "clinician_bolus_ended",
+    ]
 
 
 PTM = "{dose_mcg_per_day: 400, ptm: {dose_mcg: 50, lockout: 4h, max_per_day: 3, duration: 30min}}"
 
 
 def test_ptm_lockout_and_daily_limit():
-    r = run(scenario_text(duration="3d", therapy=PTM, extra="""
+    r = run(
+        scenario_text(
+            duration="3d",
+            therapy=PTM,
+            extra="""
         events:
           - {at: 1d, type: ptm_bolus}
           - {at: 1d2h, type: ptm_bolus}
@@ -118,9 +182,14 @@ def test_ptm_lockout_and_daily_limit():
           - {at: 1d8h, type: ptm_bolus}
           - {at: 1d12h, type: ptm_bolus}
           - {at: 2d1h, type: ptm_bolus}
-    """))
-    log = [(e["t_h"], e["event"], e.get("reason")) for e in r.run.pump_log if e["event"].startswith("ptm_")
-           and e["event"] != "ptm_bolus_ended"]
+    """,
+        )
+    )
+    log = [
+        (e["t_h"], e["event"], e.get("reason"))
+        for e in r.run.pump_log
+        if e["event"].startswith("ptm_") and e["event"] != "ptm_bolus_ended"
+    ]
     assert log == [
         (24.0, "ptm_bolus_started", None),
         (26.0, "ptm_refused", "lockout"),
@@ -135,18 +204,33 @@ def test_ptm_lockout_and_daily_limit():
 def test_ptm_refused_without_ptm_or_when_not_delivering():
     r = run(scenario_text(duration="2d", extra="events: [{at: 1d, type: ptm_bolus}]\n"))
     assert r.run.pump_log[0]["reason"] == "no_ptm_programmed"
-    r = run(scenario_text(duration="2d", therapy=PTM, extra="""
+    r = run(
+        scenario_text(
+            duration="2d",
+            therapy=PTM,
+            extra="""
         events:
           - {at: 1d, type: motor_stall}
           - {at: 1d1h, type: ptm_bolus}
-    """))
-    assert [e.get("reason") for e in r.run.pump_log if e["event"] == "ptm_refused"] == ["pump_not_delivering"]
+    """,
+        )
+    )
+    assert [e.get("reason") for e in r.run.pump_log if e["event"] == "ptm_refused"] == [
+        "pump_not_delivering"
+    ]
 
 
 def test_ptm_default_duration_from_profile():
     from pumpsim.profile import load_device_profile
 
-    r = run(scenario_text(duration="2d", therapy="{dose_mcg_per_day: 400, ptm: {dose_mcg: 50, lockout: 4h, max_per_day: 3}}",
-                          extra="events: [{at: 1d, type: ptm_bolus}]\n"))
+    r = run(
+        scenario_text(
+            duration="2d",
+            therapy="{dose_mcg_per_day: 400, ptm: {dose_mcg: 50, lockout: 4h, max_per_day: 3}}",
+            extra="events: [{at: 1d, type: ptm_bolus}]\n",
+        )
+    )
     ended = next(e for e in r.run.pump_log if e["event"] == "ptm_bolus_ended")
-    assert ended["t_h"] == pytest.approx(24 + load_device_profile("synchromed-ii").ptm_bolus_duration_h)
+    assert ended["t_h"] == pytest.approx(
+        24 + load_device_profile("synchromed-ii").ptm_bolus_duration_h
+    )

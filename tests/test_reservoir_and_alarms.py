@@ -17,16 +17,25 @@ def test_low_and_empty_reservoir_exact_days():
 
 def test_minimum_rate_after_empty_alarm():
     # After the empty alarm at 97.5 d the pump runs at 0.006 mL/day: the estimate keeps falling slowly.
-    r = run(scenario_text(duration="107.5d", extra="expect:\n  - {reservoir_estimated_ml: 0.44, at: 107.5d, tolerance: 1.0e-9}\n"))
+    r = run(
+        scenario_text(
+            duration="107.5d",
+            extra="expect:\n  - {reservoir_estimated_ml: 0.44, at: 107.5d, tolerance: 1.0e-9}\n",
+        )
+    )
     assert r.passed, r.outcomes
 
 
 def test_estimate_and_truth_diverge_with_accuracy():
-    text = scenario_text(duration="50d", pump_extra="accuracy: 0.1", extra="""
+    text = scenario_text(
+        duration="50d",
+        pump_extra="accuracy: 0.1",
+        extra="""
         expect:
           - {reservoir_estimated_ml: 10.0, at: 50d, tolerance: 1.0e-9}
           - {reservoir_true_ml: 9.0, at: 50d, tolerance: 1.0e-9}
-    """)
+    """,
+    )
     assert run(text).passed
 
 
@@ -38,7 +47,11 @@ def test_true_volume_never_negative_and_flow_stops_at_zero():
 
 
 def test_refill_clears_alarms_and_resumes_programme():
-    r = run(scenario_text(duration="120d", extra="events:\n  - {at: 100d, type: refill, volume_ml: 20}\n"))
+    r = run(
+        scenario_text(
+            duration="120d", extra="events:\n  - {at: 100d, type: refill, volume_ml: 20}\n"
+        )
+    )
     lra = next(a for a in r.alarms if a.type == "low_reservoir")
     empty = next(a for a in r.alarms if a.type == "empty_reservoir")
     assert lra.end_h == pytest.approx(100 * DAY)
@@ -54,7 +67,11 @@ def test_initial_volume_below_lra_alarms_at_start():
 
 
 def test_custom_alarm_levels():
-    r = run(scenario_text(duration="100d", pump_extra="low_reservoir_alarm_ml: 4.0, empty_reservoir_alarm_ml: 1.0"))
+    r = run(
+        scenario_text(
+            duration="100d", pump_extra="low_reservoir_alarm_ml: 4.0, empty_reservoir_alarm_ml: 1.0"
+        )
+    )
     assert alarm_starts(r, "low_reservoir") == [pytest.approx(80 * DAY)]
     assert alarm_starts(r, "empty_reservoir") == [pytest.approx(95 * DAY)]
 
@@ -136,10 +153,13 @@ def test_flex_weekday_lists():
 
 
 def test_reprogram_changes_rate():
-    text = scenario_text(duration="20d", extra="""
+    text = scenario_text(
+        duration="20d",
+        extra="""
         events:
           - {at: 10d, type: reprogram, therapy: {dose_mcg_per_day: 600}}
         expect:
           - {reservoir_estimated_ml: 15.0, at: 20d, tolerance: 1.0e-9}
-    """)
+    """,
+    )
     assert run(text).passed

@@ -42,7 +42,11 @@ class AlarmRecord:
         span = end - self.start_h
         # Tones at start, start+i, ...; a tone exactly at the clear instant does not sound.
         n = math.floor(span / self.tone_interval_h + 1e-9) + 1
-        if self.end_h is not None and n > 1 and abs(self.start_h + (n - 1) * self.tone_interval_h - end) < 1e-9:
+        if (
+            self.end_h is not None
+            and n > 1
+            and abs(self.start_h + (n - 1) * self.tone_interval_h - end) < 1e-9
+        ):
             n -= 1
         return n
 

@@ -23,7 +23,12 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         """The result-document form."""
-        return {"text": self.text, "passed": self.passed, "expected": self.expected, "actual": self.actual}
+        return {
+            "text": self.text,
+            "passed": self.passed,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
 
 
 def _d(hours: float | None) -> str:
@@ -34,7 +39,9 @@ def _selector(exp: Expectation) -> str:
     kind = "alarm" if exp.alarm is not None else "flag"
     name = exp.alarm or exp.flag
     filters = [
-        f"{k}={getattr(exp, k)}" for k in ("cause", "alarmed", "severity") if getattr(exp, k) is not None
+        f"{k}={getattr(exp, k)}"
+        for k in ("cause", "alarmed", "severity")
+        if getattr(exp, k) is not None
     ]
     return f"{kind} {name}" + (f" ({', '.join(filters)})" if filters else "")
 
@@ -66,38 +73,66 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
         if exp.first_at is not None:
             tol = exp.tolerance_h
             ok = first is not None and abs(first - exp.first_at) <= tol
-            return Outcome(f"{sel} first at {_d(exp.first_at)}", ok,
-                           f"first at {_d(exp.first_at)} ± {_d(tol)}", f"first at {_d(first)}")
+            return Outcome(
+                f"{sel} first at {_d(exp.first_at)}",
+                ok,
+                f"first at {_d(exp.first_at)} ± {_d(tol)}",
+                f"first at {_d(first)}",
+            )
         if exp.first_within is not None:
             lo, hi = exp.first_within
             ok = first is not None and lo <= first <= hi
-            return Outcome(f"{sel} first within [{_d(lo)}, {_d(hi)}]", ok,
-                           f"first in [{_d(lo)}, {_d(hi)}]", f"first at {_d(first)}")
+            return Outcome(
+                f"{sel} first within [{_d(lo)}, {_d(hi)}]",
+                ok,
+                f"first in [{_d(lo)}, {_d(hi)}]",
+                f"first at {_d(first)}",
+            )
         if exp.never is not None:
             ok = (not occ) if exp.never else bool(occ)
-            return Outcome(f"{sel} never" if exp.never else f"{sel} at least once", ok,
-                           "never" if exp.never else "at least once",
-                           f"{len(occ)} time(s), first at {_d(first)}" if occ else "never")
+            return Outcome(
+                f"{sel} never" if exp.never else f"{sel} at least once",
+                ok,
+                "never" if exp.never else "at least once",
+                f"{len(occ)} time(s), first at {_d(first)}" if occ else "never",
+            )
         if exp.count is not None:
-            return Outcome(f"{sel} count {exp.count}", len(occ) == exp.count,
-                           f"{exp.count} time(s)", f"{len(occ)} time(s)")
+            return Outcome(
+                f"{sel} count {exp.count}",
+                len(occ) == exp.count,
+                f"{exp.count} time(s)",
+                f"{len(occ)} time(s)",
+            )
         assert exp.duration is not None
         tol = exp.tolerance_h
         if not occ:
-            return Outcome(f"{sel} lasts {_d(exp.duration)}", False, f"lasts {_d(exp.duration)}", "never raised")
+            return Outcome(
+                f"{sel} lasts {_d(exp.duration)}",
+                False,
+                f"lasts {_d(exp.duration)}",
+                "never raised",
+            )
         start, end = occ[0]
         span = (run.scenario.duration if end is None else end) - start
         ok = abs(span - exp.duration) <= tol
-        return Outcome(f"{sel} lasts {_d(exp.duration)}", ok, f"lasts {_d(exp.duration)} ± {_d(tol)}",
-                       f"lasts {_d(span)}" + (" (still active at the end)" if end is None else ""))
+        return Outcome(
+            f"{sel} lasts {_d(exp.duration)}",
+            ok,
+            f"lasts {_d(exp.duration)} ± {_d(tol)}",
+            f"lasts {_d(span)}" + (" (still active at the end)" if end is None else ""),
+        )
     assert exp.at is not None
     want = getattr(exp, target)
     snap = run.snapshots.get(exp.at)
     got = None if snap is None else getattr(snap, target)
     tol = exp.tolerance_value
     ok = got is not None and abs(got - want) <= tol
-    return Outcome(f"{target} = {want:g} at {_d(exp.at)}", ok, f"{want:g} ± {tol:g}",
-                   "not available" if got is None else f"{got:.6g}")
+    return Outcome(
+        f"{target} = {want:g} at {_d(exp.at)}",
+        ok,
+        f"{want:g} ± {tol:g}",
+        "not available" if got is None else f"{got:.6g}",
+    )
 
 
 def evaluate(expectations: list[Expectation], run: RunOutput) -> list[Outcome]:

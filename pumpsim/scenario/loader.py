@@ -75,10 +75,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[object, ...]:
     path: list[object] = []
     node = data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and part == node.get("type"):
@@ -103,11 +102,13 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
-        return f"unknown event type {err.get('input', {}).get('type')!r}; known: {', '.join(schema.EVENT_TYPES)}"
+        given = err.get("input", {}).get("type")
+        return f"unknown event type {given!r}; known: {', '.join(schema.EVENT_TYPES)}"
     if kind == "union_tag_not_found":
         return "event needs a type: (one of " + ", ".join(schema.EVENT_TYPES) + ")"
     if kind == "literal_error":
-        return f"{err['input']!r} is not allowed: {err['msg'].replace('Input should be ', 'expected ')}"
+        allowed = err["msg"].replace("Input should be ", "expected ")
+        return f"{err['input']!r} is not allowed: {allowed}"
     msg = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
@@ -172,13 +173,13 @@ def _check_therapy(
 
     if therapy.mode == "continuous":
         assert therapy.dose_mcg_per_day is not None
-        rate_ok(therapy.dose_mcg_per_day, path + ("dose_mcg_per_day",))
+        rate_ok(therapy.dose_mcg_per_day, (*path, "dose_mcg_per_day"))
         return
     lists: list[tuple[tuple[object, ...], list[schema.FlexStep]]] = []
     if therapy.steps is not None:
-        lists.append((path + ("steps",), therapy.steps))
+        lists.append(((*path, "steps"), therapy.steps))
     for day, steps in (therapy.days or {}).items():
-        lists.append((path + ("days", day), steps))
+        lists.append(((*path, "days", day), steps))
     for where, steps in lists:
         if len(steps) > profile.flex_max_steps_per_day:
             raise ScenarioError(
@@ -187,7 +188,7 @@ def _check_therapy(
                 path=where,
             )
         for i, step in enumerate(steps):
-            rate_ok(step.dose_mcg_per_hour * 24.0, where + (i, "dose_mcg_per_hour"))
+            rate_ok(step.dose_mcg_per_hour * 24.0, (*where, i, "dose_mcg_per_hour"))
 
 
 def check_against_profile(scenario: schema.Scenario) -> None:
@@ -205,7 +206,9 @@ def check_against_profile(scenario: schema.Scenario) -> None:
     def size_ok(size: float, where: tuple[object, ...]) -> None:
         if size not in profile.reservoir_sizes_ml:
             sizes = " or ".join(f"{s:g}" for s in profile.reservoir_sizes_ml)
-            raise ScenarioError(f"{size:g} mL is not a {profile.name} reservoir ({sizes} mL)", path=where)
+            raise ScenarioError(
+                f"{size:g} mL is not a {profile.name} reservoir ({sizes} mL)", path=where
+            )
 
     size_ok(pump.reservoir_ml, ("pump", "reservoir_ml"))
     if pump.initial_volume_ml is not None and pump.initial_volume_ml > pump.reservoir_ml:
@@ -213,7 +216,11 @@ def check_against_profile(scenario: schema.Scenario) -> None:
             f"{pump.initial_volume_ml:g} mL exceeds the {pump.reservoir_ml:g} mL reservoir",
             path=("pump", "initial_volume_ml"),
         )
-    low = pump.low_reservoir_alarm_ml if pump.low_reservoir_alarm_ml is not None else profile.low_reservoir_alarm_ml
+    low = (
+        pump.low_reservoir_alarm_ml
+        if pump.low_reservoir_alarm_ml is not None
+        else profile.low_reservoir_alarm_ml
+    )
     empty = (
         pump.empty_reservoir_alarm_ml
         if pump.empty_reservoir_alarm_ml is not None
@@ -240,28 +247,28 @@ def check_against_profile(scenario: schema.Scenario) -> None:
         if event.at > scenario.duration:
             raise ScenarioError(
                 f"at {event.at:g} h is after the end of the scenario ({scenario.duration:g} h)",
-                path=where + ("at",),
+                path=(*where, "at"),
             )
         if isinstance(event, schema.RefillEvent) and not event.missed:
             assert event.volume_ml is not None
             if event.volume_ml > size:
                 raise ScenarioError(
                     f"refill of {event.volume_ml:g} mL exceeds the {size:g} mL reservoir",
-                    path=where + ("volume_ml",),
+                    path=(*where, "volume_ml"),
                 )
             if event.update_pump_concentration and event.concentration_mcg_per_ml:
                 pump_conc = event.concentration_mcg_per_ml
             if event.therapy is not None:
-                _check_therapy(event.therapy, profile, pump_conc, where + ("therapy",))
+                _check_therapy(event.therapy, profile, pump_conc, (*where, "therapy"))
         elif isinstance(event, schema.ReprogramEvent):
-            _check_therapy(event.therapy, profile, pump_conc, where + ("therapy",))
+            _check_therapy(event.therapy, profile, pump_conc, (*where, "therapy"))
         elif isinstance(event, schema.PumpReplacementEvent):
             new_size = event.reservoir_ml if event.reservoir_ml is not None else size
-            size_ok(new_size, where + ("reservoir_ml",))
+            size_ok(new_size, (*where, "reservoir_ml"))
             if event.volume_ml > new_size:
                 raise ScenarioError(
                     f"{event.volume_ml:g} mL exceeds the {new_size:g} mL reservoir",
-                    path=where + ("volume_ml",),
+                    path=(*where, "volume_ml"),
                 )
             size = new_size
     for i, exp in enumerate(scenario.expect):

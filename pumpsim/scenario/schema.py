@@ -6,6 +6,7 @@ in hours (fields named after the YAML key hold hours; see ``pumpsim.units``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -87,7 +88,7 @@ def _check_steps(steps: list[FlexStep]) -> None:
         raise ValueError("a flex day needs at least one step")
     if steps[0].at_h != 0.0:
         raise ValueError(f"the first step must start at '00:00', not {steps[0].at!r}")
-    for before, after in zip(steps, steps[1:], strict=False):
+    for before, after in itertools.pairwise(steps):
         if after.at_h <= before.at_h:
             raise ValueError(f"step times must strictly increase: {before.at!r} then {after.at!r}")
 
@@ -102,7 +103,7 @@ class Ptm(Strict):
 
 
 class Therapy(Strict):
-    """A programme: continuous daily dose, or flex steps repeating daily (optionally per weekday)."""
+    """A programme: a continuous daily dose, or flex steps repeating daily (or per weekday)."""
 
     mode: Literal["continuous", "flex"] = "continuous"
     dose_mcg_per_day: NonNegativeFloat | None = None
@@ -121,7 +122,9 @@ class Therapy(Strict):
                 raise ValueError("steps and days belong to mode: flex")
         else:
             if self.dose_mcg_per_day is not None:
-                raise ValueError("flex therapy takes steps (dose_mcg_per_hour), not dose_mcg_per_day")
+                raise ValueError(
+                    "flex therapy takes steps (dose_mcg_per_hour), not dose_mcg_per_day"
+                )
             if self.steps is None and (self.days is None or len(self.days) < 7):
                 raise ValueError(
                     "flex therapy needs steps (every day), or days for all of mon..sun, "
@@ -150,7 +153,9 @@ class Therapy(Strict):
         for weekday in WEEKDAYS:
             steps = self.day_steps(weekday)
             ends = [s.at_h for s in steps[1:]] + [24.0]
-            total += sum(s.dose_mcg_per_hour * (e - s.at_h) for s, e in zip(steps, ends, strict=True))
+            total += sum(
+                s.dose_mcg_per_hour * (e - s.at_h) for s, e in zip(steps, ends, strict=True)
+            )
         return total / 7.0
 
 
@@ -204,7 +209,9 @@ class Patient(Strict):
             return None
         text = str(value).strip().upper().replace("-", "")
         if not _LEVEL.match(text):
-            raise ValueError(f"injury level {value!r} is not a vertebral level C1-C8, T1-T12, L1-L5, S1-S5")
+            raise ValueError(
+                f"injury level {value!r} is not a vertebral level C1-C8, T1-T12, L1-L5, S1-S5"
+            )
         return text
 
 
@@ -385,18 +392,27 @@ VALUE_TARGETS = (
 class Expectation(Strict):
     """One expectation (contract section 5). Exactly one target: alarm, flag or a value."""
 
-    alarm: Literal[
-        "low_reservoir",
-        "empty_reservoir",
-        "motor_stall",
-        "eri",
-        "eos",
-        "low_battery_reset",
-        "critical_memory_error",
-    ] | None = None
-    flag: Literal[
-        "abrupt_discontinuation", "overdose_risk", "refill_discrepancy", "refill_due_after_empty"
-    ] | None = None
+    alarm: (
+        Literal[
+            "low_reservoir",
+            "empty_reservoir",
+            "motor_stall",
+            "eri",
+            "eos",
+            "low_battery_reset",
+            "critical_memory_error",
+        ]
+        | None
+    ) = None
+    flag: (
+        Literal[
+            "abrupt_discontinuation",
+            "overdose_risk",
+            "refill_discrepancy",
+            "refill_due_after_empty",
+        ]
+        | None
+    ) = None
     reservoir_estimated_ml: float | None = None
     reservoir_true_ml: float | None = None
     csf_ratio: float | None = None
@@ -426,12 +442,19 @@ class Expectation(Strict):
         if target in VALUE_TARGETS:
             if self.at is None:
                 raise ValueError(f"{target} needs at: (the instant to read it)")
-            if any(getattr(self, k) is not None for k in ("first_at", "first_within", "never", "count", "duration")):
+            if any(
+                getattr(self, k) is not None
+                for k in ("first_at", "first_within", "never", "count", "duration")
+            ):
                 raise ValueError(f"{target} takes at: and tolerance:, not alarm/flag predicates")
             if isinstance(self.tolerance, str):
                 raise ValueError(f"the tolerance of {target} is a number in its unit")
         else:
-            preds = [k for k in ("first_at", "first_within", "never", "count", "duration") if getattr(self, k) is not None]
+            preds = [
+                k
+                for k in ("first_at", "first_within", "never", "count", "duration")
+                if getattr(self, k) is not None
+            ]
             if len(preds) != 1:
                 raise ValueError(
                     f"a {target} expectation takes exactly one of first_at, first_within, never, "

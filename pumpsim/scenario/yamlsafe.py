@@ -70,28 +70,25 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                key = self.build(key_node, path + ("<key>",))
+                key = self.build(key_node, (*path, "<key>"))
                 if not isinstance(key, str):
                     key = str(key)
                 if key in out:
                     raise ScenarioError(
                         f"duplicate key {key!r}",
                         file=self.file,
-                        path=path + (key,),
+                        path=(*path, key),
                         line=key_node.start_mark.line + 1,
                     )
-                self.lines[path + (key,)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, path + (key,))
-            self.lines.pop(path + ("<key>",), None)
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*path, key))
+            self.lines.pop((*path, "<key>"), None)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         value = self._constructor.construct_object(node, deep=True)
         # YAML 1.1 reads 08:00 as a base-60 integer; a clock time is always meant.
-        if (
-            node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-            and ":" in node.value
-        ):
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
             return node.value
         return value
 
