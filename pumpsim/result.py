@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ class Result:
     def _flag_dict(self, flag: Flag) -> dict[str, Any]:
         out = flag.to_dict()
         if flag.type == "abrupt_discontinuation":
-            first = self.run.alarms.first_critical_at_or_after(flag.start_h)
+            until = math.inf if flag.end_h is None else flag.end_h
+            first = self.run.alarms.first_critical_at_or_after(flag.start_h, until)
             out["time_to_critical_alarm_h"] = None if first is None else first - flag.start_h
             out["risk_factors"] = list(self.run.state["risk_factors"])
             drug = load_drug_profile(self.scenario.drug.name)

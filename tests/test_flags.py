@@ -294,3 +294,20 @@ def test_no_flag_when_delivery_follows_the_programme(raw):
     r = pumpsim.simulate(Scenario.model_validate(raw))
     assert not r.flags, [f.to_dict() for f in r.flags]
     assert not [a for a in r.alarms if a.priority == "critical"]
+
+
+def test_time_to_critical_alarm_only_counts_alarms_while_flagged():
+    # an occlusion flag that ends before a later MRI stall was silent throughout
+    r = run(
+        scenario_text(
+            duration="20d",
+            extra="""
+        events:
+          - {at: 2d, type: catheter_fault, kind: occlusion, duration: 1d}
+          - {at: 10d, type: mri, duration: 3h}
+    """,
+        )
+    )
+    first, second = (f for f in r.to_dict()["flags"] if f["type"] == "abrupt_discontinuation")
+    assert first["cause"] == "catheter" and first["time_to_critical_alarm_h"] is None
+    assert second["cause"] == "motor_stall" and second["time_to_critical_alarm_h"] == 0.0

@@ -105,8 +105,8 @@ class AlarmBook:
         """Whether any critical alarm is sounding."""
         return any(rec.priority == "critical" for rec in self.active.values())
 
-    def first_critical_at_or_after(self, t_h: float) -> float | None:
-        """The first instant ≥ t at which a critical alarm is sounding (None if never)."""
+    def first_critical_at_or_after(self, t_h: float, until_h: float = math.inf) -> float | None:
+        """The first instant in [t, until] at which a critical alarm is sounding (None if none)."""
         best = None
         for rec in self.history:
             if rec.priority != "critical":
@@ -114,6 +114,6 @@ class AlarmBook:
             end = math.inf if rec.end_h is None else rec.end_h
             if rec.start_h <= t_h < end:
                 return t_h
-            if rec.start_h >= t_h and (best is None or rec.start_h < best):
+            if t_h <= rec.start_h <= until_h and (best is None or rec.start_h < best):
                 best = rec.start_h
         return best
