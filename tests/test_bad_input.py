@@ -113,6 +113,8 @@ def test_good_file_validates(capsys, write_yaml):
             ["alias bomb"],
         ),
         ("name: a\nname: b\n", ["duplicate key"]),
+        ("name: &a [*a]\n", ["recursive"]),
+        ("name: t\nstart: 2026-13-01\n", ["cannot read '2026-13-01'"]),
     ],
 )
 def test_malformed_files(capsys, write_yaml, text, words):

@@ -15,6 +15,7 @@ from pumpsim.errors import ScenarioError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
+MAX_DEPTH = 100
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -50,9 +51,17 @@ class _Builder:
         self.nodes = 0
         self.lines: dict[tuple[object, ...], int] = {}
         self._constructor = yaml.SafeLoader("")
+        self._open: set[int] = set()  # nodes being built: an alias back to one is a cycle
 
     def build(self, node: yaml.Node, path: tuple[object, ...]) -> Any:
         self.nodes += 1
+        if id(node) in self._open or len(self._open) > MAX_DEPTH:
+            raise ScenarioError(
+                "recursive or too deeply nested alias",
+                file=self.file,
+                path=path,
+                line=node.start_mark.line + 1,
+            )
         if self.nodes > MAX_NODES:
             raise ScenarioError(
                 f"document expands to more than {MAX_NODES} nodes (alias bomb?)",
@@ -67,6 +76,27 @@ class _Builder:
                 path=path,
                 line=node.start_mark.line + 1,
             )
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self._open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        try:
+            value = self._constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ScenarioError(
+                f"cannot read {node.value!r}: {exc}",
+                file=self.file,
+                path=path,
+                line=node.start_mark.line + 1,
+            ) from None
+        # YAML 1.1 reads 08:00 as a base-60 integer; a clock time is always meant.
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
+            return node.value
+        return value
+
+    def _collection(self, node: yaml.Node, path: tuple[object, ...]) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -84,13 +114,7 @@ class _Builder:
                 out[key] = self.build(value_node, (*path, key))
             self.lines.pop((*path, "<key>"), None)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self._constructor.construct_object(node, deep=True)
-        # YAML 1.1 reads 08:00 as a base-60 integer; a clock time is always meant.
-        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
-            return node.value
-        return value
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
 
 def load_yaml_text(text: str, file: str) -> LocatedYaml:
