@@ -44,6 +44,21 @@ class Affine:
         return Affine(self.alpha * factor, self.beta * factor)
 
 
+@dataclass(frozen=True)
+class Flows:
+    """Every flow between two events, for the state after the last one."""
+
+    mode: str  # normal | minimum_rate | stalled | stopped
+    expected: Affine  # mcg/h the programme asks for (with requested boluses)
+    motor: Affine  # mL/h the pump is programmed to move
+    est_debit: Affine  # mL/h taken off the estimate
+    mech: Affine  # mL/h that truly leave the reservoir (and enter the catheter)
+    delivered: Affine  # mcg/h reaching the intrathecal space
+    battery: Affine  # battery fraction per hour
+    tip_conc: float  # mcg/mL leaving the catheter tip
+    leak: float  # share of the catheter flow reaching the intrathecal space
+
+
 @dataclass
 class Bolus:
     """An active bolus (clinician or PTM) on top of the programme."""
@@ -246,7 +261,7 @@ class Engine:
             return "minimum_rate"
         return "normal"
 
-    def _flows(self) -> dict[str, Affine]:
+    def _flows(self) -> Flows:
         """Every flow as alpha*f + beta, for the state right now."""
         mode = self._delivery_mode()
         requested_bolus = sum(b.mcg_per_h for b in self.boluses)
@@ -266,25 +281,22 @@ class Engine:
             mech = Affine()
         tip_conc = self.catheter.tip_concentration(self.reservoir_conc)
         leak = self.catheter.leak_fraction()
-        delivered = mech.scaled(tip_conc * leak)
-        elsewhere = mech.scaled(tip_conc * (1.0 - leak))
         prof = self.profile
         battery = Affine(
             motor.alpha / prof.battery_volume_capacity_ml,
             1.0 / prof.battery_idle_longevity_h + motor.beta / prof.battery_volume_capacity_ml,
         )
-        return {
-            "mode": mode,  # type: ignore[dict-item]
-            "expected": expected,
-            "motor": motor,
-            "est_debit": est_debit,
-            "mech": mech,
-            "delivered": delivered,
-            "elsewhere": elsewhere,
-            "battery": battery,
-            "tip_conc": tip_conc,  # type: ignore[dict-item]
-            "leak": leak,  # type: ignore[dict-item]
-        }
+        return Flows(
+            mode=mode,
+            expected=expected,
+            motor=motor,
+            est_debit=est_debit,
+            mech=mech,
+            delivered=mech.scaled(tip_conc * leak),
+            battery=battery,
+            tip_conc=tip_conc,
+            leak=leak,
+        )
 
     def _advance(self, t: float) -> None:
         """Integrate every flow from the last event to t (closed form)."""
@@ -298,25 +310,25 @@ class Engine:
             return a.alpha * F + a.beta * dt
 
         tot = self.totals
-        motor_ml = amount(fl["motor"])
+        motor_ml = amount(fl.motor)
         tot.pumped_programmed_ml += motor_ml
-        debit = min(amount(fl["est_debit"]), self.est_ml)
+        debit = min(amount(fl.est_debit), self.est_ml)
         self.est_ml -= debit
         tot.estimate_debited_ml += debit
-        self.battery_used += amount(fl["battery"])
-        mech_ml = min(amount(fl["mech"]), self.true_ml)
+        self.battery_used += amount(fl.battery)
+        mech_ml = min(amount(fl.mech), self.true_ml)
         self.true_ml -= mech_ml
         tot.left_reservoir_ml += mech_ml
-        tip_conc = fl["tip_conc"]
-        leak = fl["leak"]
+        tip_conc = fl.tip_conc
+        leak = fl.leak
         tot.delivered_intrathecal_ml += mech_ml * leak
         tot.delivered_elsewhere_ml += mech_ml * (1.0 - leak)
         tot.delivered_intrathecal_mcg += mech_ml * tip_conc * leak
         tot.delivered_elsewhere_mcg += mech_ml * tip_conc * (1.0 - leak)
         self.catheter.push(mech_ml, self.reservoir_conc)
-        expected = fl["expected"]
+        expected = fl.expected
         tot.programmed_mcg += amount(expected)
-        delivered = fl["delivered"]
+        delivered = fl.delivered
         self.csf_exp = self.schedule.level_at(
             self.csf_exp, self.t_last, t, expected.alpha, expected.beta, self.k
         )
@@ -360,7 +372,7 @@ class Engine:
         def when(flow: Affine, amount: float) -> float:
             return sched.time_to_amount(t, flow.alpha, flow.beta, amount)
 
-        est = fl["est_debit"]
+        est = fl.est_debit
         if est.alpha > 0 or est.beta > 0:
             if "low_reservoir" not in self.alarms.active and self.est_ml > self.lra_ml:
                 cands.append((when(est, self.est_ml - self.lra_ml), "estimate_low"))
@@ -368,7 +380,7 @@ class Engine:
                 cands.append((when(est, self.est_ml - self.empty_ml), "estimate_empty"))
             if self.est_ml > 0:
                 cands.append((when(est, self.est_ml), "estimate_zero"))
-        mech = fl["mech"]
+        mech = fl.mech
         if (mech.alpha > 0 or mech.beta > 0) and self.true_ml > 0:
             cands.append((when(mech, self.true_ml), "true_empty"))
             front = self.catheter.front_volume_ml(self.reservoir_conc)
@@ -376,7 +388,7 @@ class Engine:
                 self._front_slug = self.catheter.slugs[0]
                 cands.append((when(mech, front), "catheter_front"))
         if not self.eri and self.explicit_eri_h is None:
-            cands.append((when(fl["battery"], max(0.0, 1.0 - self.battery_used)), "battery_eri"))
+            cands.append((when(fl.battery, max(0.0, 1.0 - self.battery_used)), "battery_eri"))
         end = self.sc.duration
         for kind in ("abrupt", "overdose"):
             hit = self._csf_crossing(t, end, kind)
@@ -387,7 +399,7 @@ class Engine:
 
     def _csf_crossing(self, t: float, end: float, kind: str) -> float | None:
         fl = self.flows
-        exp_, act = fl["expected"], fl["delivered"]
+        exp_, act = fl.expected, fl.delivered
         if kind == "abrupt":
             w = self.theta
             g0 = self.csf_act - w * self.csf_exp
@@ -481,9 +493,9 @@ class Engine:
         s["t_h"].append(t)
         s["estimated_ml"].append(self.est_ml)
         s["true_ml"].append(self.true_ml)
-        motor = fl["motor"]
+        motor = fl.motor
         s["programmed_ml_per_day"].append((motor.alpha * f_now + motor.beta) * HOURS_PER_DAY)
-        d = fl["delivered"]
+        d = fl.delivered
         s["delivered_mcg_per_day"].append((d.alpha * f_now + d.beta) * HOURS_PER_DAY)
         s["csf_expected"].append(self.csf_exp)
         s["csf_actual"].append(self.csf_act)
@@ -899,7 +911,7 @@ class Engine:
             if at <= sc.duration:
                 self._at(at, self._probe, at)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).
-        drain = self.flows["battery"]
+        drain = self.flows.battery
         mean_f = self.schedule.total / self.schedule.period_h
         self.battery_used = self.sc.pump.age * (drain.alpha * mean_f + drain.beta)
         self._arm_battery(0.0)
