@@ -8,20 +8,9 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.engine import Engine
-from pumpsim.scenario.schema import Scenario
+from pumpsim.scenario.schema import EVENT_TYPES, Scenario
 
-EVENT_KINDS = [
-    "refill",
-    "bolus",
-    "ptm_bolus",
-    "catheter_fault",
-    "catheter_repair",
-    "mri",
-    "motor_stall",
-    "pump_fault",
-    "pump_replacement",
-    "reprogram",
-]
+EVENT_KINDS = list(EVENT_TYPES)  # every event type of the contract
 
 
 @st.composite

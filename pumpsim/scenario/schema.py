@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -365,7 +365,7 @@ EVENT_TYPES = (
     "pump_replacement",
 )
 
-ALARM_NAMES = (
+AlarmName = Literal[
     "low_reservoir",
     "empty_reservoir",
     "motor_stall",
@@ -373,13 +373,12 @@ ALARM_NAMES = (
     "eos",
     "low_battery_reset",
     "critical_memory_error",
-)
-FLAG_NAMES = (
-    "abrupt_discontinuation",
-    "overdose_risk",
-    "refill_discrepancy",
-    "refill_due_after_empty",
-)
+]
+FlagName = Literal[
+    "abrupt_discontinuation", "overdose_risk", "refill_discrepancy", "refill_due_after_empty"
+]
+ALARM_NAMES: tuple[str, ...] = get_args(AlarmName)
+FLAG_NAMES: tuple[str, ...] = get_args(FlagName)
 VALUE_TARGETS = (
     "reservoir_estimated_ml",
     "reservoir_true_ml",
@@ -392,27 +391,8 @@ VALUE_TARGETS = (
 class Expectation(Strict):
     """One expectation (contract section 5). Exactly one target: alarm, flag or a value."""
 
-    alarm: (
-        Literal[
-            "low_reservoir",
-            "empty_reservoir",
-            "motor_stall",
-            "eri",
-            "eos",
-            "low_battery_reset",
-            "critical_memory_error",
-        ]
-        | None
-    ) = None
-    flag: (
-        Literal[
-            "abrupt_discontinuation",
-            "overdose_risk",
-            "refill_discrepancy",
-            "refill_due_after_empty",
-        ]
-        | None
-    ) = None
+    alarm: AlarmName | None = None
+    flag: FlagName | None = None
     reservoir_estimated_ml: float | None = None
     reservoir_true_ml: float | None = None
     csf_ratio: float | None = None
