@@ -15,6 +15,7 @@ Two truths are kept apart: ``est_ml``/``pump_conc`` (what the pump believes) and
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,54 @@ class Flows:
     battery: Affine  # battery fraction per hour
     tip_conc: float  # mcg/mL leaving the catheter tip
     leak: float  # share of the catheter flow reaching the intrathecal space
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The state just after an event and the flows until the next: enough to evaluate any
+    instant in between in closed form (see ``Trajectory``)."""
+
+    t_h: float
+    est_ml: float
+    true_ml: float
+    csf_expected: float
+    csf_actual: float
+    flows: Flows
+    schedule: Schedule
+
+
+class Trajectory:
+    """Exact values at any instant, from the pieces the engine recorded (no re-simulation)."""
+
+    def __init__(self, pieces: list[Piece], k: float) -> None:
+        self.pieces = pieces
+        self.k = k
+        self._starts = [p.t_h for p in pieces]
+
+    def at(self, t_h: float) -> dict[str, float]:
+        """Estimated and true volume, both CSF levels and their ratio at ``t_h``."""
+        i = max(0, bisect_right(self._starts, t_h) - 1)
+        p = self.pieces[i]
+        fl = p.flows
+        dt = t_h - p.t_h
+        F = p.schedule.integral(p.t_h, t_h)
+        est = max(0.0, p.est_ml - (fl.est_debit.alpha * F + fl.est_debit.beta * dt))
+        true = max(0.0, p.true_ml - (fl.mech.alpha * F + fl.mech.beta * dt))
+        sched = p.schedule
+        exp_ = sched.level_at(
+            p.csf_expected, p.t_h, t_h, fl.expected.alpha, fl.expected.beta, self.k
+        )
+        act = sched.level_at(
+            p.csf_actual, p.t_h, t_h, fl.delivered.alpha, fl.delivered.beta, self.k
+        )
+        ratio = act / exp_ if exp_ > 0 else (1.0 if act <= 0 else math.inf)
+        return {
+            "estimated_ml": est,
+            "true_ml": true,
+            "csf_expected": exp_,
+            "csf_actual": act,
+            "csf_ratio": ratio,
+        }
 
 
 @dataclass
@@ -120,6 +169,7 @@ class RunOutput:
     pump_log: list[dict[str, Any]]
     physical_log: list[dict[str, Any]]
     series: dict[str, list[float]]
+    trajectory: Trajectory
     snapshots: dict[float, Snapshot]
     final: dict[str, float]
     engine_events: int
@@ -239,6 +289,7 @@ class Engine:
             )
         }
         self.snapshots: dict[float, Snapshot] = {}
+        self.pieces: list[Piece] = []
         self._front_slug: list[float] | None = None
         self.crossing_token: _Token | None = None
         self.crossing_at: tuple[float, str] | None = None
@@ -490,6 +541,10 @@ class Engine:
         if s["t_h"] and s["t_h"][-1] == t:
             for col in s.values():
                 col.pop()
+            self.pieces.pop()
+        self.pieces.append(
+            Piece(t, self.est_ml, self.true_ml, self.csf_exp, self.csf_act, fl, self.schedule)
+        )
         s["t_h"].append(t)
         s["estimated_ml"].append(self.est_ml)
         s["true_ml"].append(self.true_ml)
@@ -934,6 +989,7 @@ class Engine:
             pump_log=self.pump_log,
             physical_log=self.physical_log,
             series=self.series,
+            trajectory=Trajectory(self.pieces, self.k),
             snapshots=self.snapshots,
             final={
                 "reservoir_estimated_ml": self.est_ml,
@@ -944,5 +1000,9 @@ class Engine:
             },
             engine_events=self.engine_events,
             seed_entropy=int(self.seed_sequence.entropy),  # type: ignore[arg-type]
-            state={"risk_factors": self.risk_factors},
+            state={
+                "risk_factors": self.risk_factors,
+                "lra_ml": self.lra_ml,
+                "empty_ml": self.empty_ml,
+            },
         )

@@ -1,0 +1,1 @@
+"""Figures and reports for people (matplotlib is imported lazily, only here)."""
