@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -657,7 +658,8 @@ class Engine:
         projected = self.schedule.time_to_amount(
             t, 1.0 / self.pump_conc, 0.0, max(0.0, self.est_ml - self.empty_ml)
         )
-        late = bool(upcoming) and upcoming[0] > projected
+        # The programmer gives an alarm *date*: a refill on that date is not "after" it.
+        late = bool(upcoming) and self._date(upcoming[0]) > self._date(projected)
         if late and not self.flags.is_open("refill_due_after_empty"):
             self.flags.raise_flag(
                 Flag(
@@ -673,6 +675,12 @@ class Engine:
             )
         elif not late:
             self.flags.close("refill_due_after_empty", t)
+
+    def _date(self, t: float) -> date:
+        """Calendar date of scenario time t (for day-level comparisons); far future stays far."""
+        if not math.isfinite(t) or t > 1e6:
+            return date.max
+        return (self.sc.start + timedelta(hours=t)).date()
 
     # ------------------------------------------------------------------------------------------
     # Battery

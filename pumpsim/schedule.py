@@ -244,8 +244,10 @@ class Schedule:
         best: int | None = None
         for s, gp_s in zip((*self.starts, P), (*gp, gp[0]), strict=True):
             if gp_s < 0.0:
-                n = math.ceil(math.log(delta * math.exp(-k * s) / -gp_s) / (k * P))
-                n = max(n, 1)
+                periods = math.log(delta * math.exp(-k * s) / -gp_s) / (k * P)
+                if not math.isfinite(periods) or periods > _FOREVER_PERIODS:
+                    continue  # vanishing input: the dip never comes within any horizon
+                n = max(math.ceil(periods), 1)
                 best = n if best is None else min(best, n)
         if best is None:
             return None  # the steady state itself never dips below zero

@@ -188,6 +188,17 @@ def test_refill_due_after_empty():
         scenario_text(duration="120d", extra="events: [{at: 90d, type: refill, volume_ml: 20}]\n")
     )
     assert not flags_of(r, "refill_due_after_empty")
+    # a refill later on the alarm's own date (97.5 d is noon on day 97) is not after that day
+    r = run(
+        scenario_text(
+            duration="120d", extra="events: [{at: 97d20h, type: refill, volume_ml: 20}]\n"
+        )
+    )
+    assert not flags_of(r, "refill_due_after_empty")
+    r = run(
+        scenario_text(duration="120d", extra="events: [{at: 98d, type: refill, volume_ml: 20}]\n")
+    )
+    assert len(flags_of(r, "refill_due_after_empty")) == 1
 
 
 def test_overdose_ratio_flag_and_recovery():
