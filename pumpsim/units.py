@@ -91,8 +91,3 @@ def format_duration_h(hours: float) -> str:
     if s and not days:
         parts.append(f"{s}s")
     return sign + (" ".join(parts) if parts else "0s")
-
-
-def per_day_to_per_hour(value_per_day: float) -> float:
-    """Convert a daily quantity (mL/day, mcg/day) to an hourly one."""
-    return value_per_day / HOURS_PER_DAY
