@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import simpy
 
 from pumpsim.body.catheter import Catheter, Fault
@@ -32,6 +31,11 @@ from pumpsim.schedule import Schedule
 from pumpsim.units import HOURS_PER_DAY
 
 _EPS_ML = 1e-9
+
+
+def _setting(value: float | None, default: float) -> float:
+    """A scenario override, or the profile's value when the scenario leaves it out."""
+    return default if value is None else value
 
 
 @dataclass
@@ -82,6 +86,34 @@ class Trajectory:
         self.pieces = pieces
         self.k = k
         self._starts = [p.t_h for p in pieces]
+
+    def series(self) -> dict[str, list[float]]:
+        """One row per engine event: the state just after it and the rates then in force."""
+        cols: dict[str, list[float]] = {
+            k: []
+            for k in (
+                "t_h",
+                "estimated_ml",
+                "true_ml",
+                "programmed_ml_per_day",
+                "delivered_mcg_per_day",
+                "csf_expected",
+                "csf_actual",
+            )
+        }
+        for p in self.pieces:
+            f_now = p.schedule.rate_at(p.t_h)
+            motor, delivered = p.flows.motor, p.flows.delivered
+            cols["t_h"].append(p.t_h)
+            cols["estimated_ml"].append(p.est_ml)
+            cols["true_ml"].append(p.true_ml)
+            cols["programmed_ml_per_day"].append((motor.alpha * f_now + motor.beta) * HOURS_PER_DAY)
+            cols["delivered_mcg_per_day"].append(
+                (delivered.alpha * f_now + delivered.beta) * HOURS_PER_DAY
+            )
+            cols["csf_expected"].append(p.csf_expected)
+            cols["csf_actual"].append(p.csf_actual)
+        return cols
 
     def at(self, t_h: float) -> dict[str, float]:
         """Estimated and true volume, both CSF levels and their ratio at ``t_h``."""
@@ -169,13 +201,16 @@ class RunOutput:
     totals: Totals
     pump_log: list[dict[str, Any]]
     physical_log: list[dict[str, Any]]
-    series: dict[str, list[float]]
     trajectory: Trajectory
     snapshots: dict[float, Snapshot]
     final: dict[str, float]
     engine_events: int
-    seed_entropy: int
     state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def series(self) -> dict[str, list[float]]:
+        """Breakpoint columns, one row per engine event (derived from the trajectory)."""
+        return self.trajectory.series()
 
 
 class Engine:
@@ -187,44 +222,19 @@ class Engine:
         self.profile = load_device_profile(sc.pump.profile)
         prof = self.profile
         self.drug = load_drug_profile(sc.drug.name)
-        # One seed: every random stream is spawned from this sequence (none is drawn by the
-        # deterministic device model itself; sweeps spawn their streams from here).
-        self.seed_sequence = np.random.SeedSequence(sc.seed)
         self.env = simpy.Environment()
 
         pump = sc.pump
-        self.lra_ml = (
-            pump.low_reservoir_alarm_ml
-            if pump.low_reservoir_alarm_ml is not None
-            else prof.low_reservoir_alarm_ml
-        )
-        self.empty_ml = (
-            pump.empty_reservoir_alarm_ml
-            if pump.empty_reservoir_alarm_ml is not None
-            else prof.empty_reservoir_alarm_ml
-        )
+        self.lra_ml = _setting(pump.low_reservoir_alarm_ml, prof.low_reservoir_alarm_ml)
+        self.empty_ml = _setting(pump.empty_reservoir_alarm_ml, prof.empty_reservoir_alarm_ml)
         self.min_rate_ml_per_h = (
-            pump.min_rate_ml_per_day
-            if pump.min_rate_ml_per_day is not None
-            else prof.min_rate_ml_per_day
-        ) / HOURS_PER_DAY
-        self.eos_after_eri_h = (
-            pump.battery.eos_after_eri
-            if pump.battery.eos_after_eri is not None
-            else prof.eos_after_eri_h
+            _setting(pump.min_rate_ml_per_day, prof.min_rate_ml_per_day) / HOURS_PER_DAY
         )
-        tone_h = (
-            pump.critical_tone_interval
-            if pump.critical_tone_interval is not None
-            else prof.critical_tone_interval_h
-        )
+        self.eos_after_eri_h = _setting(pump.battery.eos_after_eri, prof.eos_after_eri_h)
+        tone_h = _setting(pump.critical_tone_interval, prof.critical_tone_interval_h)
         self.alarms = AlarmBook(prof, tone_h)
         self.flags = FlagBook()
-        half_life = (
-            sc.risk.csf_half_life
-            if sc.risk.csf_half_life is not None
-            else self.drug.csf_half_life_h
-        )
+        half_life = _setting(sc.risk.csf_half_life, self.drug.csf_half_life_h)
         self.k = math.log(2.0) / half_life
         self.theta = sc.risk.threshold
         self.severity = severity(sc.patient)
@@ -277,18 +287,6 @@ class Engine:
         self.pump_log: list[dict[str, Any]] = []
         self.physical_log: list[dict[str, Any]] = []
         self.refills: list[dict[str, Any]] = []
-        self.series: dict[str, list[float]] = {
-            k: []
-            for k in (
-                "t_h",
-                "estimated_ml",
-                "true_ml",
-                "programmed_ml_per_day",
-                "delivered_mcg_per_day",
-                "csf_expected",
-                "csf_actual",
-            )
-        }
         self.snapshots: dict[float, Snapshot] = {}
         self.pieces: list[Piece] = []
         self._front_slug: list[float] | None = None
@@ -536,25 +534,14 @@ class Engine:
         self._reschedule(t)
 
     def _record(self, t: float) -> None:
-        s = self.series
-        fl = self.flows
-        f_now = self.schedule.rate_at(t)
-        if s["t_h"] and s["t_h"][-1] == t:
-            for col in s.values():
-                col.pop()
+        """Keep the state after the last event at t (the series and trajectory derive from it)."""
+        if self.pieces and self.pieces[-1].t_h == t:
             self.pieces.pop()
         self.pieces.append(
-            Piece(t, self.est_ml, self.true_ml, self.csf_exp, self.csf_act, fl, self.schedule)
+            Piece(
+                t, self.est_ml, self.true_ml, self.csf_exp, self.csf_act, self.flows, self.schedule
+            )
         )
-        s["t_h"].append(t)
-        s["estimated_ml"].append(self.est_ml)
-        s["true_ml"].append(self.true_ml)
-        motor = fl.motor
-        s["programmed_ml_per_day"].append((motor.alpha * f_now + motor.beta) * HOURS_PER_DAY)
-        d = fl.delivered
-        s["delivered_mcg_per_day"].append((d.alpha * f_now + d.beta) * HOURS_PER_DAY)
-        s["csf_expected"].append(self.csf_exp)
-        s["csf_actual"].append(self.csf_act)
 
     def _log(self, t: float, name: str, /, **details: Any) -> None:
         """The pump's own event log: what the device records."""
@@ -678,9 +665,10 @@ class Engine:
 
     def _date(self, t: float) -> date:
         """Calendar date of scenario time t (for day-level comparisons); far future stays far."""
-        if not math.isfinite(t) or t > 1e6:
+        try:
+            return (self.sc.start + timedelta(hours=t)).date()
+        except (OverflowError, ValueError):  # inf, or beyond year 9999
             return date.max
-        return (self.sc.start + timedelta(hours=t)).date()
 
     # ------------------------------------------------------------------------------------------
     # Battery
@@ -996,7 +984,6 @@ class Engine:
             totals=self.totals,
             pump_log=self.pump_log,
             physical_log=self.physical_log,
-            series=self.series,
             trajectory=Trajectory(self.pieces, self.k),
             snapshots=self.snapshots,
             final={
@@ -1007,7 +994,6 @@ class Engine:
                 "reservoir_mcg": self.true_ml * self.reservoir_conc,
             },
             engine_events=self.engine_events,
-            seed_entropy=int(self.seed_sequence.entropy),  # type: ignore[arg-type]
             state={
                 "risk_factors": self.risk_factors,
                 "lra_ml": self.lra_ml,

@@ -49,10 +49,6 @@ class Result:
         """Whether every expectation held (true when there are none)."""
         return all(o.passed for o in self.outcomes)
 
-    def first_alarm_h(self, alarm: str) -> float | None:
-        """When an alarm was first raised (None if never)."""
-        return next((a.start_h for a in self.alarms if a.type == alarm), None)
-
     def _flag_dict(self, flag: Flag) -> dict[str, Any]:
         out = flag.to_dict()
         if flag.type == "abrupt_discontinuation":
@@ -108,7 +104,7 @@ class Result:
             "final": dict(run.final),
             "pump_log": [dict(e) for e in run.pump_log],
             "physical_log": [dict(e) for e in run.physical_log],
-            "series": {k: list(v) for k, v in run.series.items()},
+            "series": run.series,
             "engine_events": run.engine_events,
         }
 

@@ -87,6 +87,20 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
             6,
             ["programmable range"],
         ),
+        (
+            "  dose_mcg_per_day: 400",
+            "  dose_mcg_per_day: .nan",
+            "therapy.dose_mcg_per_day",
+            6,
+            ["finite"],
+        ),
+        (
+            "drug: {concentration_mcg_per_ml: 2000}",
+            "drug: {concentration_mcg_per_ml: .inf}",
+            "drug.concentration_mcg_per_ml",
+            4,
+            ["finite"],
+        ),
     ],
 )
 def test_invalid_values(capsys, write_yaml, old, new, key, line, words):

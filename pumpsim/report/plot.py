@@ -25,7 +25,8 @@ _TRUE = "#2e7d32"
 def _samples(result: Any, t0: float, t1: float, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     times = set(np.linspace(t0, t1, n).tolist())
     # include every event instant (and a hair before it) so steps and kinks are drawn sharply
-    for t in result.run.series["t_h"]:
+    for piece in result.run.trajectory.pieces:
+        t = piece.t_h
         if t0 <= t <= t1:
             times.update((t, max(t0, t - 1e-6)))
     ts = np.array(sorted(times))

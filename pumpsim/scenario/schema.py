@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -47,9 +47,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors; models are immutable once validated."""
+    """Base: unknown keys are errors, numbers are finite; models are immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 def clock_to_h(text: str) -> float:
@@ -377,8 +377,6 @@ AlarmName = Literal[
 FlagName = Literal[
     "abrupt_discontinuation", "overdose_risk", "refill_discrepancy", "refill_due_after_empty"
 ]
-ALARM_NAMES: tuple[str, ...] = get_args(AlarmName)
-FLAG_NAMES: tuple[str, ...] = get_args(FlagName)
 VALUE_TARGETS = (
     "reservoir_estimated_ml",
     "reservoir_true_ml",
