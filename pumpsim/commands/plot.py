@@ -1,0 +1,46 @@
+"""``pumpsim plot``: one figure of estimate vs truth, CSF ratio and alarms."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Simulate one scenario and draw reservoir, CSF ratio and alarms to a PNG."""
+    import pumpsim
+    from pumpsim.errors import ScenarioError
+    from pumpsim.report.plot import save_png
+    from pumpsim.units import DurationError, parse_duration_h
+
+    scenario = pumpsim.load_scenario(args.file)
+    window = []
+    for opt, value in (("--from", args.start), ("--to", args.end)):
+        try:
+            window.append(None if value is None else parse_duration_h(value))
+        except DurationError as exc:
+            raise ScenarioError(f"{opt}: {exc}") from None
+    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".png"
+    try:
+        save_png(pumpsim.simulate(scenario), out, window[0], window[1])
+    except ValueError as exc:
+        raise ScenarioError(f"--from/--to: {exc}") from None
+    except OSError as exc:
+        print(f"{out}: cannot write the figure: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    print(out)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``plot`` subcommand."""
+    plot = sub.add_parser("plot", help="draw reservoir (estimate vs truth), CSF ratio and alarms")
+    plot.add_argument("file", help="scenario YAML file")
+    plot.add_argument("-o", "--out", metavar="PNG", help="output file (default: NAME.png here)")
+    plot.add_argument("--from", dest="start", metavar="TIME", help="window start, e.g. 95d")
+    plot.add_argument("--to", dest="end", metavar="TIME", help="window end, e.g. 100d")
+    plot.set_defaults(func=cmd_plot)

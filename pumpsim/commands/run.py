@@ -1,0 +1,115 @@
+"""``pumpsim run``: simulate one scenario, print its timeline, write the result document."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
+
+
+def _fmt_t(hours: float) -> str:
+    from pumpsim.units import format_duration_h
+
+    return format_duration_h(hours)
+
+
+def _describe_log(entry: dict[str, Any]) -> str:
+    kind = entry["event"]
+    rest = {k: v for k, v in entry.items() if k not in ("t_h", "event")}
+    if kind.startswith("alarm_"):
+        priority = rest["priority"].replace("_", "-")
+        return f"ALARM {rest['alarm']} {kind.removeprefix('alarm_')} ({priority})"
+    parts = []
+    for key, value in rest.items():
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        parts.append(f"{key}={value}")
+    return kind.replace("_", " ") + (f" ({', '.join(parts)})" if parts else "")
+
+
+def timeline_text(result: Any) -> str:
+    """A readable timeline: the pump's log, what the body saw ([body]), and safety flags."""
+    doc = result.to_dict()
+    sc = result.scenario
+    therapy = sc.therapy
+    lines = [f"{sc.name}: {' '.join(sc.description.split())}" if sc.description else sc.name]
+    lines.append(
+        f"{_fmt_t(sc.duration)} simulated from {sc.start.isoformat(sep=' ')}, seed {sc.seed}, "
+        f"profile {doc['device_profile']}, {sc.pump.reservoir_ml:g} mL reservoir, "
+        f"{sc.drug.concentration_mcg_per_ml:g} mcg/mL, {therapy.mode} "
+        f"{therapy.daily_dose_mcg:g} mcg/day"
+    )
+    rows: list[tuple[float, int, str]] = []
+    for e in doc["pump_log"]:
+        rows.append((e["t_h"], 0, "pump   " + _describe_log(e)))
+    for e in doc["physical_log"]:
+        rows.append((e["t_h"], 1, "[body] " + _describe_log(e)))
+    for f in doc["flags"]:
+        bits = [f"cause {f['cause']}"] if f.get("cause") else []
+        if f.get("alarmed") is not None:
+            bits.append("alarmed" if f["alarmed"] else "SILENT")
+        if f.get("severity"):
+            bits.append(f"severity {f['severity']}")
+        if f.get("time_to_critical_alarm_h") not in (None, 0.0):
+            bits.append(f"first critical alarm {_fmt_t(f['time_to_critical_alarm_h'])} later")
+        rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised ({', '.join(bits)})"))
+        if f["end_h"] is not None and f["end_h"] != f["start_h"]:
+            rows.append((f["end_h"], 2, f"FLAG   {f['type']} ended"))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    width = max([len(_fmt_t(t)) for t, _, _ in rows] + [4])
+    lines.append("")
+    lines.append(f"{'TIME'.ljust(width)}  WHAT")
+    lines.extend(f"{_fmt_t(t).ljust(width)}  {text}" for t, _, text in rows)
+    if not rows:
+        lines.append("(nothing happened)")
+    tot = doc["totals"]
+    lines.append("")
+    lines.append(
+        f"programmed {tot['programmed_mcg']:.1f} mcg, delivered intrathecally "
+        f"{tot['delivered_intrathecal_mcg']:.1f} mcg, "
+        f"elsewhere {tot['delivered_elsewhere_mcg']:.1f} mcg; "
+        f"final reservoir: pump estimate {doc['final']['reservoir_estimated_ml']:.3f} mL, "
+        f"true {doc['final']['reservoir_true_ml']:.3f} mL"
+    )
+    if doc["expectations"]:
+        n_ok = sum(1 for o in doc["expectations"] if o["passed"])
+        lines.append(f"expectations: {n_ok}/{len(doc['expectations'])} passed")
+        for o in doc["expectations"]:
+            if not o["passed"]:
+                lines.append(f"  FAIL {o['text']}: expected {o['expected']}, actual {o['actual']}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Simulate one scenario, print its timeline, optionally write the result document."""
+    import pumpsim
+    from pumpsim.result import write_atomic
+
+    scenario = pumpsim.load_scenario(args.file)
+    result = pumpsim.simulate(scenario)
+    if not args.quiet:
+        sys.stdout.write(timeline_text(result))
+    if args.json:
+        text = result.to_json()
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            try:
+                write_atomic(args.json, text)
+            except OSError as exc:
+                print(f"{args.json}: cannot write the result: {exc.strerror}", file=sys.stderr)
+                return EXIT_INVALID
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` subcommand."""
+    run = sub.add_parser("run", help="simulate one scenario and print its timeline")
+    run.add_argument("file", help="scenario YAML file")
+    run.add_argument(
+        "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="do not print the timeline")
+    run.set_defaults(func=cmd_run)
