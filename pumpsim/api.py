@@ -1,14 +1,31 @@
-"""The library entry point: simulate a validated scenario."""
+"""The library entry point: simulate a checked scenario."""
 
 from __future__ import annotations
 
 from pumpsim.engine import Engine
+from pumpsim.errors import ScenarioError
 from pumpsim.result import Result
+from pumpsim.scenario.checks import faulty_pump_notes
 from pumpsim.scenario.expectations import evaluate
 from pumpsim.scenario.schema import Scenario
 
 
 def simulate(scenario: Scenario) -> Result:
-    """Run one scenario to its end and check its expectations."""
+    """Run one scenario to its end and check its expectations.
+
+    The scenario must have passed every check (``pumpsim.load_scenario``,
+    ``pumpsim.Scenario.from_dict`` or ``Scenario.with_values``); anything else is refused with
+    a ScenarioError, so that no device limit is skipped.
+    """
+    if not isinstance(scenario, Scenario) or not scenario.checked:
+        raise ScenarioError(
+            "simulate() needs a checked scenario: build it with pumpsim.load_scenario, "
+            "pumpsim.Scenario.from_dict or scenario.with_values (Scenario.model_validate and "
+            "model_copy(update=...) skip the device checks)"
+        )
     run = Engine(scenario).run()
-    return Result(run=run, outcomes=evaluate(list(scenario.expect), run))
+    return Result(
+        run=run,
+        outcomes=evaluate(list(scenario.expect), run),
+        notes=faulty_pump_notes(scenario),
+    )

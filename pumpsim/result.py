@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim import __version__
@@ -23,6 +23,9 @@ class Result:
 
     run: RunOutput
     outcomes: list[Outcome]
+    #: Remarks about the scenario itself (e.g. a pump beyond its accuracy specification); in the
+    #: document as ``notes`` only when there are some.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def scenario(self):
@@ -106,7 +109,7 @@ class Result:
             "physical_log": [dict(e) for e in run.physical_log],
             "series": run.series,
             "engine_events": run.engine_events,
-        }
+        } | ({"notes": list(self.notes)} if self.notes else {})
 
     def to_json(self) -> str:
         """The document as JSON text (deterministic: same input, same bytes)."""

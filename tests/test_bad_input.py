@@ -82,7 +82,7 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
         ),
         (
             "  dose_mcg_per_day: 400",
-            "  dose_mcg_per_day: 4000000",
+            "  dose_mcg_per_day: 400000",
             "therapy.dose_mcg_per_day",
             6,
             ["programmable range"],

@@ -4,7 +4,7 @@ import math
 
 import pytest
 from conftest import alarm_starts, flags_of, run, scenario_text
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import pumpsim
@@ -302,7 +302,11 @@ def safe_timelines(draw):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(safe_timelines())
 def test_no_flag_when_delivery_follows_the_programme(raw):
-    r = pumpsim.simulate(Scenario.model_validate(raw))
+    try:
+        scenario = Scenario.from_dict(raw)
+    except pumpsim.ScenarioError:  # e.g. a rate below the pump's programmable range
+        assume(False)
+    r = pumpsim.simulate(scenario)
     assert not r.flags, [f.to_dict() for f in r.flags]
     assert not [a for a in r.alarms if a.priority == "critical"]
 

@@ -1,4 +1,4 @@
-"""Load a scenario: safe YAML → pydantic → checks against the device profile.
+"""Load a scenario: safe YAML → pydantic → checks against the device profile (``checks``).
 
 Every failure becomes one ScenarioError naming the file, the key path and the YAML line.
 """
@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pumpsim.errors import ScenarioError
-from pumpsim.profile import DeviceProfile, ProfileError, available_profiles, load_device_profile
 from pumpsim.scenario import schema
+from pumpsim.scenario.checks import check_against_profile
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
 
 _EVENT_MODELS: dict[str, type[BaseModel]] = {
@@ -88,6 +88,19 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[object, ...]:
     return tuple(path)
 
 
+def unknown_key_message(key: str, known: list[str]) -> str:
+    """``unknown key 'x'`` with a did-you-mean, or the list of known keys.
+
+    A key that is a known key without its unit (``concentration`` for
+    ``concentration_mcg_per_ml``) suggests that key before any spelling match.
+    """
+    with_unit = [k for k in known if k.startswith(key + "_")]
+    close = with_unit[:1] or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listing = f" (known keys: {', '.join(known)})" if known and not close else ""
+    return f"unknown key {key!r}{hint}{listing}"
+
+
 def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -95,10 +108,7 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
         owner = _event_model(path, data) if len(path) == 3 else None
         owner = owner or _model_at(path[:-1], data)
         known = list(owner.model_fields) if owner is not None else []
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        listing = f" (known keys: {', '.join(known)})" if known and not close else ""
-        return f"unknown key {key!r}{hint}{listing}"
+        return unknown_key_message(key, known)
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
@@ -113,33 +123,54 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+    if kind in ("less_than", "less_than_equal"):
+        bound = err.get("ctx", {}).get("le", err.get("ctx", {}).get("lt"))
+        word = "at most" if kind == "less_than_equal" else "below"
+        msg = (
+            f"{err['input']!r} is too large: must be {word} {bound!r} "
+            "(input limits: docs/reference.md)"
+        )
+    elif kind in ("greater_than", "greater_than_equal"):
         msg = f"{err['input']!r}: {msg.replace('Input should be', 'must be')}"
     return msg
 
 
-def _from_validation(exc: ValidationError, located: LocatedYaml, file: str) -> ScenarioError:
+def error_from_validation(
+    exc: ValidationError,
+    data: Any,
+    *,
+    file: str | None = None,
+    located: LocatedYaml | None = None,
+    prefix: tuple[object, ...] = (),
+) -> ScenarioError:
+    """One ScenarioError from a pydantic error: the deepest, most specific error, with its key
+    path mapped onto ``data`` (the input that was validated, found at ``prefix``)."""
     errors = exc.errors(include_url=False)
     # Report the deepest, most specific error first (a union's members add noise).
-    err = max(errors, key=lambda e: len(_data_path(tuple(e["loc"]), located.data)))
-    path = _data_path(tuple(err["loc"]), located.data)
-    return ScenarioError(
-        _message(err, path, located.data), file=file, path=path, line=located.line_of(path)
-    )
+    err = max(errors, key=lambda e: len(_data_path(tuple(e["loc"]), data)))
+    path = _data_path(tuple(err["loc"]), data)
+    full = (*prefix, *path)
+    message = _message(err, path, data) if not prefix else _message(err, full, {})
+    line = located.line_of(full) if located is not None else None
+    return ScenarioError(message, file=file, path=full, line=line)
 
 
 def parse_scenario(located: LocatedYaml, file: str) -> schema.Scenario:
-    """Validate parsed YAML into a Scenario and check it against its device profile."""
+    """Validate parsed data into a checked Scenario: the schema, then the device profile.
+
+    The one path for YAML files, YAML text and mappings (``Scenario.from_dict``).
+    """
     if not isinstance(located.data, dict):
         raise ScenarioError("a scenario is a YAML mapping of keys", file=file, line=1)
     try:
         scenario = schema.Scenario.model_validate(located.data)
     except ValidationError as exc:
-        raise _from_validation(exc, located, file) from None
+        raise error_from_validation(exc, located.data, file=file, located=located) from None
     try:
         check_against_profile(scenario)
     except ScenarioError as exc:
         raise exc.located(file, located.line_of(exc.path)) from None
+    scenario._checked = True
     return scenario
 
 
@@ -152,131 +183,3 @@ def load_scenario(path: str) -> schema.Scenario:
 def load_scenario_text(text: str, file: str = "<text>") -> schema.Scenario:
     """Load and validate a scenario from a YAML string."""
     return parse_scenario(load_yaml_text(text, file), file)
-
-
-def _check_therapy(
-    therapy: schema.Therapy,
-    profile: DeviceProfile,
-    concentration: float,
-    path: tuple[object, ...],
-) -> None:
-    lo, hi = profile.flow_rate_min_ml_per_day, profile.flow_rate_max_ml_per_day
-
-    def rate_ok(dose_per_day: float, where: tuple[object, ...]) -> None:
-        rate = dose_per_day / concentration
-        if rate > hi or 0 < rate < lo:
-            raise ScenarioError(
-                f"{dose_per_day:g} mcg/day at {concentration:g} mcg/mL is {rate:.4g} mL/day, "
-                f"outside the {profile.name} programmable range {lo:g}-{hi:g} mL/day",
-                path=where,
-            )
-
-    if therapy.mode == "continuous":
-        assert therapy.dose_mcg_per_day is not None
-        rate_ok(therapy.dose_mcg_per_day, (*path, "dose_mcg_per_day"))
-        return
-    lists: list[tuple[tuple[object, ...], list[schema.FlexStep]]] = []
-    if therapy.steps is not None:
-        lists.append(((*path, "steps"), therapy.steps))
-    for day, steps in (therapy.days or {}).items():
-        lists.append(((*path, "days", day), steps))
-    for where, steps in lists:
-        if len(steps) > profile.flex_max_steps_per_day:
-            raise ScenarioError(
-                f"{len(steps)} steps in a day; {profile.name} allows at most "
-                f"{profile.flex_max_steps_per_day}",
-                path=where,
-            )
-        for i, step in enumerate(steps):
-            rate_ok(step.dose_mcg_per_hour * 24.0, (*where, i, "dose_mcg_per_hour"))
-
-
-def check_against_profile(scenario: schema.Scenario) -> None:
-    """Checks that need the device profile or several keys at once. Raises ScenarioError."""
-    try:
-        profile = load_device_profile(scenario.pump.profile)
-    except ProfileError:
-        raise ScenarioError(
-            f"unknown device profile {scenario.pump.profile!r}; shipped: "
-            + ", ".join(available_profiles()),
-            path=("pump", "profile"),
-        ) from None
-    pump = scenario.pump
-
-    def size_ok(size: float, where: tuple[object, ...]) -> None:
-        if size not in profile.reservoir_sizes_ml:
-            sizes = " or ".join(f"{s:g}" for s in profile.reservoir_sizes_ml)
-            raise ScenarioError(
-                f"{size:g} mL is not a {profile.name} reservoir ({sizes} mL)", path=where
-            )
-
-    size_ok(pump.reservoir_ml, ("pump", "reservoir_ml"))
-    if pump.initial_volume_ml is not None and pump.initial_volume_ml > pump.reservoir_ml:
-        raise ScenarioError(
-            f"{pump.initial_volume_ml:g} mL exceeds the {pump.reservoir_ml:g} mL reservoir",
-            path=("pump", "initial_volume_ml"),
-        )
-    low = (
-        pump.low_reservoir_alarm_ml
-        if pump.low_reservoir_alarm_ml is not None
-        else profile.low_reservoir_alarm_ml
-    )
-    empty = (
-        pump.empty_reservoir_alarm_ml
-        if pump.empty_reservoir_alarm_ml is not None
-        else profile.empty_reservoir_alarm_ml
-    )
-    if empty >= low:
-        raise ScenarioError(
-            f"empty-reservoir alarm {empty:g} mL must be below the low-reservoir alarm {low:g} mL",
-            path=("pump", "empty_reservoir_alarm_ml"),
-        )
-    if low >= pump.reservoir_ml:
-        raise ScenarioError(
-            f"low-reservoir alarm {low:g} mL must be below the reservoir size",
-            path=("pump", "low_reservoir_alarm_ml"),
-        )
-    if pump.battery.eri_at is not None and pump.battery.eri_at < 0:
-        raise ScenarioError("eri_at must not be negative", path=("pump", "battery", "eri_at"))
-
-    pump_conc = scenario.drug.concentration_mcg_per_ml
-    _check_therapy(scenario.therapy, profile, pump_conc, ("therapy",))
-    size = pump.reservoir_ml
-    for index, event in scenario.sorted_events():
-        where: tuple[object, ...] = ("events", index)
-        if event.at > scenario.duration:
-            raise ScenarioError(
-                f"at {event.at:g} h is after the end of the scenario ({scenario.duration:g} h)",
-                path=(*where, "at"),
-            )
-        if isinstance(event, schema.RefillEvent) and not event.missed:
-            assert event.volume_ml is not None
-            if event.volume_ml > size:
-                raise ScenarioError(
-                    f"refill of {event.volume_ml:g} mL exceeds the {size:g} mL reservoir",
-                    path=(*where, "volume_ml"),
-                )
-            if event.update_pump_concentration and event.concentration_mcg_per_ml:
-                pump_conc = event.concentration_mcg_per_ml
-            if event.therapy is not None:
-                _check_therapy(event.therapy, profile, pump_conc, (*where, "therapy"))
-        elif isinstance(event, schema.ReprogramEvent):
-            _check_therapy(event.therapy, profile, pump_conc, (*where, "therapy"))
-        elif isinstance(event, schema.PumpReplacementEvent):
-            new_size = event.reservoir_ml if event.reservoir_ml is not None else size
-            size_ok(new_size, (*where, "reservoir_ml"))
-            if event.volume_ml > new_size:
-                raise ScenarioError(
-                    f"{event.volume_ml:g} mL exceeds the {new_size:g} mL reservoir",
-                    path=(*where, "volume_ml"),
-                )
-            size = new_size
-    for i, exp in enumerate(scenario.expect):
-        if exp.cause is not None and exp.flag is not None:
-            from pumpsim.safety.flags import CAUSES
-
-            if exp.cause not in CAUSES:
-                raise ScenarioError(
-                    f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
-                    path=("expect", i, "cause"),
-                )

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    PositiveFloat,
-    PositiveInt,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
 
-from pumpsim.units import DurationError, parse_duration_h
+from pumpsim.scenario import limits
+from pumpsim.units import DurationError, format_duration_h, parse_duration_h
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATHETER_FAULT_KINDS = ("occlusion", "kink", "disconnection", "fracture", "leak", "migration")
@@ -35,15 +36,36 @@ _LEVEL = re.compile(r"^(C[1-8]|T(?:[1-9]|1[0-2])|L[1-5]|S[1-5])$")
 
 def _duration(value: Any) -> float:
     try:
-        return parse_duration_h(value)
+        hours = parse_duration_h(value)
     except DurationError as exc:
         raise ValueError(str(exc)) from None
+    if not hours <= limits.MAX_DURATION_H:
+        raise ValueError(
+            f"{value!r} is longer than the {format_duration_h(limits.MAX_DURATION_H)} limit "
+            "of any duration"
+        )
+    return hours
+
+
+def _longer_than_zero(hours: float) -> float:
+    if hours <= 0:
+        raise ValueError("must be longer than zero")
+    return hours
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]
 """A duration given with its unit in YAML, held in hours."""
 
+PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_longer_than_zero)]
+"""A duration that must be longer than zero (an interval, a span that divides)."""
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+VolumeMl = Annotated[float, Field(ge=0.0, le=limits.MAX_VOLUME_ML)]
+PositiveVolumeMl = Annotated[float, Field(gt=0.0, le=limits.MAX_VOLUME_ML)]
+ConcentrationMcgPerMl = Annotated[float, Field(gt=0.0, le=limits.MAX_CONCENTRATION_MCG_PER_ML)]
+DoseMcg = Annotated[float, Field(ge=0.0, le=limits.MAX_DOSE_MCG)]
+PositiveDoseMcg = Annotated[float, Field(gt=0.0, le=limits.MAX_DOSE_MCG)]
+DoseMcgPerHour = Annotated[float, Field(ge=0.0, le=limits.MAX_DOSE_MCG_PER_HOUR)]
 
 
 class Strict(BaseModel):
@@ -67,7 +89,7 @@ class FlexStep(Strict):
     """One step of a flex day: from ``at`` (HH:MM) until the next step, this hourly dose."""
 
     at: str
-    dose_mcg_per_hour: NonNegativeFloat
+    dose_mcg_per_hour: DoseMcgPerHour
 
     @field_validator("at", mode="before")
     @classmethod
@@ -96,17 +118,17 @@ def _check_steps(steps: list[FlexStep]) -> None:
 class Ptm(Strict):
     """Patient therapy manager limits."""
 
-    dose_mcg: PositiveFloat
+    dose_mcg: PositiveDoseMcg
     lockout: Duration
-    max_per_day: PositiveInt
-    duration: Duration | None = None  # default: the profile's ptm_bolus_duration
+    max_per_day: Annotated[int, Field(gt=0, le=limits.MAX_PTM_PER_DAY)]
+    duration: PositiveDuration | None = None  # default: the profile's ptm_bolus_duration
 
 
 class Therapy(Strict):
     """A programme: a continuous daily dose, or flex steps repeating daily (or per weekday)."""
 
     mode: Literal["continuous", "flex"] = "continuous"
-    dose_mcg_per_day: NonNegativeFloat | None = None
+    dose_mcg_per_day: DoseMcg | None = None
     steps: list[FlexStep] | None = None
     days: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[FlexStep]] | None = (
         None
@@ -163,21 +185,21 @@ class Battery(Strict):
     """Battery overrides. ``eri_at`` is a scenario instant (hours from t = 0)."""
 
     eri_at: Duration | None = None
-    eos_after_eri: Duration | None = None
+    eos_after_eri: PositiveDuration | None = None
 
 
 class Pump(Strict):
     """The implanted pump at t = 0."""
 
     profile: str = "synchromed-ii"
-    reservoir_ml: PositiveFloat = 20.0
-    initial_volume_ml: NonNegativeFloat | None = None
+    reservoir_ml: PositiveVolumeMl = 20.0
+    initial_volume_ml: VolumeMl | None = None
     age: Duration = 0.0
     accuracy: float = Field(0.0, gt=-1.0, le=10.0)
-    low_reservoir_alarm_ml: NonNegativeFloat | None = None
-    empty_reservoir_alarm_ml: NonNegativeFloat | None = None
-    min_rate_ml_per_day: NonNegativeFloat | None = None
-    critical_tone_interval: Duration | None = None
+    low_reservoir_alarm_ml: VolumeMl | None = None
+    empty_reservoir_alarm_ml: VolumeMl | None = None
+    min_rate_ml_per_day: VolumeMl | None = None
+    critical_tone_interval: PositiveDuration | None = None
     battery: Battery = Battery()
 
 
@@ -185,13 +207,13 @@ class Drug(Strict):
     """The drug in the reservoir at t = 0."""
 
     name: Literal["baclofen"] = "baclofen"
-    concentration_mcg_per_ml: PositiveFloat
+    concentration_mcg_per_ml: ConcentrationMcgPerMl
 
 
 class Catheter(Strict):
     """Dead volume between pump and tip (plug flow)."""
 
-    volume_ml: NonNegativeFloat = 0.0
+    volume_ml: VolumeMl = 0.0
 
 
 class Patient(Strict):
@@ -238,8 +260,8 @@ class RefillEvent(_Event):
     """A refill visit (contract 3.5)."""
 
     type: Literal["refill"]
-    volume_ml: NonNegativeFloat | None = None
-    concentration_mcg_per_ml: PositiveFloat | None = None
+    volume_ml: VolumeMl | None = None
+    concentration_mcg_per_ml: ConcentrationMcgPerMl | None = None
     missed: bool = False
     pocket_fraction: Fraction = 0.0
     bridge_bolus: bool = False
@@ -264,7 +286,7 @@ class BolusEvent(_Event):
     """A clinician bolus on top of the programme."""
 
     type: Literal["bolus"]
-    dose_mcg: PositiveFloat
+    dose_mcg: PositiveDoseMcg
     duration: Duration
 
     @field_validator("duration")
@@ -287,7 +309,7 @@ class CatheterFaultEvent(_Event):
     type: Literal["catheter_fault"]
     kind: Literal["occlusion", "kink", "disconnection", "fracture", "leak", "migration"]
     delivered_fraction: Fraction | None = None
-    duration: Duration | None = None
+    duration: PositiveDuration | None = None
 
     @model_validator(mode="after")
     def _fraction(self) -> CatheterFaultEvent:
@@ -311,7 +333,7 @@ class MriEvent(_Event):
     """An MRI scan: the motor stalls for the scan and the recovery delay."""
 
     type: Literal["mri"]
-    duration: Duration
+    duration: PositiveDuration
     recovery_delay: Duration = 0.0
 
 
@@ -319,7 +341,7 @@ class MotorStallEvent(_Event):
     """The motor stops, for a while or for good."""
 
     type: Literal["motor_stall"]
-    duration: Duration | None = None
+    duration: PositiveDuration | None = None
 
 
 class PumpFaultEvent(_Event):
@@ -333,8 +355,8 @@ class PumpReplacementEvent(_Event):
     """A new pump with a new battery, filled with the current drug."""
 
     type: Literal["pump_replacement"]
-    reservoir_ml: PositiveFloat | None = None  # default: same size as before
-    volume_ml: NonNegativeFloat
+    reservoir_ml: PositiveVolumeMl | None = None  # default: same size as before
+    volume_ml: VolumeMl
     accuracy: float = Field(0.0, gt=-1.0, le=10.0)
 
 
@@ -474,12 +496,20 @@ class Expectation(Strict):
 
 
 class Scenario(Strict):
-    """A whole scenario file. Events keep file order; the engine sorts them by ``at``."""
+    """A whole scenario file. Events keep file order; the engine sorts them by ``at``.
+
+    Build one with ``pumpsim.load_scenario`` (YAML), ``Scenario.from_dict`` (a mapping shaped
+    like the YAML) or ``scenario.with_values`` (a checked variant). These apply every check,
+    device-profile limits included, and mark the result as checked; ``pumpsim.simulate``
+    refuses a scenario without that mark (``Scenario.model_validate`` skips the device checks).
+    """
+
+    _checked: bool = PrivateAttr(default=False)
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     description: str = ""
     duration: Duration
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=limits.SEED_LIMIT)
     start: datetime = datetime(2026, 1, 1)
     hazard: list[str] = []
     pump: Pump = Pump()
@@ -517,3 +547,37 @@ class Scenario(Strict):
     def sorted_events(self) -> list[tuple[int, Any]]:
         """(file index, event) pairs in time order; ties keep file order."""
         return sorted(enumerate(self.events), key=lambda pair: (pair[1].at, pair[0]))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Scenario:
+        """A checked scenario from a mapping shaped like the YAML (durations as ``"90d"``...).
+
+        Applies every check the YAML path applies, device-profile limits included. Raises
+        ScenarioError naming ``source`` and the key path.
+        """
+        from pumpsim.scenario.build import scenario_from_dict
+
+        return scenario_from_dict(data, source=source)
+
+    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
+        """A checked variant with some keys replaced, e.g. ``{"pump.accuracy": 0.1}``.
+
+        Keys are dotted key paths (``events[2].volume_ml`` for list items); values are given
+        as in YAML. Only what changed, and what depends on it, is checked again. Raises
+        ScenarioError naming the key path.
+        """
+        from pumpsim.scenario.build import with_values
+
+        return with_values(self, changes)
+
+    @property
+    def checked(self) -> bool:
+        """Whether every check passed (set by the checked constructors only)."""
+        return self._checked
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy; with ``update`` (unchecked values) it loses the checked mark."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._checked = False
+        return copy
