@@ -19,6 +19,7 @@ import yaml
 
 import pumpsim
 from pumpsim.scenario import yamlsafe
+from pumpsim.scenario.loader import parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,18 +62,13 @@ def main() -> None:
         ),
         ("load_scenario (libyaml)", per_call_us(lambda: pumpsim.load_scenario(str(path)), 300)),
     ]
-    if yamlsafe.CParser is not None:
-        saved = yamlsafe.CParser
-        yamlsafe.CParser = None
-        try:
-            rows.append(
-                (
-                    "load_scenario (pure Python YAML)",
-                    per_call_us(lambda: pumpsim.load_scenario(str(path)), 300),
-                )
-            )
-        finally:
-            yamlsafe.CParser = saved
+    if yamlsafe.libyaml_available():
+
+        def pure() -> object:
+            located = yamlsafe.load_yaml_text(text, str(path), fast=False)
+            return parse_scenario(located, str(path))
+
+        rows.append(("load_scenario (pure Python YAML)", per_call_us(pure, 300)))
     for name, us in rows:
         print(f"{name:<40} {us:10.1f} us")
 

@@ -47,3 +47,21 @@ class ScenarioError(Exception):
         key = f" {format_path(self.path)}:" if self.path else ""
         text = " ".join(self.message.split())  # always one line
         return f"{where}:{key} {text}"
+
+
+class OutputError(OSError):
+    """An output that cannot be written. ``str()`` is the one line the CLI prints.
+
+    ``exit_code`` is 2 for an unusable path (a missing folder, a directory, a socket) and 3
+    for a failure while writing (a full disk, an I/O error). An OSError, so callers that
+    caught the OSError of a plain write still catch it (``strerror`` is the message).
+    """
+
+    def __init__(self, path: str, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(0, message)
+        self.path = path
+        self.message = message
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return f"{self.path}: {' '.join(self.message.split())}"

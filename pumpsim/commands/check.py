@@ -6,37 +6,57 @@ import argparse
 import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_INVALID, _scenario_files
+from pumpsim.commands.common import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_TERMINATED,
+    exit_codes_epilog,
+    scenario_files,
+)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run scenarios and check their expectations; print a table (and a hazard matrix)."""
+    from pumpsim.output import check_output_path, write_output
     from pumpsim.suite import run_suite
 
-    files = _scenario_files(args.files)
-    if not files:
-        print("no scenario files found", file=sys.stderr)
-        return EXIT_INVALID
+    if args.junit:
+        check_output_path(args.junit, "the JUnit XML")
+    files = scenario_files(args.files)
     suite = run_suite(files)
+    if args.junit:
+        write_output(args.junit, suite.junit_xml(), what="the JUnit XML")
     sys.stdout.write(suite.table_text())
     if args.matrix or len(files) > 1:
         sys.stdout.write(suite.matrix_text())
+    sys.stdout.flush()
     for line in suite.error_lines():
         print(line, file=sys.stderr)
-    if args.junit:
-        from pumpsim.result import write_atomic
-
-        try:
-            write_atomic(args.junit, suite.junit_xml())
-        except OSError as exc:
-            print(f"{args.junit}: cannot write JUnit XML: {exc.strerror}", file=sys.stderr)
-            return EXIT_INVALID
     return suite.exit_code()
 
 
 def register(sub: Any) -> None:
     """Add the ``check`` subcommand."""
-    check = sub.add_parser("check", help="run scenarios and check their expectations")
+    check = sub.add_parser(
+        "check",
+        help="run scenarios and check their expectations",
+        description="Run scenarios and check their expect: lists; print a pass/fail table "
+        "(expected against actual) and, for several files, the hazard traceability matrix.",
+        epilog=exit_codes_epilog(
+            EXIT_OK,
+            EXIT_FAILED,
+            EXIT_INVALID,
+            EXIT_OUTPUT,
+            EXIT_INTERNAL,
+            EXIT_INTERRUPTED,
+            EXIT_TERMINATED,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
     )

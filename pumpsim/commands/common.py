@@ -1,24 +1,67 @@
-"""Helpers shared by the subcommands: exit codes and scenario file expansion."""
+"""Helpers shared by the subcommands: exit codes, their help text, scenario file expansion."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_OUTPUT = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+#: What each exit code means (the README's table and every subcommand's ``--help``).
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (every expectation held)",
+    EXIT_FAILED: "an expectation failed",
+    EXIT_INVALID: "invalid input: a scenario, a file or folder argument, or an output path",
+    EXIT_OUTPUT: "an output could not be written (disk full, standard output closed)",
+    EXIT_INTERNAL: "internal error (a bug: --debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted (SIGINT, Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM)",
+}
 
 
-def _scenario_files(paths: Sequence[str]) -> list[str]:
-    """Expand folders into their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+def exit_codes_epilog(*codes: int) -> str:
+    """The exit-code block of a ``--help`` text (all codes when none are named)."""
+    chosen = codes or tuple(EXIT_CODES)
+    lines = ["exit codes:"]
+    lines += [f"  {code:<4} {EXIT_CODES[code]}" for code in chosen]
+    lines.append("--debug shows the traceback of an unexpected error")
+    return "\n".join(lines)
+
+
+def scenario_files(paths: Sequence[str]) -> list[str]:
+    """Expand folders into their ``*.yaml``/``*.yml`` entries (sorted); keep files as given.
+
+    Entries of a folder are listed, never opened here: a FIFO or a directory named ``*.yaml``
+    is kept so that loading it reports it as invalid (without opening a FIFO). Raises
+    ScenarioError for a folder that cannot be read or holds no scenario file.
+    """
+    from pumpsim.errors import ScenarioError
+
     files: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
-            found = sorted(
-                os.path.join(path, name)
-                for name in os.listdir(path)
-                if name.endswith((".yaml", ".yml")) and not name.startswith(".")
-            )
-            files.extend(found)
-        else:
+        if not os.path.isdir(path):
             files.append(path)
+            continue
+        try:
+            names = os.listdir(path)
+        except OSError as exc:
+            raise ScenarioError(f"cannot read folder: {exc.strerror or exc}", file=path) from None
+        found = sorted(
+            os.path.join(path, name)
+            for name in names
+            if name.endswith((".yaml", ".yml")) and not name.startswith(".")
+        )
+        if not found:
+            raise ScenarioError("no *.yaml or *.yml scenario files in this folder", file=path)
+        files.extend(found)
     return files
+
+
+#: Former name, kept for callers that import it.
+_scenario_files = scenario_files

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
+from pumpsim.commands.common import EXIT_OK
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Simulate one scenario and draw reservoir, CSF ratio and alarms to a PNG."""
     import pumpsim
-    from pumpsim.errors import ScenarioError
+    from pumpsim.errors import OutputError, ScenarioError
+    from pumpsim.output import check_output_path
     from pumpsim.report.plot import save_png
     from pumpsim.units import DurationError, parse_duration_h
 
@@ -25,13 +25,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
         except DurationError as exc:
             raise ScenarioError(f"{opt}: {exc}") from None
     out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".png"
+    check_output_path(out, "the figure")
     try:
         save_png(pumpsim.simulate(scenario), out, window[0], window[1])
     except ValueError as exc:
         raise ScenarioError(f"--from/--to: {exc}") from None
+    except OutputError:
+        raise
     except OSError as exc:
-        print(f"{out}: cannot write the figure: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
+        raise OutputError(
+            out, f"cannot write the figure: {exc.strerror or exc}", exit_code=3
+        ) from None
     print(out)
     return EXIT_OK
 

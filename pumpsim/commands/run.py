@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
+from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, exit_codes_epilog
 
 
 def _fmt_t(hours: float) -> str:
@@ -41,6 +41,7 @@ def timeline_text(result: Any) -> str:
         f"{sc.drug.concentration_mcg_per_ml:g} mcg/mL, {therapy.mode} "
         f"{therapy.daily_dose_mcg:g} mcg/day"
     )
+    lines.extend(f"NOTE: {note}" for note in doc.get("notes", ()))
     rows: list[tuple[float, int, str]] = []
     for e in doc["pump_log"]:
         rows.append((e["t_h"], 0, "pump   " + _describe_log(e)))
@@ -83,30 +84,36 @@ def timeline_text(result: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Simulate one scenario, print its timeline, optionally write the result document."""
-    import pumpsim
-    from pumpsim.result import write_atomic
+    """Simulate one scenario, write the result document, print the timeline.
 
+    Returns 1 when an expectation failed (as ``check`` does), else 0.
+    """
+    import pumpsim
+    from pumpsim.output import check_output_path, write_output
+
+    if args.json and args.json != "-":
+        check_output_path(args.json, "the result")  # before any work: a bad path is exit 2
     scenario = pumpsim.load_scenario(args.file)
     result = pumpsim.simulate(scenario)
+    if args.json and args.json != "-":
+        write_output(args.json, result.to_json(), what="the result")
     if not args.quiet:
         sys.stdout.write(timeline_text(result))
-    if args.json:
-        text = result.to_json()
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            try:
-                write_atomic(args.json, text)
-            except OSError as exc:
-                print(f"{args.json}: cannot write the result: {exc.strerror}", file=sys.stderr)
-                return EXIT_INVALID
-    return EXIT_OK
+    if args.json == "-":
+        sys.stdout.write(result.to_json())
+    return EXIT_OK if result.passed else EXIT_FAILED
 
 
 def register(sub: Any) -> None:
     """Add the ``run`` subcommand."""
-    run = sub.add_parser("run", help="simulate one scenario and print its timeline")
+    run = sub.add_parser(
+        "run",
+        help="simulate one scenario and print its timeline",
+        description="Simulate one scenario, print its timeline, optionally write the result "
+        "document (JSON, written whole or not at all).",
+        epilog=exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("file", help="scenario YAML file")
     run.add_argument(
         "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"

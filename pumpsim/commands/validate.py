@@ -6,23 +6,29 @@ import argparse
 import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_INVALID, EXIT_OK, _scenario_files
+from pumpsim.commands.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_TERMINATED,
+    exit_codes_epilog,
+    scenario_files,
+)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check scenario files without running them."""
+    """Check scenario files without running them: ``ok  FILE`` or one error line each."""
     import pumpsim
     from pumpsim.errors import ScenarioError
 
     status = EXIT_OK
-    files = _scenario_files(args.files)
-    if not files:
-        print("no scenario files found", file=sys.stderr)
-        return EXIT_INVALID
-    for path in files:
+    for path in scenario_files(args.files):
         try:
             pumpsim.load_scenario(path)
         except ScenarioError as exc:
+            sys.stdout.flush()
             print(str(exc), file=sys.stderr)
             status = EXIT_INVALID
         else:
@@ -32,6 +38,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``validate`` subcommand."""
-    validate = sub.add_parser("validate", help="check scenario files without running them")
-    validate.add_argument("files", nargs="+", metavar="FILE|DIR")
+    validate = sub.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        description="Check scenario files (schema and device-profile limits) without running them.",
+        epilog=exit_codes_epilog(
+            EXIT_OK, EXIT_INVALID, EXIT_OUTPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
+    )
     validate.set_defaults(func=cmd_validate)

@@ -1,0 +1,173 @@
+"""Writing outputs safely: whole or not at all, to the place the user meant.
+
+- A regular file (new or existing) is written to a temporary file in the same folder
+  (``.pumpsim-<pid>-<random>.tmp``), flushed to disk, then renamed over the target: a reader
+  sees the old file or the new one, never a part. A new file gets the permissions the umask
+  allows (``0666 & ~umask``); an existing one keeps its own.
+- A symbolic link is followed: its target is written (the link stays a link).
+- A FIFO or a device is written directly (opening a FIFO waits for its reader); it is never
+  replaced by a regular file.
+- A missing folder, a directory or a socket is an unusable path (``OutputError``, exit 2);
+  a failure while writing (a full disk) is ``OutputError`` with exit 3.
+- A temporary file left by a killed run (its process is gone) is removed by the next write to
+  that folder; an interrupted write removes its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import tempfile
+
+from pumpsim.errors import OutputError
+
+_TMP_PREFIX = ".pumpsim-"
+_TMP = re.compile(r"^\.pumpsim-(\d+)-[^/]*\.tmp$")
+#: errno values that mean the path itself is unusable (exit 2) rather than the write failing.
+_PATH_ERRORS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.ENXIO,
+    }
+)
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it the only portable way, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def _error(path: str, what: str, exc: OSError) -> OutputError:
+    code = 2 if exc.errno in _PATH_ERRORS else 3
+    return OutputError(path, f"cannot write {what}: {exc.strerror or exc}", exit_code=code)
+
+
+def check_output_path(path: str, what: str = "the output") -> None:
+    """Refuse an unusable output path before any work is done (``OutputError``, exit 2)."""
+    target = os.path.realpath(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise _error(path, what, exc) from None
+    if mode is not None:
+        if stat.S_ISDIR(mode):
+            raise OutputError(path, f"cannot write {what}: is a directory")
+        if stat.S_ISSOCK(mode):
+            raise OutputError(path, f"cannot write {what}: is a socket")
+        return
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise OutputError(
+            path, f"cannot write {what}: folder {os.path.dirname(path) or '.'} does not exist"
+        )
+
+
+def remove_stale_temporaries(folder: str) -> list[str]:
+    """Remove ``.pumpsim-<pid>-*.tmp`` files in ``folder`` whose process is gone; return them."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TMP.match(name)
+        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        full = os.path.join(folder, name)
+        try:
+            if stat.S_ISREG(os.lstat(full).st_mode):
+                os.unlink(full)
+                removed.append(full)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's (or unknowable): leave it alone
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def write_output(path: str, data: str | bytes, *, what: str = "the output") -> None:
+    """Write ``data`` (text is UTF-8) to ``path`` whole or not at all. Raises OutputError."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    check_output_path(path, what)
+    target = os.path.realpath(path)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise _error(path, what, exc) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_special(path, target, payload, what)
+        return
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
+    folder = os.path.dirname(target)
+    remove_stale_temporaries(folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _error(path, what, exc) from None
+    try:
+        try:
+            os.fchmod(fd, mode)
+            _write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _error(path, what, exc) from None
+        raise
+
+
+def _write_special(path: str, target: str, payload: bytes, what: str) -> None:
+    """A FIFO or a device: write straight into it (never replace it)."""
+    try:
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _error(path, what, exc) from None
+    try:
+        _write_all(fd, payload)
+    except OSError as exc:
+        raise OutputError(
+            path, f"cannot write {what}: {exc.strerror or exc}", exit_code=3
+        ) from None
+    finally:
+        os.close(fd)
