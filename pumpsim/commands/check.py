@@ -14,6 +14,7 @@ from pumpsim.commands.common import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_TERMINATED,
+    emit,
     exit_codes_epilog,
     scenario_files,
 )
@@ -30,9 +31,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     suite = run_suite(files)
     if args.junit:
         write_output(args.junit, suite.junit_xml(), what="the JUnit XML")
-    sys.stdout.write(suite.table_text())
+    emit(suite.table_text())
     if args.matrix or len(files) > 1:
-        sys.stdout.write(suite.matrix_text())
+        emit(suite.matrix_text())
     sys.stdout.flush()
     for line in suite.error_lines():
         print(line, file=sys.stderr)

@@ -65,3 +65,17 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
 
 #: Former name, kept for callers that import it.
 _scenario_files = scenario_files
+
+
+def emit(text: str, chunk_chars: int = 1 << 14) -> None:
+    """Write ``text`` to standard output in pieces.
+
+    One huge ``write`` can lose a broken pipe: CPython's buffered writer accepts the first
+    part, then drops the rest without raising when the reader has gone. Pieces of 16 KiB make
+    every failure surface as an OSError (reported by the CLI as exit 3).
+    """
+    import sys
+
+    write = sys.stdout.write
+    for start in range(0, len(text), chunk_chars):
+        write(text[start : start + chunk_chars])

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, exit_codes_epilog
+from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, emit, exit_codes_epilog
 
 
 def _fmt_t(hours: float) -> str:
@@ -98,9 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json and args.json != "-":
         write_output(args.json, result.to_json(), what="the result")
     if not args.quiet:
-        sys.stdout.write(timeline_text(result))
+        emit(timeline_text(result))
     if args.json == "-":
-        sys.stdout.write(result.to_json())
+        emit(result.to_json())
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
