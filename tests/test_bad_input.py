@@ -219,3 +219,186 @@ def test_run_exit_2_without_traceback(write_yaml):
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert proc.stdout == ""
+
+
+# --- Issue #10: hostile values ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        (
+            "dose_mcg_per_day: 400",
+            "dose_mcg_per_day: 1e308",
+            "therapy.dose_mcg_per_day",
+            ["too large"],
+        ),
+        (
+            "drug: {concentration_mcg_per_ml: 2000}",
+            "drug: {concentration_mcg_per_ml: 1e308}",
+            "drug.concentration_mcg_per_ml",
+            ["too large"],
+        ),
+        ("volume_ml: 20}", "volume_ml: 1e308}", "events[0].volume_ml", ["too large"]),
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 1e308}",
+            "pump.reservoir_ml",
+            ["too large"],
+        ),
+        ("duration: 30d", "duration: 1000000000y", "duration", ["limit"]),
+        ("duration: 30d", "duration: " + "9" * 400 + "d", "duration", ["limit"]),
+        ("at: 10d", "at: 1000000000y", "events[0].at", ["limit"]),
+        ("name: ok", f"name: ok\nseed: {2**200}", "seed", ["too large"]),
+        ("name: ok", "name: ok\nseed: -1", "seed", ["0"]),
+        ("name: ok", "name: ok\ncatheter: {volume_ml: 1e308}", "catheter.volume_ml", ["too large"]),
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 20, age: 1000000000y}",
+            "pump.age",
+            ["limit"],
+        ),
+        # zero durations where they make no sense
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 20, critical_tone_interval: 0s}",
+            "pump.critical_tone_interval",
+            ["longer than zero"],
+        ),
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 20, battery: {eos_after_eri: 0d}}",
+            "pump.battery.eos_after_eri",
+            ["longer than zero"],
+        ),
+        (
+            "  dose_mcg_per_day: 400",
+            "  dose_mcg_per_day: 400\n  ptm: {dose_mcg: 20, lockout: 1h, max_per_day: 3, duration: 0s}",
+            "therapy.ptm.duration",
+            ["longer than zero"],
+        ),
+        (
+            "  dose_mcg_per_day: 400",
+            "  dose_mcg_per_day: 400\n  ptm: {dose_mcg: 20, lockout: 1h, max_per_day: 1000000000}",
+            "therapy.ptm.max_per_day",
+            ["too large"],
+        ),
+        (
+            "type: refill, volume_ml: 20",
+            "type: mri, duration: 0min",
+            "events[0].duration",
+            ["longer than zero"],
+        ),
+        (
+            "type: refill, volume_ml: 20",
+            "type: motor_stall, duration: 0s",
+            "events[0].duration",
+            ["longer than zero"],
+        ),
+        (
+            "type: refill, volume_ml: 20",
+            "type: catheter_fault, kind: occlusion, duration: 0h",
+            "events[0].duration",
+            ["longer than zero"],
+        ),
+        # accuracy outside the profile's plausible range (-1, 1]
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 20, accuracy: 1.01}",
+            "pump.accuracy",
+            ["plausible accuracy range"],
+        ),
+        (
+            "pump: {reservoir_ml: 20}",
+            "pump: {reservoir_ml: 20, accuracy: -1}",
+            "pump.accuracy",
+            ["-1"],
+        ),
+        (
+            "type: refill, volume_ml: 20",
+            "type: pump_replacement, volume_ml: 20, accuracy: 3",
+            "events[0].accuracy",
+            ["plausible accuracy range"],
+        ),
+        # the did-you-mean for a key without its unit
+        (
+            "volume_ml: 20}",
+            "volume_ml: 20, concentration: 1000}",
+            "events[0].concentration",
+            ["did you mean 'concentration_mcg_per_ml'"],
+        ),
+    ],
+)
+def test_hostile_values(capsys, write_yaml, old, new, key, words):
+    assert old in GOOD
+    msg = check_bad(capsys, write_yaml(GOOD.replace(old, new, 1)), key=key, words=words)
+    assert "inf" not in msg.split(":", 3)[-1].replace("info", "")
+
+
+def test_accuracy_at_the_plausible_bound_is_valid(capsys, write_yaml):
+    text = GOOD.replace("pump: {reservoir_ml: 20}", "pump: {reservoir_ml: 20, accuracy: 1.0}")
+    assert main(["validate", write_yaml(text)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "key", "words"),
+    [
+        # Hand-computed: 400 mcg/day at 10 mcg/mL is 40 mL/day > 24 mL/day.
+        (
+            "{at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 10}",
+            "events[0].concentration_mcg_per_ml",
+            ["400 mcg/day at 10 mcg/mL is 40 mL/day", "0.048-24 mL/day", "kept after"],
+        ),
+        # 400 mcg/day at 10000 mcg/mL is 0.04 mL/day < 0.048 mL/day.
+        (
+            "{at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 10000}",
+            "events[0].concentration_mcg_per_ml",
+            ["is 0.04 mL/day"],
+        ),
+        # A new programme at the new concentration is checked at that concentration.
+        (
+            "{at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 10, therapy: {dose_mcg_per_day: 300}}",
+            "events[0].therapy.dose_mcg_per_day",
+            ["300 mcg/day at 10 mcg/mL is 30 mL/day"],
+        ),
+        # A reprogramming is checked at the pump's concentration, 500 mcg/mL after the refill.
+        (
+            "{at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 500, therapy: {dose_mcg_per_day: 100}}\n"
+            "  - {at: 12d, type: reprogram, therapy: {dose_mcg_per_day: 12500}}",
+            "events[1].therapy.dose_mcg_per_day",
+            ["12500 mcg/day at 500 mcg/mL is 25 mL/day"],
+        ),
+    ],
+)
+def test_rate_is_rechecked_at_every_change(capsys, write_yaml, event, key, words):
+    text = GOOD.replace("{at: 10d, type: refill, volume_ml: 20}", event)
+    line = 8 + int(key.split("[")[1].split("]")[0])
+    check_bad(capsys, write_yaml(text), key=key, line=line, words=words)
+
+
+def test_rate_change_without_updating_the_pump_is_valid_until_a_new_pump(capsys, write_yaml):
+    # The pump keeps its 2000 mcg/mL rate (0.2 mL/day) when told nothing: valid input...
+    text = GOOD.replace(
+        "{at: 10d, type: refill, volume_ml: 20}",
+        "{at: 10d, type: refill, volume_ml: 20, concentration_mcg_per_ml: 10, "
+        "update_pump_concentration: false}",
+    )
+    assert main(["validate", write_yaml(text)]) == 0
+    # ...until a replacement pump runs the same programme with the 10 mcg/mL drug: 40 mL/day.
+    text += "  - {at: 20d, type: pump_replacement, volume_ml: 20}\n"
+    check_bad(capsys, write_yaml(text), key="events[1].at", line=9, words=["40 mL/day", "new pump"])
+
+
+def test_flex_step_rates_are_rechecked_after_a_concentration_change(capsys, write_yaml):
+    text = GOOD.replace(
+        "  dose_mcg_per_day: 400",
+        '  mode: flex\n  steps:\n    - {at: "00:00", dose_mcg_per_hour: 10}\n'
+        '    - {at: "12:00", dose_mcg_per_hour: 30}',
+    ).replace("volume_ml: 20}", "volume_ml: 20, concentration_mcg_per_ml: 20}")
+    # 30 mcg/h = 720 mcg/day at 20 mcg/mL = 36 mL/day
+    check_bad(
+        capsys,
+        write_yaml(text),
+        key="events[0].concentration_mcg_per_ml",
+        words=["720 mcg/day at 20 mcg/mL is 36 mL/day"],
+    )

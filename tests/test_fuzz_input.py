@@ -1,10 +1,20 @@
 """Mutated scenario files either load or give a ScenarioError; nothing else escapes."""
 
+import contextlib
+import copy
+import io
+import json
+import os
+import tempfile
+
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pumpsim
+from pumpsim.cli import main
 from pumpsim.errors import ScenarioError
+from pumpsim.scenario.build import parse_key_path
 
 BASE = """\
 name: fuzz
@@ -107,3 +117,222 @@ def test_mutated_input_never_crashes(text):
         assert message.startswith("fuzz.yaml") and "\n" not in message
         return
     pumpsim.simulate(scenario).to_json()
+
+
+# --- Mappings through the public builder and through the CLI (issue #10) ----------------------
+
+
+BASE_MAP = {
+    "name": "fuzz-map",
+    "duration": "40d",
+    "pump": {"reservoir_ml": 20, "accuracy": 0.05, "battery": {"eri_at": "35d"}},
+    "drug": {"concentration_mcg_per_ml": 2000},
+    "catheter": {"volume_ml": 0.1},
+    "patient": {"injury_level": "T4"},
+    "therapy": {
+        "dose_mcg_per_day": 400,
+        "ptm": {"dose_mcg": 20, "lockout": "3h", "max_per_day": 3},
+    },
+    "risk": {"threshold": 0.5},
+    "events": [
+        {"at": "10d", "type": "refill", "volume_ml": 18, "concentration_mcg_per_ml": 1000},
+        {"at": "5d", "type": "bolus", "dose_mcg": 50, "duration": "1h"},
+        {"at": "12d", "type": "catheter_fault", "kind": "leak", "delivered_fraction": 0.5},
+        {"at": "15d", "type": "mri", "duration": "1h", "recovery_delay": "30min"},
+        {"at": "16d", "type": "ptm_bolus"},
+        {"at": "20d", "type": "pump_replacement", "volume_ml": 20, "accuracy": 0.2},
+        {"at": "25d", "type": "reprogram", "therapy": {"dose_mcg_per_day": 300}},
+    ],
+    "expect": [{"alarm": "low_reservoir", "never": True}],
+}
+KEYS = [
+    "duration",
+    "seed",
+    "start",
+    "pump.reservoir_ml",
+    "pump.initial_volume_ml",
+    "pump.accuracy",
+    "pump.age",
+    "pump.low_reservoir_alarm_ml",
+    "pump.empty_reservoir_alarm_ml",
+    "pump.min_rate_ml_per_day",
+    "pump.critical_tone_interval",
+    "pump.battery.eri_at",
+    "pump.battery.eos_after_eri",
+    "drug.concentration_mcg_per_ml",
+    "catheter.volume_ml",
+    "patient.injury_level",
+    "therapy.dose_mcg_per_day",
+    "therapy.mode",
+    "therapy.ptm.lockout",
+    "therapy.ptm.max_per_day",
+    "therapy.ptm.duration",
+    "risk.threshold",
+    "risk.csf_half_life",
+    "events[0].at",
+    "events[0].volume_ml",
+    "events[0].concentration_mcg_per_ml",
+    "events[0].update_pump_concentration",
+    "events[0].missed",
+    "events[1].dose_mcg",
+    "events[1].duration",
+    "events[2].delivered_fraction",
+    "events[2].kind",
+    "events[3].duration",
+    "events[5].reservoir_ml",
+    "events[5].accuracy",
+    "events[6].therapy.dose_mcg_per_day",
+    "expect[0].never",
+]
+VALUES = st.one_of(
+    st.sampled_from(
+        [
+            0,
+            -1,
+            1,
+            0.5,
+            1.0,
+            1.01,
+            2,
+            10,
+            20,
+            40,
+            400,
+            2000,
+            1e308,
+            -1e308,
+            2**64,
+            2**200,
+            1e-300,
+            True,
+            False,
+            None,
+            "",
+            "0s",
+            "1h",
+            "90d",
+            "1000000000y",
+            "P1D",
+            "-3d",
+            "x",
+            "T6",
+            "flex",
+            "kink",
+            "leak",
+            "2026-02-30",
+            [],
+            {},
+            [1],
+            {"a": 1},
+        ]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=6),
+)
+
+
+def merged(changes):
+    data = copy.deepcopy(BASE_MAP)
+    for key, value in changes.items():
+        path = parse_key_path(key)
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+    return data
+
+
+DURATION_KEYS = (
+    "at",
+    "duration",
+    "age",
+    "eri_at",
+    "eos_after_eri",
+    "lockout",
+    "csf_half_life",
+    "critical_tone_interval",
+    "start",
+)
+
+
+def plausible(key):
+    """Values a user might well write for this key (about half of them valid)."""
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf == "start":
+        return st.sampled_from(["2026-03-01T06:00:00", "2025-12-31", "2026-02-30"])
+    if leaf in DURATION_KEYS:
+        return st.sampled_from(["30min", "1h", "2d", "5d", "11d", "30d", "39d", "2y"])
+    if leaf in ("missed", "update_pump_concentration", "never"):
+        return st.booleans()
+    if leaf == "mode":
+        return st.sampled_from(["continuous", "flex"])
+    if leaf == "kind":
+        return st.sampled_from(["occlusion", "kink", "leak", "fracture"])
+    if leaf == "injury_level":
+        return st.sampled_from(["C5", "T4", "L1", None])
+    if leaf in ("seed", "max_per_day"):
+        return st.integers(0, 10)
+    if leaf in ("accuracy", "threshold", "delivered_fraction"):
+        return st.floats(-0.5, 1.0)
+    return st.floats(0.0, 3000.0) | st.sampled_from([20, 40, 2, 0.5, 500, 1000])
+
+
+@st.composite
+def change_sets(draw):
+    keys = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique=True))
+    return {k: draw(plausible(k) if draw(st.booleans()) else VALUES) for k in keys}
+
+
+def _outcome(build):
+    try:
+        return build(), None
+    except ScenarioError as exc:
+        message = str(exc)
+        assert "\n" not in message and "Traceback" not in message
+        return None, exc
+
+
+BASE_SCENARIO = pumpsim.Scenario.from_dict(BASE_MAP)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(change_sets())
+def test_builder_and_variants_agree_and_never_crash(changes):
+    full, full_error = _outcome(lambda: pumpsim.Scenario.from_dict(merged(changes), source="m"))
+    cheap, cheap_error = _outcome(lambda: BASE_SCENARIO.with_values(changes))
+    if full_error is not None:
+        assert str(full_error).startswith("m")
+    # The cheap variant checks exactly what the full build checks.
+    assert (full is None) == (cheap is None), (full_error, cheap_error)
+    if full is None:
+        return
+    assert full.checked and cheap.checked
+    doc = pumpsim.simulate(full).to_json()  # no inf/NaN: json refuses them
+    assert doc == pumpsim.simulate(cheap).to_json()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(change_sets())
+def test_cli_on_fuzzed_files_gives_a_clear_exit(changes):
+    text = yaml.safe_dump(merged(changes), allow_unicode=True)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "fuzz.yaml")
+        out = os.path.join(folder, "out.json")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        err, std = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):
+            code = main(["run", "-q", path, "--json", out])
+        message = err.getvalue()
+        assert code in (0, 1, 2), message
+        if code == 2:
+            assert message.startswith(path) and len(message.strip().splitlines()) == 1, message
+            assert not os.path.exists(out)
+        else:
+            assert message == ""
+            with open(out, encoding="utf-8") as fh:
+                json.load(fh)
+        assert sorted(os.listdir(folder)) == (
+            ["fuzz.yaml"] if code == 2 else ["fuzz.yaml", "out.json"]
+        )
