@@ -121,8 +121,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def write_output(path: str, data: str | bytes, *, what: str = "the output") -> None:
-    """Write ``data`` (text is UTF-8) to ``path`` whole or not at all. Raises OutputError."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    """Write ``data`` (text is UTF-8) to ``path`` whole or not at all. Raises OutputError.
+
+    Text that holds an undecodable file name (a lone surrogate) is written with it escaped
+    (``\\udce9``) rather than failing.
+    """
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     check_output_path(path, what)
     target = os.path.realpath(path)
     try:

@@ -135,3 +135,16 @@ def test_with_values_on_a_shipped_scenario():
     sc = pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml"))
     result = pumpsim.simulate(sc.with_values({"patient.injury_level": "L1"}))
     assert {f.severity for f in result.flags if f.type == "abrupt_discontinuation"} == {"moderate"}
+
+
+def test_readme_python_example_runs(monkeypatch, capsys):
+    import re
+
+    from conftest import ROOT
+
+    block = re.search(
+        r"From Python:\n\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S
+    )
+    monkeypatch.chdir(ROOT)
+    exec(compile(block.group(1), "README.md", "exec"), {})
+    assert "reservoir_true_ml" in capsys.readouterr().out

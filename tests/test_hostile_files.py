@@ -194,11 +194,18 @@ def test_non_utf8_file_names(tmp_path):
         fh.write(GOOD.encode("utf-8"))
     with open(os.path.join(folder, b"bad\xff.yaml"), "wb") as fh:
         fh.write(b"name: [\n")
-    proc = _run_cli(["check", str(tmp_path)], env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    junit = tmp_path / "junit.xml"
+    proc = _run_cli(
+        ["check", str(tmp_path), "--junit", str(junit)],
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
     out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "PASS" in out and "INVALID" in out and "caf" in out
+    import xml.etree.ElementTree as ET
+
+    assert ET.parse(junit).getroot().get("tests") == "2"
 
 
 def test_size_cap_before_parsing(capsys, tmp_path):
