@@ -5,6 +5,12 @@
 >>> result = pumpsim.simulate(scenario)                                 # doctest: +SKIP
 >>> result.to_dict()["passed"]                                          # doctest: +SKIP
 True
+>>> variant = scenario.with_values({"pump.accuracy": 0.1})              # doctest: +SKIP
+
+Scenarios built in code (``pumpsim.Scenario.from_dict(mapping)``, ``scenario.with_values``) get
+every check a YAML file gets, device-profile limits included; ``simulate`` refuses any other.
+Bad input raises ``ScenarioError`` (one line: file, key path, line); an output that cannot be
+written raises ``OutputError``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = [
+    "OutputError",
     "Result",
     "Scenario",
     "ScenarioError",
@@ -44,4 +51,8 @@ def __getattr__(name: str):
         from pumpsim.errors import ScenarioError
 
         return ScenarioError
+    if name == "OutputError":
+        from pumpsim.errors import OutputError
+
+        return OutputError
     raise AttributeError(f"module 'pumpsim' has no attribute {name!r}")

@@ -84,6 +84,13 @@ def test_syntax_errors_read_the_same_with_libyaml(text):
         ("a: *nowhere\n", "alias"),
         ("a: \x07\n", "unacceptable character"),
         ("? [a, b]\n: 1\n", "plain value"),
+        ("a: &a [*a]\n", "recursive"),
+        (
+            "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+            "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            "alias bomb",
+        ),
     ],
 )
 def test_unsafe_or_odd_yaml_is_refused(text, words, fast):
