@@ -168,9 +168,11 @@ def _run(argv: Sequence[str] | None, debug: bool) -> int:
         _report(str(exc), debug)
         return exc.exit_code
     except KeyboardInterrupt:
+        _silence_stdout()  # what was half-written is dropped; the exit flush must not block
         _report("pumpsim: interrupted", debug)
         return EXIT_INTERRUPTED
     except Terminated:
+        _silence_stdout()
         _report("pumpsim: terminated", debug)
         return EXIT_TERMINATED
     except OSError as exc:  # reading is handled where files are read: this is our output

@@ -62,13 +62,15 @@ def _error(path: str, what: str, exc: OSError) -> OutputError:
 
 def check_output_path(path: str, what: str = "the output") -> None:
     """Refuse an unusable output path before any work is done (``OutputError``, exit 2)."""
-    target = os.path.realpath(path)
     try:
+        target = os.path.realpath(path)
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise _error(path, what, exc) from None
+    except ValueError as exc:  # e.g. an embedded NUL character
+        raise OutputError(repr(path), f"cannot write {what}: {exc}") from None
     if mode is not None:
         if stat.S_ISDIR(mode):
             raise OutputError(path, f"cannot write {what}: is a directory")

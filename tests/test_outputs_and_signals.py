@@ -271,3 +271,10 @@ def test_simulate_result_notes_a_faulty_pump():
         "this scenario models a faulty pump"
     ]
     assert "notes" not in pumpsim.simulate(sc.with_values({"pump.accuracy": 0.145})).to_dict()
+
+
+def test_nul_in_a_path_is_invalid_input(capsys):
+    assert main(["run", "-q", MISSED, "--json", "a\0b.json"]) == 2
+    assert "null" in one_line(capsys.readouterr().err)
+    with pytest.raises(pumpsim.ScenarioError, match="null"):
+        pumpsim.load_scenario("a\0b.yaml")

@@ -312,6 +312,8 @@ def read_text_file(path: str, *, limit: int = MAX_FILE_BYTES) -> str:
         raise ScenarioError("cannot read file: permission denied", file=path) from None
     except OSError as exc:
         raise ScenarioError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+    except ValueError as exc:  # e.g. an embedded NUL character in the name
+        raise ScenarioError(f"cannot read file: {exc}", file=repr(path)) from None
     try:
         why = not_a_regular_file(os.fstat(fd).st_mode)
         if why:
