@@ -85,6 +85,7 @@ def test_syntax_errors_read_the_same_with_libyaml(text):
         ("a: \x07\n", "unacceptable character"),
         ("? [a, b]\n: 1\n", "plain value"),
         ("a: &a [*a]\n", "recursive"),
+        ("a: &x 1\nb: &x 2\n", "duplicate anchor"),
         (
             "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
             "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"

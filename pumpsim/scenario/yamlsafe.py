@@ -81,7 +81,6 @@ class _Open:
     anchor: str | None
     nodes_before: int
     key: object = None
-    key_line: int = 0
     has_key: bool = False
 
 
@@ -93,8 +92,7 @@ class _Builder:
         self.nodes = 0
         self.lines: dict[tuple[object, ...], int] = {}
         self.anchors: dict[str, tuple[Any, int, bool]] = {}  # value, node count, still open
-        self._resolver = yaml.SafeLoader("")
-        self._constructor = self._resolver
+        self._yaml = yaml.SafeLoader("")  # implicit tag resolution and scalar construction
 
     def fail(self, message: str, line: int | None, path: tuple[object, ...] = ()) -> ScenarioError:
         return ScenarioError(message, file=self.file, path=path, line=line)
@@ -121,7 +119,7 @@ class _Builder:
                     self.anchors[done.anchor] = (done.value, self.nodes - done.nodes_before, False)
                 value, have = done.value, True
             else:
-                path = self._child_path(stack, line)
+                path = self._child_path(stack)
                 value, have = self._node(event, kind, path, line, stack)
             if not have:
                 continue
@@ -131,7 +129,7 @@ class _Builder:
                 self._deliver(stack[-1], value, line)
         return result
 
-    def _child_path(self, stack: list[_Open], line: int | None) -> tuple[object, ...]:
+    def _child_path(self, stack: list[_Open]) -> tuple[object, ...]:
         if not stack:
             return ()
         top = stack[-1]
@@ -166,6 +164,8 @@ class _Builder:
         if line is not None:
             self.lines.setdefault(path, line)
         anchor = getattr(event, "anchor", None)
+        if anchor is not None and anchor in self.anchors:
+            raise self.fail(f"duplicate anchor &{anchor}", line, path)
         if kind is yaml.ScalarEvent:
             value = self._scalar(event, path, line)
             if anchor is not None:
@@ -187,7 +187,7 @@ class _Builder:
     def _scalar(self, event: Any, path: tuple[object, ...], line: int | None) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self._resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = self._yaml.resolve(yaml.ScalarNode, event.value, event.implicit)
         self._check_tag(tag, path, line)
         if tag == "tag:yaml.org,2002:str":
             return event.value
@@ -196,7 +196,7 @@ class _Builder:
             return event.value
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return self._constructor.construct_object(node, deep=True)
+            return self._yaml.construct_object(node, deep=True)
         except (ValueError, OverflowError, yaml.YAMLError) as exc:
             raise self.fail(f"cannot read {event.value!r}: {exc}", line, path) from None
 
@@ -213,8 +213,8 @@ class _Builder:
             self.lines.pop((*top.path, "<key>"), None)
             if key in top.value:
                 raise self.fail(f"duplicate key {key!r}", line, (*top.path, key))
-            top.key, top.key_line, top.has_key = key, line or 0, True
-            self.lines[(*top.path, key)] = top.key_line
+            top.key, top.has_key = key, True
+            self.lines[(*top.path, key)] = line or 0
             return
         top.value[top.key] = value
         top.has_key = False
