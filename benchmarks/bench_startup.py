@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python3 benchmarks/bench_startup.py [REPEATS]
 
-Medians over REPEATS (default 15) fresh processes, in milliseconds. On a shared machine the
+Median and minimum over REPEATS (default 15) fresh processes per case, run round-robin,
+in milliseconds. On a shared machine the
 absolute numbers move with the load; compare rows of one run.
 """
 
@@ -30,21 +31,23 @@ CASES = {
 }
 
 
-def median_ms(argv: list[str], repeats: int) -> float:
-    """Median wall time of ``repeats`` runs of ``argv``, in milliseconds."""
+def run_ms(argv: list[str]) -> float:
+    """Wall time of one fresh process running ``argv``, in milliseconds."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    t0 = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    return (time.perf_counter() - t0) * 1000
 
 
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    for name, argv in CASES.items():
-        print(f"{name:<45} {median_ms(argv, repeats):8.1f} ms")
+    times: dict[str, list[float]] = {name: [] for name in CASES}
+    for _ in range(repeats):  # round-robin, so a change in the machine's load hits every case
+        for name, argv in CASES.items():
+            times[name].append(run_ms(argv))
+    print(f"{'':<45} {'median':>8} {'min':>8}")
+    for name, values in times.items():
+        print(f"{name:<45} {statistics.median(values):8.1f} {min(values):8.1f} ms")
 
 
 if __name__ == "__main__":
