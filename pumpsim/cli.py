@@ -26,6 +26,7 @@ from pumpsim.commands.common import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_TERMINATED,
+    HelpFormatter,
     exit_codes_epilog,
 )
 from pumpsim.commands.run import timeline_text
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
             "physically happens, and when the patient is at risk of abrupt withdrawal."
         ),
         epilog=exit_codes_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument(
@@ -93,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if not command.epilog:
             command.epilog = exit_codes_epilog()
-        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if command.formatter_class is argparse.HelpFormatter:
+            command.formatter_class = HelpFormatter
     return parser
 
 

@@ -14,6 +14,7 @@ from pumpsim.commands.common import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_TERMINATED,
+    HelpFormatter,
     emit,
     exit_codes_epilog,
     scenario_files,
@@ -56,7 +57,7 @@ def register(sub: Any) -> None:
             EXIT_INTERRUPTED,
             EXIT_TERMINATED,
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     check.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"

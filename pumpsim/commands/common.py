@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 
@@ -30,8 +31,17 @@ def exit_codes_epilog(*codes: int) -> str:
     chosen = codes or tuple(EXIT_CODES)
     lines = ["exit codes:"]
     lines += [f"  {code:<4} {EXIT_CODES[code]}" for code in chosen]
-    lines.append("--debug shows the traceback of an unexpected error")
     return "\n".join(lines)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, keeping the line breaks of an exit-code block (``exit_codes_epilog``)
+    and wrapping every other text as usual."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("exit codes:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def scenario_files(paths: Sequence[str]) -> list[str]:

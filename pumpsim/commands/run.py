@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, emit, exit_codes_epilog
+from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, HelpFormatter, emit, exit_codes_epilog
 
 
 def _fmt_t(hours: float) -> str:
@@ -111,7 +111,7 @@ def register(sub: Any) -> None:
         description="Simulate one scenario, print its timeline, optionally write the result "
         "document (JSON, written whole or not at all).",
         epilog=exit_codes_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     run.add_argument("file", help="scenario YAML file")
     run.add_argument(

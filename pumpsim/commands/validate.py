@@ -13,6 +13,7 @@ from pumpsim.commands.common import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_TERMINATED,
+    HelpFormatter,
     exit_codes_epilog,
     scenario_files,
 )
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
         epilog=exit_codes_epilog(
             EXIT_OK, EXIT_INVALID, EXIT_OUTPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     validate.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
