@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from pumpsim.commands.common import EXIT_OK
+from pumpsim.commands.common import EXIT_OK, HelpFormatter, exit_codes_epilog
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -42,7 +42,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``plot`` subcommand."""
-    plot = sub.add_parser("plot", help="draw reservoir (estimate vs truth), CSF ratio and alarms")
+    plot = sub.add_parser(
+        "plot",
+        help="draw reservoir (estimate vs truth), CSF ratio and alarms",
+        epilog=exit_codes_epilog(0, 2, 3, 4, 130, 143),  # a figure, no expectations checked
+        formatter_class=HelpFormatter,
+    )
     plot.add_argument("file", help="scenario YAML file")
     plot.add_argument("-o", "--out", metavar="PNG", help="output file (default: NAME.png here)")
     plot.add_argument("--from", dest="start", metavar="TIME", help="window start, e.g. 95d")
