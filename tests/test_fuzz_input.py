@@ -336,3 +336,35 @@ def test_cli_on_fuzzed_files_gives_a_clear_exit(changes):
         assert sorted(os.listdir(folder)) == (
             ["fuzz.yaml"] if code == 2 else ["fuzz.yaml", "out.json"]
         )
+
+
+ANY_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=5),
+    st.binary(max_size=4),
+    st.datetimes(),
+)
+ANY_VALUE = st.recursive(
+    ANY_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([*KEYS, "name", "events", "therapy", "pump", "expect", "hazard", "events[0]"]),
+    ANY_VALUE,
+)
+def test_any_python_value_anywhere_is_a_scenario_error_or_runs(key, value):
+    """Arbitrary Python values (bytes, datetimes, nested containers) at any key."""
+    full, _ = _outcome(lambda: pumpsim.Scenario.from_dict(merged({key: value})))
+    if full is not None:
+        pumpsim.simulate(full).to_json()
+    _outcome(lambda: BASE_SCENARIO.with_values({key: value}))
