@@ -70,10 +70,15 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result document (contract section 6), with extra keys after the contract's."""
+        from pumpsim.clock import Clock, calendar_fields
+
         run = self.run
         sc = run.scenario
         tot = run.totals
         until = sc.duration
+        return calendar_fields(self._document(run, sc, tot, until), Clock.of(sc.start))
+
+    def _document(self, run: RunOutput, sc: Any, tot: Any, until: float) -> dict[str, Any]:
         return {
             "scenario": sc.name,
             "seed": sc.seed,

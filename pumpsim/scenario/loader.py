@@ -5,14 +5,18 @@ Every failure becomes one ScenarioError naming the file, the key path and the YA
 
 from __future__ import annotations
 
+import copy
 import difflib
+import os
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pumpsim.clinic.log import ClinicLog, read_clinic_log
+from pumpsim.clock import Clock
 from pumpsim.errors import ScenarioError
 from pumpsim.profile import DeviceProfile, ProfileError, available_profiles, load_device_profile
-from pumpsim.scenario import schema
+from pumpsim.scenario import dates, schema
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
 
 _EVENT_MODELS: dict[str, type[BaseModel]] = {
@@ -128,25 +132,70 @@ def _from_validation(exc: ValidationError, located: LocatedYaml, file: str) -> S
     )
 
 
-def parse_scenario(located: LocatedYaml, file: str) -> schema.Scenario:
-    """Validate parsed YAML into a Scenario and check it against its device profile."""
+def _with_clinic_log(
+    data: dict[str, Any], located: LocatedYaml, file: str, base_dir: str | None
+) -> ClinicLog | None:
+    """Append the rows of ``clinic_log:`` to ``events``/``expect`` of ``data`` (in place)."""
+    name = data.get("clinic_log")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(
+            "clinic_log is the path of a CSV file, relative to the scenario file",
+            file=file,
+            path=("clinic_log",),
+            line=located.line_of(("clinic_log",)),
+        )
+    clock = dates.scenario_clock(data)
+    if clock is None:
+        return None  # validation reports the bad start:
+    path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
+    shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
+    log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
+    for key, rows in (("events", log.events), ("expect", log.expectations)):
+        existing = data.get(key)
+        if existing is None:
+            data[key] = []
+        elif not isinstance(existing, list):
+            return log  # validation reports the bad key
+        data[key] = [*data[key], *rows]
+    return log
+
+
+def parse_scenario(
+    located: LocatedYaml, file: str, *, base_dir: str | None = None
+) -> schema.Scenario:
+    """Validate parsed YAML into a Scenario and check it against its device profile.
+
+    Calendar instants are placed on the clock of ``start:`` first, and the rows of a
+    ``clinic_log:`` (read relative to ``base_dir``; default: the working folder) join the
+    scenario's events and expectations.
+    """
     if not isinstance(located.data, dict):
         raise ScenarioError("a scenario is a YAML mapping of keys", file=file, line=1)
+    data = copy.deepcopy(located.data)
+    dates.resolve_instants(data, line_of=located.line_of, file=file)
+    n_own_events = len(data["events"]) if isinstance(data.get("events"), list) else 0
+    log = _with_clinic_log(data, located, file, base_dir)
+    view = LocatedYaml(data=data, lines=located.lines)
     try:
-        scenario = schema.Scenario.model_validate(located.data)
+        scenario = schema.Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _from_validation(exc, located, file) from None
+        err = _from_validation(exc, view, file)
+        moved = log.relocate(err, n_own_events) if log is not None else None
+        raise (moved or err) from None
     try:
         check_against_profile(scenario)
     except ScenarioError as exc:
-        raise exc.located(file, located.line_of(exc.path)) from None
+        moved = log.relocate(exc, n_own_events) if log is not None else None
+        raise (moved or exc.located(file, located.line_of(exc.path))) from None
     return scenario
 
 
 def load_scenario(path: str) -> schema.Scenario:
     """Load and validate a scenario file. Raises ScenarioError (one line, with file and line)."""
     located, name = load_yaml_file(str(path))
-    return parse_scenario(located, name)
+    return parse_scenario(located, name, base_dir=os.path.dirname(os.path.abspath(str(path))))
 
 
 def load_scenario_text(text: str, file: str = "<text>") -> schema.Scenario:
@@ -245,8 +294,10 @@ def check_against_profile(scenario: schema.Scenario) -> None:
     for index, event in scenario.sorted_events():
         where: tuple[object, ...] = ("events", index)
         if event.at > scenario.duration:
+            clock = Clock.of(scenario.start)
             raise ScenarioError(
-                f"at {event.at:g} h is after the end of the scenario ({scenario.duration:g} h)",
+                f"{clock.label(event.at)} is after the end of the scenario, "
+                f"{clock.label(scenario.duration)}",
                 path=(*where, "at"),
             )
         if isinstance(event, schema.RefillEvent) and not event.missed:
