@@ -26,6 +26,7 @@ INSTANT_KEYS = {
     "refill_at_h": "refill_at",
     "projected_empty_alarm_h": "projected_empty_alarm_at",
     "empty_at_h": "empty_at",
+    "interval_start_h": "interval_start_at",
 }
 
 

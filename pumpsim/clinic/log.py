@@ -144,13 +144,22 @@ class ClinicLog:
     events: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
     origins: list[RowOrigin] = field(default_factory=list)  # one per event
+    expect_origins: list[RowOrigin] = field(default_factory=list)  # one per expectation
 
-    def relocate(self, exc: ScenarioError, first_index: int) -> ScenarioError | None:
-        """Map an error about ``events[i]`` (i ≥ first_index) back onto the row it came from."""
+    def relocate(
+        self, exc: ScenarioError, first_event: int, first_expect: int = 0
+    ) -> ScenarioError | None:
+        """Map an error about ``events[i]``/``expect[i]`` from this log onto its row."""
         path = exc.path
-        if len(path) < 2 or path[0] != "events" or not isinstance(path[1], int):
+        if len(path) < 2 or path[0] not in ("events", "expect") or not isinstance(path[1], int):
             return None
-        i = path[1] - first_index
+        if path[0] == "expect":
+            i = path[1] - first_expect
+            if not 0 <= i < len(self.expect_origins):
+                return None
+            column = str(path[2]) if len(path) > 2 else None
+            return self.expect_origins[i].error(exc.message, column)
+        i = path[1] - first_event
         if not 0 <= i < len(self.origins):
             return None
         key = str(path[2]) if len(path) > 2 else None
@@ -218,6 +227,7 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
             log.events.append(event)
             log.origins.append(origin)
         log.expectations.extend(expects)
+        log.expect_origins.extend(origin for _ in expects)
     return log
 
 

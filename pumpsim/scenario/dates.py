@@ -129,13 +129,22 @@ def check_in_range(hours: float, clock: Clock, end_h: float | None, shown: str) 
     """Raise InstantError when ``hours`` falls before the start or after the end."""
     if hours < 0:
         raise InstantError(
-            f"{shown} ({clock.date_time(hours)}, {format_duration_h(hours)}) is before the "
-            f"start of the scenario, {clock.date_time(0.0)}"
+            f"{_shown(shown, hours, clock)} is before the start of the scenario, "
+            f"{clock.date_time(0.0)}"
         )
     if end_h is not None and hours > end_h:
         raise InstantError(
-            f"{shown} ({clock.label(hours)}) is after the end of the scenario, {clock.label(end_h)}"
+            f"{_shown(shown, hours, clock)} is after the end of the scenario, {clock.label(end_h)}"
         )
+
+
+def _shown(text: str, hours: float, clock: Clock) -> str:
+    """The instant as written, with its place on the scenario clock when that differs."""
+    where = clock.date_time(hours)
+    span = format_duration_h(hours)
+    if where.startswith(text.strip().replace("T", " ")):
+        return f"{where} ({span})"
+    return f"{text} ({where}, {span})"
 
 
 def scenario_clock(data: dict[str, Any]) -> Clock | None:

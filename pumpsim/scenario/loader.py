@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pumpsim.clinic.fit import check_fit_inputs
 from pumpsim.clinic.log import ClinicLog, read_clinic_log
 from pumpsim.clock import Clock
 from pumpsim.errors import ScenarioError
@@ -176,18 +177,20 @@ def parse_scenario(
     data = copy.deepcopy(located.data)
     dates.resolve_instants(data, line_of=located.line_of, file=file)
     n_own_events = len(data["events"]) if isinstance(data.get("events"), list) else 0
+    n_own_expect = len(data["expect"]) if isinstance(data.get("expect"), list) else 0
     log = _with_clinic_log(data, located, file, base_dir)
     view = LocatedYaml(data=data, lines=located.lines)
     try:
         scenario = schema.Scenario.model_validate(data)
     except ValidationError as exc:
         err = _from_validation(exc, view, file)
-        moved = log.relocate(err, n_own_events) if log is not None else None
+        moved = log.relocate(err, n_own_events, n_own_expect) if log is not None else None
         raise (moved or err) from None
     try:
         check_against_profile(scenario)
+        check_fit_inputs(scenario)
     except ScenarioError as exc:
-        moved = log.relocate(exc, n_own_events) if log is not None else None
+        moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
         raise (moved or exc.located(file, located.line_of(exc.path))) from None
     return scenario
 
