@@ -17,6 +17,7 @@ safety flags are computed on that reconstruction.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,7 @@ def check_fit_inputs(sc: schema.Scenario) -> None:
     if not is_fit(sc):
         return
     bounds = _boundaries(sc)
-    for before, visit in zip(bounds, bounds[1:], strict=False):
+    for before, visit in itertools.pairwise(bounds):
         found = _withdrawn_at(sc, visit.t_h) if visit.is_refill else None
         if found is not None and found[1] > before.injected_true_ml + _RESIDUAL_MATCH_ML:
             raise ScenarioError(
@@ -114,7 +115,7 @@ def check_fit_inputs(sc: schema.Scenario) -> None:
 def _intervals(sc: schema.Scenario) -> list[IntervalFit]:
     bounds = _boundaries(sc)
     out = []
-    for before, visit in zip(bounds, bounds[1:], strict=False):
+    for before, visit in itertools.pairwise(bounds):
         found = _withdrawn_at(sc, visit.t_h) if visit.is_refill else None
         out.append(
             IntervalFit(
