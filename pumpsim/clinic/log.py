@@ -474,3 +474,72 @@ def _column_of_message(msg: str, event: dict[str, Any]) -> str | None:
     if "duration" in msg:
         return "duration"
     return None
+
+
+_NUMBER_PATTERN = r"^\s*\d+(\.\d+)?\s*$"
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_DURATION_PATTERN = r"^(\s*\d+(\.\d+)?\s*(y|w|d|h|min|s))+\s*$|^P"
+
+
+def clinic_log_json_schema() -> dict[str, Any]:
+    """A JSON Schema for one clinic-log row (a CSV row read as an object of its cells).
+
+    Cells are text in a CSV file; numeric columns also accept JSON numbers, so a row converted
+    to JSON validates either way. Empty cells mean "not recorded" and may be left out.
+    """
+    from pumpsim.scenario.schema import CATHETER_FAULT_KINDS
+
+    def number(col: str, maximum: float | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "description": COLUMNS[col],
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": _NUMBER_PATTERN},
+                {"type": "string", "maxLength": 0},
+            ],
+        }
+        if maximum is not None:
+            out["anyOf"][0]["maximum"] = maximum
+        return out
+
+    def text(col: str, **extra: Any) -> dict[str, Any]:
+        return {"description": COLUMNS[col], "type": "string", **extra}
+
+    props: dict[str, Any] = {}
+    for col in COLUMNS:
+        if col in _NUMBER_COLUMNS:
+            fraction = col in ("pocket_fraction", "delivered_fraction")
+            props[col] = number(col, 1.0 if fraction else None)
+        elif col in ("date", "alarm_date"):
+            props[col] = text(col, pattern=_DATE_PATTERN)
+        elif col == "event":
+            props[col] = text(col, enum=list(EVENT_KINDS))
+        elif col in _DURATION_COLUMNS:
+            props[col] = text(col, pattern=_DURATION_PATTERN + "|^$")
+        elif col == "bridge_bolus":
+            props[col] = text(col, enum=[*_YES, *_NO, ""])
+        elif col == "mode":
+            props[col] = text(col, enum=["continuous", "flex", ""])
+        elif col == "flex_steps":
+            props[col] = text(
+                col,
+                pattern=r"^(\s*\d{1,2}:\d{2}\s*=\s*\d+(\.\d+)?\s*)(;\s*\d{1,2}:\d{2}\s*="
+                r"\s*\d+(\.\d+)?\s*)*;?$|^$",
+            )
+        elif col == "kind":
+            props[col] = text(col, enum=[*CATHETER_FAULT_KINDS, ""])
+        else:
+            props[col] = text(col)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "pumpsim clinic log row",
+        "description": (
+            "One row of a pumpsim clinic log (CSV, UTF-8, header row, one row per clinic "
+            "event; units in the column names; an empty cell means not recorded). See "
+            "scenario-format section 7 and docs/howto-replay.md."
+        ),
+        "type": "object",
+        "properties": props,
+        "required": ["date", "event"],
+        "additionalProperties": False,
+    }
