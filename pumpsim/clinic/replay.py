@@ -34,6 +34,7 @@ class Visit:
     discrepancy_ml: float | None = None
     fitted_accuracy: float | None = None
     accuracy_basis: str | None = None
+    accuracy_bound: float | None = None
     accuracy_out_of_spec: bool = False
     alarm_date_printed: str | None = None
     alarm_date_projected: str | None = None
@@ -86,6 +87,7 @@ def visits(result: Any) -> list[Visit]:
             visit.discrepancy_ml = rec["discrepancy_ml"]
             visit.fitted_accuracy = rec.get("fitted_accuracy")
             visit.accuracy_basis = rec.get("accuracy_basis")
+            visit.accuracy_bound = rec.get("accuracy_lower_bound")
             visit.accuracy_out_of_spec = bool(rec.get("accuracy_out_of_spec"))
         elif visit.expected_recorded_ml is not None:
             visit.expected_simulated_ml = run.trajectory.at(visit.t_h)["estimated_ml"]
@@ -160,7 +162,7 @@ def visit_table_text(result: Any) -> str:
             if v.accuracy_out_of_spec:
                 acc += " OUT OF SPEC"
             if v.accuracy_basis == "lower_bound":
-                acc += " (lower bound)"
+                acc += f" (residual 0: at least {accuracy_text(v.accuracy_bound)})"
             elif v.accuracy_basis == "not_measured":
                 acc += " (carried)"
         body.append(
