@@ -453,9 +453,12 @@ def _validate(event: dict[str, Any], origin: RowOrigin) -> None:
         key = str(loc[0]) if loc else None
         column = _KEY_COLUMN.get(key, key) if key else None
         if loc and loc[0] == "therapy":
-            column = "flex_steps" if "steps" in loc else ("mode" if len(loc) == 1 else key)
-            if column == "therapy":
+            if "steps" in loc or "step" in err["msg"]:
+                column = "flex_steps"
+            elif "dose_mcg_per_day" in loc or "dose" in err["msg"]:
                 column = "dose_mcg_per_day"
+            else:
+                column = "mode"
         if key is None and err["type"] == "value_error":
             column = _column_of_message(err["msg"], event)
         msg = err["msg"]
