@@ -221,6 +221,8 @@ def annotate_refills(run: Any, fits: list[IntervalFit], profile_name: str) -> No
         if rec is None:  # pragma: no cover - every refill boundary has a record
             continue
         dry = [t for t in empties if fit.start_h < t <= fit.end_h]
+        if not dry and float(rec["actual_residual_ml"]) <= _RESIDUAL_MATCH_ML:
+            dry = [fit.end_h]  # dry at the visit at the latest (the zero-residual bound)
         rec.update(
             {
                 "fitted_accuracy": fit.accuracy,
