@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import run, scenario_text
+from conftest import ROOT, run, scenario_text
 
 import pumpsim
 from pumpsim.cli import main
@@ -154,7 +154,8 @@ def test_start_weekday_drives_weekday_flex_programme():
     assert half.to_dict()["totals"]["programmed_mcg"] == pytest.approx(12 * 20 + 12 * 10)
 
 
-def test_timeline_shows_calendar_dates(capsys):
+def test_timeline_shows_calendar_dates(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
     assert main(["run", "scenarios/missed-refill.yaml"]) == 0
     out = capsys.readouterr().out
     assert "from 2026-01-01 00:00 to 2026-04-21 00:00 (no UTC offset)" in out

@@ -78,7 +78,9 @@ def test_replay_exit_codes(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "s.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("did you mean 'refill'?") and "log.csv:2: column event" in err
-    assert main(["replay", str(tmp_path / "s.yaml"), "--json", str(tmp_path / "no/such/x.json")]) == 2
+    assert (
+        main(["replay", str(tmp_path / "s.yaml"), "--json", str(tmp_path / "no/such/x.json")]) == 2
+    )
 
 
 def test_replay_without_a_log_still_tabulates_refills(capsys):
@@ -127,3 +129,31 @@ def test_help_lists_the_new_commands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "replay" in out and "schema" in out
+
+
+def _howto_block(start: str) -> str:
+    text = (SCENARIOS.parent / "docs" / "howto-replay.md").read_text(encoding="utf-8")
+    i = text.index(start) + len(start)
+    return text[i : text.index("```", i)]
+
+
+def test_howto_shows_the_shipped_files_and_the_real_table(monkeypatch, capsys):
+    monkeypatch.chdir(SCENARIOS.parent)
+    assert _howto_block("```csv\n") == (REPLAY / "patient-c22-missed-then-late.csv").read_text()
+    shown = _howto_block('```yaml title="scenarios/replay/missed-then-late.yaml"\n')
+    assert shown == (REPLAY / "missed-then-late.yaml").read_text()
+    assert main(["replay", "scenarios/replay/missed-then-late.yaml"]) == 0
+    table = _howto_block("The replay prints the visit table:\n\n```text\n")
+    assert table == capsys.readouterr().out
+
+
+def test_howto_error_example_is_what_a_typo_prints(tmp_path, capsys):
+    log = (REPLAY / "patient-c22-missed-then-late.csv").read_text()
+    (tmp_path / "patient-c22-missed-then-late.csv").write_text(
+        log.replace("2026-07-13,refill", "2026-07-13,refil")
+    )
+    (tmp_path / "missed-then-late.yaml").write_text((REPLAY / "missed-then-late.yaml").read_text())
+    assert main(["validate", str(tmp_path / "missed-then-late.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    shown = _howto_block("and the column, and exit code 2:\n\n```text\n").strip()
+    assert err == shown.replace("scenarios/replay", str(tmp_path))
