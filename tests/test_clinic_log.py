@@ -6,6 +6,8 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.cli import main
@@ -419,3 +421,43 @@ def test_every_column_is_documented_in_the_schema():
     doc = clinic_log_json_schema()
     assert list(doc["properties"]) == list(COLUMNS)
     assert doc["required"] == ["date", "event"] and doc["additionalProperties"] is False
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+_CELL = st.one_of(
+    st.sampled_from(["", "20", "-1", "x", "2026-02-01", "2026-02-01T08:00+01:00", "1h", "yes"]),
+    st.sampled_from(EVENT_KINDS),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.lists(st.sampled_from([*COLUMNS, "bogus"]), min_size=1, max_size=6),
+    rows=st.lists(st.lists(_CELL, max_size=7), max_size=5),
+)
+def test_any_log_text_is_read_or_refused_with_one_line(header, rows):
+    text = "\n".join(",".join(f'"{c}"' if "," in c else c for c in r) for r in [header, *rows])
+    try:
+        log = parse_clinic_log(text, "log.csv", CLOCK, END_H)
+    except ScenarioError as exc:
+        message = str(exc)
+        assert message.startswith("log.csv:") and "\n" not in message
+    else:
+        assert len(log.events) == len(log.origins)
+        assert [e["at"] for e in log.events] == sorted(e["at"] for e in log.events)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minutes=st.integers(0, 200 * 24 * 60),
+    offset_min=st.integers(-14 * 60, 14 * 60),
+)
+def test_iso_instants_round_trip_through_the_clock(minutes, offset_min):
+    clock = Clock.of(datetime(2026, 1, 1, 6, tzinfo=timezone(timedelta(minutes=offset_min))))
+    hours = minutes / 60.0
+    log = parse_clinic_log(
+        f"date,event\n{clock.iso(hours)},catheter_repair\n", "log.csv", clock, END_H + 24
+    )
+    assert log.events[0]["at"] == pytest.approx(hours, abs=1e-9)
