@@ -76,10 +76,7 @@ class Result:
         sc = run.scenario
         tot = run.totals
         until = sc.duration
-        return calendar_fields(self._document(run, sc, tot, until), Clock.of(sc.start))
-
-    def _document(self, run: RunOutput, sc: Any, tot: Any, until: float) -> dict[str, Any]:
-        return {
+        doc = {
             "scenario": sc.name,
             "seed": sc.seed,
             "duration_h": float(sc.duration),
@@ -112,6 +109,8 @@ class Result:
             "series": run.series,
             "engine_events": run.engine_events,
         }
+        # ISO date-times beside every instant in hours (start_at, end_at, at, ...).
+        return calendar_fields(doc, Clock.of(sc.start))
 
     def to_json(self) -> str:
         """The document as JSON text (deterministic: same input, same bytes)."""
