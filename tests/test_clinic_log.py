@@ -461,3 +461,16 @@ def test_iso_instants_round_trip_through_the_clock(minutes, offset_min):
         f"date,event\n{clock.iso(hours)},catheter_repair\n", "log.csv", clock, END_H + 24
     )
     assert log.events[0]["at"] == pytest.approx(hours, abs=1e-9)
+
+
+def test_a_note_row_checks_the_estimate_and_shows_as_a_visit(tmp_path, capsys):
+    # Day 30 at 0.2 mL/day: 14 mL left in the pump's estimate; nothing else changes.
+    path = write(
+        tmp_path, 'date,event,residual_expected_ml,note\n2026-01-31,note,14.0,"interrogation"\n'
+    )
+    result = pumpsim.simulate(pumpsim.load_scenario(path))
+    assert [(o.passed, o.actual) for o in result.outcomes] == [
+        (True, "14.000 mL (simulated pump estimate)")
+    ]
+    assert main(["replay", path]) == 0
+    assert "2026-01-31 00:00 (30d)  visit  14.00 / 14.00" in capsys.readouterr().out

@@ -173,3 +173,15 @@ def test_result_document_has_iso_beside_every_instant():
     flag = doc["flags"][0]
     assert flag["start_at"] == Clock.of(datetime(2026, 1, 1)).iso(flag["start_h"])
     assert all("at" in e for e in doc["pump_log"])
+
+
+def test_weekday_of_a_start_with_an_offset_is_its_own_wall_clock_day():
+    """2026-01-03T00:00+05:00 is still Friday in UTC, but the pump's clock says Saturday."""
+    therapy = (
+        "{mode: flex, steps: [{at: '00:00', dose_mcg_per_hour: 10}], "
+        "days: {sat: [{at: '00:00', dose_mcg_per_hour: 20}]}}"
+    )
+    sat = run(
+        scenario_text(duration="1d", therapy=therapy, extra="start: 2026-01-03T00:00:00+05:00\n")
+    )
+    assert sat.to_dict()["totals"]["programmed_mcg"] == pytest.approx(480.0)
