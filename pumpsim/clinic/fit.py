@@ -158,6 +158,12 @@ def _refill_record(run: Any, t_h: float) -> dict[str, Any] | None:
 
 def fit_scenario(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit]]:
     """The reconstructed scenario (numeric accuracies in place of ``fit``) and the fits."""
+    fitted, fits, _ = _fit(sc)
+    return fitted, fits
+
+
+def _fit(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit], Any]:
+    """Fit, and return the reconstruction's run too (the last verification run is final)."""
     from pumpsim.engine import Engine
 
     check_fit_inputs(sc)
@@ -181,6 +187,7 @@ def fit_scenario(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit
                 fit.accuracy, fit.basis = ratio, MEASURED
         previous = fit.accuracy
     fitted = _assign(sc, fits)
+    run = None
     for _ in range(_CORRECTIONS):
         run = Engine(fitted).run()
         moved = False
@@ -198,9 +205,10 @@ def fit_scenario(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit
                 fit.accuracy = (fit.injected_ml - fit.withdrawn_ml) / moved_ml - 1.0
                 moved = True
         if not moved:
-            break
+            return fitted, fits, run
         fitted = _assign(sc, fits)
-    return fitted, fits
+        run = None
+    return fitted, fits, run if run is not None else Engine(fitted).run()
 
 
 def _injected_estimate(sc: schema.Scenario, t_h: float) -> float:
@@ -240,12 +248,10 @@ def annotate_refills(run: Any, fits: list[IntervalFit], profile_name: str) -> No
 
 def simulate_fitted(scenario: schema.Scenario) -> Any:
     """Fit, reconstruct and check a scenario with ``accuracy: fit``; returns a Result."""
-    from pumpsim.engine import Engine
     from pumpsim.result import Result
     from pumpsim.scenario.expectations import evaluate
 
-    fitted, fits = fit_scenario(scenario)
-    run = Engine(fitted).run()
+    fitted, fits, run = _fit(scenario)
     annotate_refills(run, fits, scenario.pump.profile)
     return Result(run=run, outcomes=evaluate(list(fitted.expect), run))
 
