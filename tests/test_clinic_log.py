@@ -474,3 +474,28 @@ def test_a_note_row_checks_the_estimate_and_shows_as_a_visit(tmp_path, capsys):
     ]
     assert main(["replay", path]) == 0
     assert "2026-01-31 00:00 (30d)  visit  14.00 / 14.00" in capsys.readouterr().out
+
+
+def test_visit_expectations_can_be_written_in_yaml_too(write_yaml, capsys):
+    from conftest import scenario_text
+
+    text = scenario_text(
+        extra=(
+            "events:\n  - {at: 2026-01-21, type: refill, volume_ml: 20}\n"
+            "expect:\n"
+            "  - {residual_expected_ml: 16.0, at: 2026-01-21}\n"
+            "  - {residual_withdrawn_ml: 15.5, at: 20d}\n"
+            "  - {alarm_date: 2026-04-21, at: 20d, source: chart p. 3}\n"
+        )
+    )
+    result = pumpsim.simulate(pumpsim.load_scenario_text(text))
+    assert [o.passed for o in result.outcomes] == [True, True, True]
+    assert result.outcomes[2].text.startswith("chart p. 3: low-reservoir alarm date")
+    bad = write_yaml(text.replace("source: chart p. 3", "tolerance: 1"))
+    assert main(["validate", bad]) == 2
+    assert "alarm_date is a calendar day: it takes no tolerance" in capsys.readouterr().err
+    missing = write_yaml(
+        text.replace("{alarm_date: 2026-04-21, at: 20d", "{alarm_date: 2026-04-21")
+    )
+    assert main(["validate", missing]) == 2
+    assert "alarm_date needs at:" in capsys.readouterr().err
