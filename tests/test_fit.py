@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.cli import main
@@ -186,3 +188,52 @@ def test_fit_in_the_json_schema():
 
     accuracy = Pump.model_json_schema()["properties"]["accuracy"]
     assert {"const": "fit", "type": "string"} in accuracy["anyOf"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    accuracies=st.lists(st.floats(-0.3, 0.3), min_size=2, max_size=4),
+    gaps_d=st.lists(st.integers(20, 70), min_size=4, max_size=4),
+    dose=st.sampled_from([200, 300, 400]),
+)
+def test_fit_recovers_the_accuracies_that_produced_the_residuals(accuracies, gaps_d, dose):
+    """Simulate a pump whose accuracy changes at every refill, record what the syringe would
+    withdraw, then fit: every interval's accuracy comes back and the reconstruction meets
+    every measurement."""
+    accuracies = [round(a, 6) for a in accuracies]
+    n = len(accuracies)
+    days = [sum(gaps_d[: i + 1]) for i in range(n)]
+    events = "".join(
+        f"  - {{at: {d}d, type: refill, volume_ml: 20"
+        + (f", accuracy: {accuracies[i + 1]:.6f}" if i + 1 < n else "")
+        + "}\n"
+        for i, d in enumerate(days)
+    )
+    truth_text = (
+        f"name: truth\nduration: {days[-1] + 10}d\n"
+        f"pump: {{reservoir_ml: 20, accuracy: {accuracies[0]:.6f}}}\n"
+        f"drug: {{concentration_mcg_per_ml: 2000}}\ntherapy: {{dose_mcg_per_day: {dose}}}\n"
+        f"events:\n{events}"
+    )
+    truth = pumpsim.simulate(pumpsim.load_scenario_text(truth_text)).to_dict()["refills"]
+    if any(r["actual_residual_ml"] <= 1e-9 for r in truth):
+        return  # ran dry: a zero residual only bounds the accuracy (tested above)
+    expect = "".join(
+        f"  - {{residual_withdrawn_ml: {r['actual_residual_ml']:.12f}, at: {d}d}}\n"
+        for r, d in zip(truth, days, strict=True)
+    )
+    fit_text = (
+        truth_text.replace(f"accuracy: {accuracies[0]:.6f}}}", "accuracy: fit}", 1).replace(
+            "name: truth", "name: fit"
+        )
+        + f"expect:\n{expect}"
+    )
+    for a in accuracies[1:]:
+        fit_text = fit_text.replace(f", accuracy: {a:.6f}}}", "}", 1)
+    result = pumpsim.simulate(pumpsim.load_scenario_text(fit_text))
+    refills = result.to_dict()["refills"]
+    assert [r["fitted_accuracy"] for r in refills] == pytest.approx(accuracies, abs=1e-9)
+    assert [r["actual_residual_ml"] for r in refills] == pytest.approx(
+        [r["actual_residual_ml"] for r in truth], abs=1e-9
+    )
+    assert result.passed
