@@ -460,7 +460,7 @@ def _validate(event: dict[str, Any], origin: RowOrigin) -> None:
             else:
                 column = "mode"
         if key is None and err["type"] == "value_error":
-            column = _column_of_message(err["msg"], event)
+            column = _column_of_message(err["msg"])
         msg = err["msg"]
         for prefix in ("Value error, ", "Assertion failed, "):
             msg = msg.removeprefix(prefix)
@@ -471,7 +471,8 @@ def _validate(event: dict[str, Any], origin: RowOrigin) -> None:
         raise origin.error(msg, column) from None
 
 
-def _column_of_message(msg: str, event: dict[str, Any]) -> str | None:
+def _column_of_message(msg: str) -> str | None:
+    """The column a whole-event message is about (e.g. a leak without its fraction)."""
     if "delivered_fraction" in msg:
         return "delivered_fraction"
     if "duration" in msg:
