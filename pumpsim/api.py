@@ -16,6 +16,8 @@ def simulate(scenario: Scenario) -> Result:
     The scenario must have passed every check (``pumpsim.load_scenario``,
     ``pumpsim.Scenario.from_dict`` or ``Scenario.with_values``); anything else is refused with
     a ScenarioError, so that no device limit is skipped.
+    With ``pump: {accuracy: fit}`` the accuracy of every interval between refills is first
+    fitted to the recorded residuals (``pumpsim.clinic.fit``), and the reconstruction is run.
     """
     if not isinstance(scenario, Scenario) or not scenario.checked:
         raise ScenarioError(
@@ -23,6 +25,10 @@ def simulate(scenario: Scenario) -> Result:
             "pumpsim.Scenario.from_dict or scenario.with_values (Scenario.model_validate and "
             "model_copy(update=...) skip the device checks)"
         )
+    if scenario.pump.accuracy == "fit":
+        from pumpsim.clinic.fit import simulate_fitted
+
+        return simulate_fitted(scenario)
     run = Engine(scenario).run()
     return Result(
         run=run,

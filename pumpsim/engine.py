@@ -723,6 +723,8 @@ class Engine:
         )
 
     def _ev_refill(self, t: float, index: int, ev: schema.RefillEvent) -> None:
+        if getattr(ev, "accuracy", None) is not None:  # e.g. fitted to a clinic log
+            self.accuracy = ev.accuracy
         if ev.missed:
             self.refills.append(
                 {

@@ -71,11 +71,13 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result document (contract section 6), with extra keys after the contract's."""
+        from pumpsim.clock import Clock, calendar_fields
+
         run = self.run
         sc = run.scenario
         tot = run.totals
         until = sc.duration
-        return {
+        doc = {
             "scenario": sc.name,
             "seed": sc.seed,
             "duration_h": float(sc.duration),
@@ -108,6 +110,8 @@ class Result:
             "series": run.series,
             "engine_events": run.engine_events,
         } | ({"notes": list(self.notes)} if self.notes else {})
+        # ISO date-times beside every instant in hours (start_at, end_at, at, ...).
+        return calendar_fields(doc, Clock.of(sc.start))
 
     def to_json(self) -> str:
         """The document as JSON text (deterministic: same input, same bytes)."""

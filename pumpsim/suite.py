@@ -133,37 +133,66 @@ class Suite:
         return "\n".join(lines) + "\n"
 
     def junit_xml(self) -> str:
-        """JUnit XML: one testcase per scenario, failures with expected against actual."""
-        n_fail = sum(1 for e in self.entries if e.verdict == "FAIL")
-        n_err = sum(1 for e in self.entries if e.verdict == "INVALID")
+        """JUnit XML: one test case per expectation (a clinic log's every recorded residual and
+        alarm date is its own case), grouped by scenario file in ``classname``.
+
+        A scenario without expectations is one case (it ran); an invalid file is one case with an
+        error. Hazard IDs are properties of each case.
+        """
+        cases: list[list[str]] = []
+        n_fail = n_err = 0
         total_s = sum(e.seconds for e in self.entries)
-        out = [
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<testsuite name="pumpsim" tests="{len(self.entries)}" failures="{n_fail}" '
-            f'errors="{n_err}" time="{total_s:.3f}">',
-        ]
         for e in self.entries:
-            name = quoteattr(e.name or e.path)
-            out.append(
-                f'  <testcase classname={quoteattr(e.path)} name={name} time="{e.seconds:.3f}">'
-            )
-            if e.error:
-                out.append(f"    <error message={quoteattr(e.error)}/>")
-            elif e.verdict == "FAIL":
-                text = "\n".join(
-                    f"{o.text}: expected {o.expected}, actual {o.actual}"
-                    for o in e.result.outcomes
-                    if not o.passed
-                )
-                first = next(o for o in e.result.outcomes if not o.passed)
-                out.append(f"    <failure message={quoteattr(first.text)}>{escape(text)}</failure>")
+            classname = quoteattr(e.path)
+            props = []
             if e.hazards:
-                out.append("    <properties>")
-                out.extend(
+                props.append("    <properties>")
+                props.extend(
                     f'      <property name="hazard" value={quoteattr(h)}/>' for h in e.hazards
                 )
-                out.append("    </properties>")
-            out.append("  </testcase>")
+                props.append("    </properties>")
+            if e.error:
+                n_err += 1
+                name = quoteattr(e.name or e.path)
+                cases.append(
+                    [
+                        f'  <testcase classname={classname} name={name} time="0.000">',
+                        f"    <error message={quoteattr(e.error)}/>",
+                        "  </testcase>",
+                    ]
+                )
+                continue
+            outcomes = e.result.outcomes
+            if not outcomes:
+                name = quoteattr(f"{e.name}: runs")
+                cases.append(
+                    [
+                        f'  <testcase classname={classname} name={name} time="{e.seconds:.3f}">',
+                        *props,
+                        "  </testcase>",
+                    ]
+                )
+                continue
+            share = e.seconds / len(outcomes)
+            for o in outcomes:
+                name = quoteattr(f"{e.name}: {o.text}")
+                case = [f'  <testcase classname={classname} name={name} time="{share:.3f}">']
+                if not o.passed:
+                    n_fail += 1
+                    detail = f"{o.text}: expected {o.expected}, actual {o.actual}"
+                    case.append(
+                        f"    <failure message={quoteattr(o.text)}>{escape(detail)}</failure>"
+                    )
+                case.extend(props)
+                case.append("  </testcase>")
+                cases.append(case)
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<testsuite name="pumpsim" tests="{len(cases)}" failures="{n_fail}" '
+            f'errors="{n_err}" time="{total_s:.3f}">',
+        ]
+        for case in cases:
+            out.extend(case)
         out.append("</testsuite>")
         return "\n".join(out) + "\n"
 

@@ -41,11 +41,15 @@ def test_run_prints_timeline_and_writes_document(tmp_path, capsys):
         "type": "low_reservoir",
         "priority": "non_critical",
         "start_h": 2160.0,
+        "start_at": "2026-04-01T00:00:00",
         "end_h": None,
+        "end_at": None,
         "tone": "1-second single tone",
         "tone_interval_h": 1.0,
         "tone_count": 481,
     }
+    assert doc["start_at"] == "2026-01-01T00:00:00" and doc["end_at"] == "2026-04-21T00:00:00"
+    assert doc["refills"][0]["at"] == "2026-03-27T00:00:00"  # the missed day-85 refill
     assert doc["passed"] is True
     assert not list(tmp_path.glob(".pumpsim-*"))  # no temporary left behind
 
@@ -88,7 +92,9 @@ def test_check_exit_codes_and_failure_table(tmp_path, capsys, write_yaml):
     assert main(["check", path]) == 1
     out = capsys.readouterr().out
     assert (
-        "FAIL" in out and "expected: first at 91d ± 1min" in out and "actual:   first at 90d" in out
+        "FAIL" in out
+        and "expected: first at 2026-04-02 00:00 (91d) ± 1min" in out
+        and "actual:   first at 2026-04-01 00:00 (90d)" in out
     )
     bad = write_yaml("name: x\n", "bad.yaml")
     assert main(["check", MISSED, bad]) == 2

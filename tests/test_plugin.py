@@ -24,7 +24,12 @@ def test_failure_shows_expected_and_actual(pytester):
     pytester.makefile(".yaml", bad=GOOD.replace("90d", "80d"))
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*expected: first at 80d*", "*actual:   first at 90d*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*expected: first at 2026-03-22 00:00 (80d)*",
+            "*actual:   first at 2026-04-01 00:00 (90d)*",
+        ]
+    )
 
 
 def test_invalid_scenario_fails_with_one_line(pytester):

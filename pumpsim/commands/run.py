@@ -16,7 +16,7 @@ def _fmt_t(hours: float) -> str:
 
 def _describe_log(entry: dict[str, Any]) -> str:
     kind = entry["event"]
-    rest = {k: v for k, v in entry.items() if k not in ("t_h", "event")}
+    rest = {k: v for k, v in entry.items() if k not in ("t_h", "at", "event")}
     if kind.startswith("alarm_"):
         priority = rest["priority"].replace("_", "-")
         return f"ALARM {rest['alarm']} {kind.removeprefix('alarm_')} ({priority})"
@@ -29,13 +29,21 @@ def _describe_log(entry: dict[str, Any]) -> str:
 
 
 def timeline_text(result: Any) -> str:
-    """A readable timeline: the pump's log, what the body saw ([body]), and safety flags."""
+    """A readable timeline: the pump's log, what the body saw ([body]), and safety flags.
+
+    Every time is a calendar date-time on the clock of ``start:`` with the offset from the start
+    beside it (``2026-04-08 12:00 (97d 12h)``).
+    """
+    from pumpsim.clock import Clock
+
     doc = result.to_dict()
     sc = result.scenario
+    clock = Clock.of(sc.start)
     therapy = sc.therapy
     lines = [f"{sc.name}: {' '.join(sc.description.split())}" if sc.description else sc.name]
     lines.append(
-        f"{_fmt_t(sc.duration)} simulated from {sc.start.isoformat(sep=' ')}, seed {sc.seed}, "
+        f"{_fmt_t(sc.duration)} simulated from {clock.date_time(0.0)} to "
+        f"{clock.date_time(sc.duration)} ({clock.offset_text()}), seed {sc.seed}, "
         f"profile {doc['device_profile']}, {sc.pump.reservoir_ml:g} mL reservoir, "
         f"{sc.drug.concentration_mcg_per_ml:g} mcg/mL, {therapy.mode} "
         f"{therapy.daily_dose_mcg:g} mcg/day"
@@ -58,10 +66,10 @@ def timeline_text(result: Any) -> str:
         if f["end_h"] is not None and f["end_h"] != f["start_h"]:
             rows.append((f["end_h"], 2, f"FLAG   {f['type']} ended"))
     rows.sort(key=lambda r: (r[0], r[1]))
-    width = max([len(_fmt_t(t)) for t, _, _ in rows] + [4])
+    width = max([len(clock.label(t)) for t, _, _ in rows] + [4])
     lines.append("")
     lines.append(f"{'TIME'.ljust(width)}  WHAT")
-    lines.extend(f"{_fmt_t(t).ljust(width)}  {text}" for t, _, text in rows)
+    lines.extend(f"{clock.label(t).ljust(width)}  {text}" for t, _, text in rows)
     if not rows:
         lines.append("(nothing happened)")
     tot = doc["totals"]

@@ -171,8 +171,12 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
     for index, event in sc.sorted_events():
         where: tuple[object, ...] = ("events", index)
         if event.at > sc.duration:
+            from pumpsim.clock import Clock
+
+            clock = Clock.of(sc.start)
             raise ScenarioError(
-                f"at {event.at:g} h is after the end of the scenario ({sc.duration:g} h)",
+                f"{clock.label(event.at)} is after the end of the scenario, "
+                f"{clock.label(sc.duration)}",
                 path=(*where, "at"),
             )
         if isinstance(event, schema.RefillEvent) and not event.missed:

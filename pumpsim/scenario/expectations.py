@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pumpsim.scenario.schema import Expectation
+from pumpsim.clock import Clock
+from pumpsim.scenario.schema import VISIT_TARGETS, Expectation
 from pumpsim.units import format_duration_h
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Outcome:
 
 
 def _d(hours: float | None) -> str:
+    """A span (durations, tolerances)."""
     return "never" if hours is None else format_duration_h(hours)
 
 
@@ -64,8 +66,14 @@ def _occurrences(exp: Expectation, run: RunOutput) -> list[tuple[float, float | 
 
 
 def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
-    """Check one expectation against a finished run."""
+    """Check one expectation against a finished run (instants shown as calendar dates)."""
+    clock = Clock.of(run.scenario.start)
     target = exp.target
+    if target in VISIT_TARGETS:
+        from pumpsim.clinic.visits import evaluate_visit
+
+        return evaluate_visit(exp, run, clock)
+    _t = clock.label
     if target in ("alarm", "flag"):
         sel = _selector(exp)
         occ = _occurrences(exp, run)
@@ -74,19 +82,19 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
             tol = exp.tolerance_h
             ok = first is not None and abs(first - exp.first_at) <= tol
             return Outcome(
-                f"{sel} first at {_d(exp.first_at)}",
+                f"{sel} first at {_t(exp.first_at)}",
                 ok,
-                f"first at {_d(exp.first_at)} ± {_d(tol)}",
-                f"first at {_d(first)}",
+                f"first at {_t(exp.first_at)} ± {_d(tol)}",
+                f"first at {_t(first)}",
             )
         if exp.first_within is not None:
             lo, hi = exp.first_within
             ok = first is not None and lo <= first <= hi
             return Outcome(
-                f"{sel} first within [{_d(lo)}, {_d(hi)}]",
+                f"{sel} first within [{_t(lo)}, {_t(hi)}]",
                 ok,
-                f"first in [{_d(lo)}, {_d(hi)}]",
-                f"first at {_d(first)}",
+                f"first in [{_t(lo)}, {_t(hi)}]",
+                f"first at {_t(first)}",
             )
         if exp.never is not None:
             ok = (not occ) if exp.never else bool(occ)
@@ -94,7 +102,7 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
                 f"{sel} never" if exp.never else f"{sel} at least once",
                 ok,
                 "never" if exp.never else "at least once",
-                f"{len(occ)} time(s), first at {_d(first)}" if occ else "never",
+                f"{len(occ)} time(s), first at {_t(first)}" if occ else "never",
             )
         if exp.count is not None:
             return Outcome(
@@ -128,7 +136,7 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
     tol = exp.tolerance_value
     ok = got is not None and abs(got - want) <= tol
     return Outcome(
-        f"{target} = {want:g} at {_d(exp.at)}",
+        f"{target} = {want:g} at {_t(exp.at)}",
         ok,
         f"{want:g} ± {tol:g}",
         "not available" if got is None else f"{got:.6g}",

@@ -5,13 +5,18 @@ Every failure becomes one ScenarioError naming the file, the key path and the YA
 
 from __future__ import annotations
 
+import copy
 import difflib
+import os
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pumpsim.clinic.fit import check_fit_inputs
+from pumpsim.clinic.log import ClinicLog, read_clinic_log
 from pumpsim.errors import ScenarioError
-from pumpsim.scenario import schema
+from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
 
@@ -70,6 +75,15 @@ def _event_model(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
     return None
 
 
+#: Names pydantic gives the members of a union (``float | Literal["fit"]``): not user keys.
+_UNION_TAGS = frozenset({"float", "int", "str", "bool", "none"})
+
+
+def _is_key(part: str) -> bool:
+    """Whether a pydantic location part can be a scenario key (not a union member's tag)."""
+    return re.fullmatch(r"[a-z_][a-z0-9_]*", part) is not None and part not in _UNION_TAGS
+
+
 def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[object, ...]:
     """Map a pydantic error location onto the data's key path (drops union/discriminator tags)."""
     path: list[object] = []
@@ -82,7 +96,7 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[object, ...]:
             node = node[part]
         elif isinstance(node, dict) and part == node.get("type"):
             continue  # the discriminator tag of an event
-        elif i == len(loc) - 1 and isinstance(part, str) and not part.startswith("function-"):
+        elif i == len(loc) - 1 and isinstance(part, str) and _is_key(part):
             path.append(part)  # a missing or unknown key
         # else: a union member or discriminator tag: not part of the user's path
     return tuple(path)
@@ -155,21 +169,67 @@ def error_from_validation(
     return ScenarioError(message, file=file, path=full, line=line)
 
 
-def parse_scenario(located: LocatedYaml, file: str) -> schema.Scenario:
+def _with_clinic_log(
+    data: dict[str, Any], located: LocatedYaml, file: str, base_dir: str | None
+) -> ClinicLog | None:
+    """Append the rows of ``clinic_log:`` to ``events``/``expect`` of ``data`` (in place)."""
+    name = data.get("clinic_log")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(
+            "clinic_log is the path of a CSV file, relative to the scenario file",
+            file=file,
+            path=("clinic_log",),
+            line=located.line_of(("clinic_log",)),
+        )
+    clock = dates.scenario_clock(data)
+    if clock is None:
+        return None  # validation reports the bad start:
+    path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
+    shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
+    log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
+    for key, rows in (("events", log.events), ("expect", log.expectations)):
+        existing = data.get(key)
+        if existing is None:
+            data[key] = []
+        elif not isinstance(existing, list):
+            return log  # validation reports the bad key
+        data[key] = [*data[key], *rows]
+    return log
+
+
+def parse_scenario(
+    located: LocatedYaml, file: str, *, base_dir: str | None = None
+) -> schema.Scenario:
     """Validate parsed data into a checked Scenario: the schema, then the device profile.
 
     The one path for YAML files, YAML text and mappings (``Scenario.from_dict``).
+
+    Calendar instants are placed on the clock of ``start:`` first, and the rows of a
+    ``clinic_log:`` (read relative to ``base_dir``; default: the working folder) join the
+    scenario's events and expectations.
     """
     if not isinstance(located.data, dict):
         raise ScenarioError("a scenario is a YAML mapping of keys", file=file, line=1)
+    data = copy.deepcopy(located.data)
+    dates.resolve_instants(data, line_of=located.line_of, file=file)
+    n_own_events = len(data["events"]) if isinstance(data.get("events"), list) else 0
+    n_own_expect = len(data["expect"]) if isinstance(data.get("expect"), list) else 0
+    log = _with_clinic_log(data, located, file, base_dir)
+    view = LocatedYaml(data=data, lines=located.lines)
     try:
-        scenario = schema.Scenario.model_validate(located.data)
+        scenario = schema.Scenario.model_validate(data)
     except ValidationError as exc:
-        raise error_from_validation(exc, located.data, file=file, located=located) from None
+        err = error_from_validation(exc, data, file=file, located=view)
+        moved = log.relocate(err, n_own_events, n_own_expect) if log is not None else None
+        raise (moved or err) from None
     try:
         check_against_profile(scenario)
+        check_fit_inputs(scenario)
     except ScenarioError as exc:
-        raise exc.located(file, located.line_of(exc.path)) from None
+        moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
+        raise (moved or exc.located(file, located.line_of(exc.path))) from None
     scenario._checked = True
     return scenario
 
@@ -177,7 +237,7 @@ def parse_scenario(located: LocatedYaml, file: str) -> schema.Scenario:
 def load_scenario(path: str) -> schema.Scenario:
     """Load and validate a scenario file. Raises ScenarioError (one line, with file and line)."""
     located, name = load_yaml_file(str(path))
-    return parse_scenario(located, name)
+    return parse_scenario(located, name, base_dir=os.path.dirname(os.path.abspath(str(path))))
 
 
 def load_scenario_text(text: str, file: str = "<text>") -> schema.Scenario:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,11 +19,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from pumpsim.scenario import limits
+from pumpsim.scenario.dates import DEFAULT_START, Instant, InstantError, parse_start
 from pumpsim.units import DurationError, format_duration_h, parse_duration_h
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,6 +37,8 @@ _LEVEL = re.compile(r"^(C[1-8]|T(?:[1-9]|1[0-2])|L[1-5]|S[1-5])$")
 
 
 def _duration(value: Any) -> float:
+    if isinstance(value, Instant):  # a calendar date, already placed on the scenario clock
+        return float(value)
     try:
         hours = parse_duration_h(value)
     except DurationError as exc:
@@ -53,11 +57,35 @@ def _longer_than_zero(hours: float) -> float:
     return hours
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a duration with units: 90d, 36h, 15min, 45s, 2d6h30min or P90DT6H",
+        }
+    ),
+]
 """A duration given with its unit in YAML, held in hours."""
 
 PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_longer_than_zero)]
 """A duration that must be longer than zero (an interval, a span that divides)."""
+InstantH = Annotated[
+    float,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": (
+                "an instant: a duration from the start (85d, 2d6h) or a calendar date or "
+                "date-time on the clock of start: (2026-03-27, 2026-03-27T09:30, "
+                "2026-03-27T09:30+01:00)"
+            ),
+        }
+    ),
+]
+"""An instant on the scenario clock (a duration from the start, or a calendar date), in hours."""
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 VolumeMl = Annotated[float, Field(ge=0.0, le=limits.MAX_VOLUME_ML)]
@@ -184,7 +212,7 @@ class Therapy(Strict):
 class Battery(Strict):
     """Battery overrides. ``eri_at`` is a scenario instant (hours from t = 0)."""
 
-    eri_at: Duration | None = None
+    eri_at: InstantH | None = None
     eos_after_eri: PositiveDuration | None = None
 
 
@@ -195,7 +223,8 @@ class Pump(Strict):
     reservoir_ml: PositiveVolumeMl = 20.0
     initial_volume_ml: VolumeMl | None = None
     age: Duration = 0.0
-    accuracy: float = Field(0.0, gt=-1.0, le=10.0)
+    #: actual/programmed - 1, or ``fit``: fitted per refill interval to a clinic log (section 7)
+    accuracy: Annotated[float, Field(gt=-1.0, le=10.0)] | Literal["fit"] = 0.0
     low_reservoir_alarm_ml: VolumeMl | None = None
     empty_reservoir_alarm_ml: VolumeMl | None = None
     min_rate_ml_per_day: VolumeMl | None = None
@@ -253,7 +282,7 @@ class Risk(Strict):
 
 
 class _Event(Strict):
-    at: Duration
+    at: InstantH
 
 
 class RefillEvent(_Event):
@@ -267,6 +296,9 @@ class RefillEvent(_Event):
     bridge_bolus: bool = False
     update_pump_concentration: bool = True
     therapy: Therapy | None = None
+    #: the pump's accuracy from this visit on (a replacement of the mechanism's behaviour, e.g.
+    #: fitted to a clinic log); default: unchanged
+    accuracy: float | None = Field(None, gt=-1.0, le=10.0)
 
     @model_validator(mode="after")
     def _volume(self) -> RefillEvent:
@@ -406,6 +438,8 @@ VALUE_TARGETS = (
     "delivered_intrathecal_mcg",
     "programmed_mcg",
 )
+#: Clinic measurements at a visit (contract section 7): read from the refill (or the pump) at ``at``
+VISIT_TARGETS = ("residual_expected_ml", "residual_withdrawn_ml", "alarm_date")
 
 
 class Expectation(Strict):
@@ -418,28 +452,32 @@ class Expectation(Strict):
     csf_ratio: float | None = None
     delivered_intrathecal_mcg: float | None = None
     programmed_mcg: float | None = None
+    residual_expected_ml: float | None = None
+    residual_withdrawn_ml: float | None = None
+    alarm_date: date | None = None
     # filters (flags)
     cause: str | None = None
     alarmed: bool | None = None
     severity: Literal["high", "moderate"] | None = None
     # predicates
-    first_at: Duration | None = None
-    first_within: tuple[Duration, Duration] | None = None
+    first_at: InstantH | None = None
+    first_within: tuple[InstantH, InstantH] | None = None
     never: bool | None = None
     count: int | None = Field(None, ge=0)
     duration: Duration | None = None
-    at: Duration | None = None
+    at: InstantH | None = None
     tolerance: float | str | None = None
+    #: where the expectation comes from (``patient.csv:4``), shown in its result line
+    source: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Expectation:
-        targets = [k for k in ("alarm", "flag", *VALUE_TARGETS) if getattr(self, k) is not None]
+        names = ("alarm", "flag", *VALUE_TARGETS, *VISIT_TARGETS)
+        targets = [k for k in names if getattr(self, k) is not None]
         if len(targets) != 1:
-            raise ValueError(
-                "an expectation names exactly one of alarm, flag, " + ", ".join(VALUE_TARGETS)
-            )
+            raise ValueError("an expectation names exactly one of " + ", ".join(names))
         target = targets[0]
-        if target in VALUE_TARGETS:
+        if target in VALUE_TARGETS or target in VISIT_TARGETS:
             if self.at is None:
                 raise ValueError(f"{target} needs at: (the instant to read it)")
             if any(
@@ -449,6 +487,8 @@ class Expectation(Strict):
                 raise ValueError(f"{target} takes at: and tolerance:, not alarm/flag predicates")
             if isinstance(self.tolerance, str):
                 raise ValueError(f"the tolerance of {target} is a number in its unit")
+            if target == "alarm_date" and self.tolerance is not None:
+                raise ValueError("alarm_date is a calendar day: it takes no tolerance")
         else:
             preds = [
                 k
@@ -477,7 +517,7 @@ class Expectation(Strict):
     @property
     def target(self) -> str:
         """The name of the thing this expectation is about."""
-        for key in ("alarm", "flag", *VALUE_TARGETS):
+        for key in ("alarm", "flag", *VALUE_TARGETS, *VISIT_TARGETS):
             if getattr(self, key) is not None:
                 return key
         raise AssertionError("validated expectation without a target")
@@ -510,8 +550,10 @@ class Scenario(Strict):
     description: str = ""
     duration: Duration
     seed: int = Field(0, ge=0, lt=limits.SEED_LIMIT)
-    start: datetime = datetime(2026, 1, 1)
+    start: datetime = DEFAULT_START
     hazard: list[str] = []
+    #: a clinic log (CSV, relative to the scenario file) whose rows are appended to ``events``
+    clinic_log: str | None = None
     pump: Pump = Pump()
     drug: Drug
     catheter: Catheter = Catheter()
@@ -531,18 +573,12 @@ class Scenario(Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"start {value!r} is not an ISO date-time") from None
-        return value
-
-    @field_validator("start")
-    @classmethod
-    def _naive(cls, value: datetime) -> datetime:
-        # The pump keeps local wall-clock time; zones would only shift flex steps.
-        return value.replace(tzinfo=None)
+        # A UTC offset is kept (never dropped): calendar instants with an offset convert to it.
+        # The pump keeps wall-clock time, so flex steps follow the start's wall clock.
+        try:
+            return parse_start(value)
+        except InstantError as exc:
+            raise ValueError(str(exc)) from None
 
     def sorted_events(self) -> list[tuple[int, Any]]:
         """(file index, event) pairs in time order; ties keep file order."""
