@@ -1,0 +1,36 @@
+"""``pumpsim report``: one self-contained HTML report of a scenario, for teaching."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Simulate one scenario and write its HTML report (figure, tones, guidance, slider)."""
+    import pumpsim
+    from pumpsim.report.html_report import write_report
+
+    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".html"
+    result = pumpsim.simulate(pumpsim.load_scenario(args.file))
+    try:
+        write_report(result, out)
+    except OSError as exc:
+        print(f"{out}: cannot write the report: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    print(out)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``report`` subcommand."""
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML report (figure, alarm tones, what to do)"
+    )
+    report.add_argument("file", help="scenario YAML file")
+    report.add_argument("-o", "--out", metavar="HTML", help="output file (default: NAME.html here)")
+    report.set_defaults(func=cmd_report)
