@@ -21,33 +21,13 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-import yaml
-
 from pumpsim import __version__
 from pumpsim.profile import load_device_profile
 from pumpsim.report.calendar import at, when
 from pumpsim.report.events import describe
+from pumpsim.report.guidance import alarm_label, flag_label, guidance
 from pumpsim.report.state import MODES, state_table
 from pumpsim.units import format_duration_h
-
-
-@cache
-def guidance() -> dict[str, Any]:
-    """The teaching text: what each alarm and flag means and what to do, with sources."""
-    text = resources.files("pumpsim.report").joinpath("guidance.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-def alarm_label(name: str) -> str:
-    """The readable name of an alarm (``eri`` -> ``ERI (replace soon)``)."""
-    entry = guidance()["alarms"].get(name)
-    return entry["label"] if entry else name.replace("_", " ")
-
-
-def flag_label(name: str) -> str:
-    """The readable name of a safety flag."""
-    entry = guidance()["flags"].get(name)
-    return entry["label"] if entry else name.replace("_", " ")
 
 
 def _silent(flag: Any) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pumpsim.report.calendar import at
 from pumpsim.report.events import EVENT_KINDS, kind_of
+from pumpsim.report.guidance import alarm_label, flag_label
 from pumpsim.report.output import write_bytes_atomic
 from pumpsim.units import HOURS_PER_DAY, format_duration_h
 
@@ -109,7 +110,7 @@ def figure(
     heights = [0.45 + 0.32 * rows_events, 3.2, 3.0, 0.5 + 0.42 * rows_alarms]
     fig_h = sum(heights) + 1.3 + 0.3 * len(titles)
     fig = Figure(figsize=(14, fig_h), dpi=_DPI, layout="constrained")
-    fig.get_layout_engine().set(h_pad=0.06, hspace=0.03)
+    fig.get_layout_engine().set(h_pad=0.06, w_pad=0.12, hspace=0.03)
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": heights})
     ax_ev, ax_res, ax_csf, ax_alarm = axes
     fig.suptitle("\n".join(titles), fontsize=_FONT_PT + 1, x=0.01, ha="left", fontweight="bold")
@@ -163,12 +164,12 @@ def figure(
     empty = result.run.state.get("empty_ml")
     if lra is not None:
         ax_res.axhline(
-            lra, color=NONCRITICAL, linewidth=1.6, linestyle=":",
+            lra, color=NONCRITICAL, linewidth=2.2, linestyle=":",
             label=f"low-reservoir alarm level ({lra:g} mL)",
         )  # fmt: skip
     if empty is not None:
         ax_res.axhline(
-            empty, color=CRITICAL, linewidth=1.6, linestyle=":",
+            empty, color=CRITICAL, linewidth=2.2, linestyle=":",
             label=f"empty-reservoir alarm level ({empty:g} mL)",
         )  # fmt: skip
     if kinds:
@@ -183,11 +184,11 @@ def figure(
     ax_csf.plot(xs, ratio, color="black", linewidth=2.2, label="actual / expected")
     theta = sc.risk.threshold
     ax_csf.axhline(
-        theta, color=CRITICAL, linestyle=":", linewidth=1.6,
+        theta, color=CRITICAL, linestyle=":", linewidth=2.2,
         label=f"withdrawal threshold ({theta:g})",
     )  # fmt: skip
     ax_csf.axhline(
-        1 + theta, color=_OVERDOSE, linestyle=":", linewidth=1.6,
+        1 + theta, color=_OVERDOSE, linestyle=":", linewidth=2.2,
         label=f"overdose threshold ({1 + theta:g})",
     )  # fmt: skip
     seen_flags: set[str] = set()
@@ -196,11 +197,11 @@ def figure(
         if end < t0 or flag.start_h > t1:
             continue
         color = _FLAG_COLOURS.get(flag.type, _OVERDOSE)
-        label = flag.type.replace("_", " ")
+        label = flag_label(flag.type)
         if flag.cause:
-            label += f" ({flag.cause.replace('_', ' ')})"
+            label += f":\n  {flag.cause.replace('_', ' ')}"
         if flag.type == "abrupt_discontinuation" and flag.alarmed is False:
-            label += ": SILENT"
+            label += ", SILENT (no alarm)"
         shown = label if label not in seen_flags else None
         seen_flags.add(label)
         lo, hi = x(max(flag.start_h, t0)), x(min(end, t1))
@@ -254,7 +255,7 @@ def figure(
                     markeredgecolor="black", markeredgewidth=0.8,
                 )  # fmt: skip
     ax_alarm.set_yticks(
-        range(len(alarm_names)), [n.replace("_", " ") for n in alarm_names], fontsize=_FONT_PT - 1
+        range(len(alarm_names)), [alarm_label(n) for n in alarm_names], fontsize=_FONT_PT - 1
     )
     ax_alarm.set_ylim(len(alarm_names) - 0.5 if alarm_names else 0.5, -0.5)
     if not alarm_names:
@@ -282,7 +283,9 @@ def figure(
 
     locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
     ax_alarm.xaxis.set_major_locator(locator)
-    ax_alarm.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    dates = mdates.ConciseDateFormatter(locator)
+    dates.offset_formats = ["", "%Y", "%Y", "%Y", "%Y", "%Y"]
+    ax_alarm.xaxis.set_major_formatter(dates)
     ax_alarm.set_xlim(x(t0), x(t1))
     ax_alarm.set_xlabel(
         f"date (the scenario starts {at(sc.start, 0).strftime('%Y-%m-%d %H:%M')})",
