@@ -8,6 +8,7 @@ evaluate script, collect console errors and take a screenshot; no websocket, no 
 from __future__ import annotations
 
 import base64
+import fcntl
 import contextlib
 import json
 import os
@@ -37,8 +38,13 @@ class Browser:
         self._res_r, res_w = os.pipe()
 
         def wire() -> None:  # in the child: the protocol's fds are 3 (in) and 4 (out)
-            os.dup2(cmd_r, 3)
-            os.dup2(res_w, 4)
+            # via fds above 10, so that a pipe end already numbered 3 or 4 is not clobbered
+            high_in = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10)
+            high_out = fcntl.fcntl(res_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_in, 3)
+            os.dup2(high_out, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
 
         self.proc = subprocess.Popen(
             [

@@ -213,3 +213,27 @@ def test_report_on_every_shipped_scenario(path):
     p = _parse(html)
     assert all(v == 0 for v in p.depth.values()), p.depth
     assert len(html) < 2_000_000
+
+
+def test_howto_report_figures_exist_and_commands_parse():
+    from conftest import ROOT
+
+    from pumpsim.cli import build_parser
+
+    text = (ROOT / "docs" / "howto-report.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]+\]\((img/[^)]+)\)", text)
+    assert len(images) == 5
+    for rel in images:
+        data = (ROOT / "docs" / rel).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", rel
+    for scenario in ("missed-refill", "catheter-disconnection", "eri-ignored-until-eos"):
+        assert (SCENARIOS / f"{scenario}.yaml").exists()
+    commands = [
+        line.split()[1:]
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S)
+        for line in block.splitlines()
+        if line.startswith("pumpsim ")
+    ]
+    assert len(commands) == 6
+    for argv in commands:
+        build_parser().parse_args(argv)  # every command shown exists with these options
