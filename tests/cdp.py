@@ -8,8 +8,8 @@ evaluate script, collect console errors and take a screenshot; no websocket, no 
 from __future__ import annotations
 
 import base64
-import fcntl
 import contextlib
+import fcntl
 import json
 import os
 import select

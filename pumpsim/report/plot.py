@@ -39,7 +39,7 @@ _FLAG_COLOURS = {
 #: Formats ``save`` writes, by file suffix.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _FONT_PT = 13.0
-_TITLE_CHARS = 105
+_TITLE_CHARS = 95
 _DPI = 100
 _MIN_TONE_SPACING_PX = 2.5  # closer than this, single ticks merge: draw the span hatched
 
@@ -113,7 +113,14 @@ def figure(
     fig.get_layout_engine().set(h_pad=0.06, w_pad=0.12, hspace=0.03)
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": heights})
     ax_ev, ax_res, ax_csf, ax_alarm = axes
-    fig.suptitle("\n".join(titles), fontsize=_FONT_PT + 1, x=0.01, ha="left", fontweight="bold")
+    fig.suptitle(
+        "\n".join(titles),
+        fontsize=_FONT_PT + 1,
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+        parse_math=False,  # a "$" in a description is a dollar, not mathtext
+    )
     legend_kw = {
         "loc": "upper left",
         "bbox_to_anchor": (1.005, 1.0),
@@ -231,8 +238,8 @@ def figure(
                 [(x(lo), max(hi - lo, 1e-9) / HOURS_PER_DAY)], (row - 0.32, 0.64),
                 color=color, alpha=0.22, linewidth=0,
             )  # fmt: skip
-            tones = [t for t in a.tone_times(sc.duration) if t0 <= t <= t1]
             if a.tone_interval_h * px_per_h >= _MIN_TONE_SPACING_PX:
+                tones = [t for t in a.tone_times(sc.duration) if t0 <= t <= t1]
                 if critical:  # two pitches: upper and lower half-ticks in two shades
                     upper = [((x(t), row - 0.32), (x(t), row)) for t in tones]
                     lower = [((x(t), row), (x(t), row + 0.32)) for t in tones]
