@@ -214,8 +214,9 @@ def test_alarm_strip_draws_one_tick_per_tone_when_they_fit():
 
 def test_title_with_dollars_and_markup_is_drawn_as_written():
     r = run(
-        scenario_text(duration="2d")
-        .replace("name: t", "name: t\ndescription: 'costs $\\frac$ <b>bold</b>'")
+        scenario_text(duration="2d").replace(
+            "name: t", "name: t\ndescription: 'costs $\\frac$ <b>bold</b>'"
+        )
     )
     fig = _laid_out(r)  # as mathtext, "$\\frac$" would fail to render
     assert fig._suptitle.get_text() == "t: costs $\\frac$ <b>bold</b>"
