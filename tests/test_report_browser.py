@@ -10,6 +10,7 @@ screenshot is not blank. Skipped (with the reason) only where no Chromium is ins
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from cdp import Browser, find_chromium
@@ -111,4 +112,41 @@ def test_play_sounds_the_alarm_it_crosses_and_screenshot_is_not_blank(browser, t
     img = mpimg.imread(io.BytesIO(png))
     assert img.shape[0] > 500 and img.shape[1] > 1000
     assert float(img[..., :3].std()) > 0.05, "the screenshot is blank"
+    assert browser.errors() == []
+
+
+def test_report_reads_with_scripts_off_and_prints_without_controls(browser, tmp_path):
+    _, out = _report(SCENARIOS / "catheter-disconnection.yaml", tmp_path)
+    browser.events.clear()
+    browser.call("Emulation.setScriptExecutionDisabled", value=True)
+    try:
+        browser.load(out.as_uri())
+        seen = browser.call(
+            "Runtime.evaluate",
+            expression=(
+                "JSON.stringify({panel: document.getElementById('slider-panel').offsetParent,"
+                "tables: document.querySelectorAll('table').length,"
+                "svg: document.querySelector('.figure svg').getBoundingClientRect().height,"
+                "audio: document.querySelectorAll('audio').length,"
+                "text: document.body.innerText.indexOf('SILENT: no critical alarm') >= 0})"
+            ),
+            returnByValue=True,
+        )
+    finally:
+        browser.call("Emulation.setScriptExecutionDisabled", value=False)
+    # evaluation still works from the protocol while page scripts are off
+    state = json.loads(seen["result"]["value"])
+    assert state["panel"] is None  # the slider stays hidden without scripts
+    assert state["tables"] >= 4 and state["svg"] > 300 and state["text"]
+    # printing hides the slider and the audio controls
+    browser.load(out.as_uri())
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    try:
+        hidden = browser.evaluate(
+            "[getComputedStyle(document.getElementById('slider-panel')).display,"
+            "getComputedStyle(document.getElementById('cursor')).display]"
+        )
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
+    assert hidden == ["none", "none"]
     assert browser.errors() == []
