@@ -220,3 +220,11 @@ def test_title_with_dollars_and_markup_is_drawn_as_written():
     )
     fig = _laid_out(r)  # as mathtext, "$\\frac$" would fail to render
     assert fig._suptitle.get_text() == "t: costs $\\frac$ <b>bold</b>"
+
+
+def test_alarm_strip_says_when_tones_are_hatched():
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
+    whole = _laid_out(r).axes[3].get_title(loc="left")
+    assert "hatched where too close to draw" in whole
+    day = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0).axes[3].get_title(loc="left")
+    assert day == "alarms: one tick per tone"

@@ -95,7 +95,7 @@ def _overview(result: Any) -> str:
     return f'<table class="facts">{rows}</table>'
 
 
-def _timeline(result: Any) -> str:
+def _timeline(result: Any, doc: dict[str, Any]) -> str:
     sc = result.scenario
     g = guidance()
     rows: list[tuple[float, int, str, str, str]] = []
@@ -107,7 +107,7 @@ def _timeline(result: Any) -> str:
         rows.append((a.start_h, 1, f"alarm {a.priority}", "pump", f"{prio} alarm: {label}"))
         if a.end_h is not None:
             rows.append((a.end_h, 1, "alarm-end", "pump", f"alarm ends: {label}"))
-    for entry in result.to_dict()["physical_log"]:
+    for entry in doc["physical_log"]:
         text = g["physical_events"].get(entry["event"], entry["event"].replace("_", " "))
         extra = entry.get("kind")
         rows.append((entry["t_h"], 2, "body", "body", text + (f" ({extra})" if extra else "")))
@@ -177,10 +177,10 @@ def _alarm_table(result: Any) -> str:
     )
 
 
-def _flag_table(result: Any) -> str:
+def _flag_table(result: Any, doc: dict[str, Any]) -> str:
     sc = result.scenario
     g = guidance()["flags"]
-    doc_flags = result.to_dict()["flags"]
+    doc_flags = doc["flags"]
     if not doc_flags:
         return "<p>No safety flag was raised.</p>"
     rows = []
@@ -218,8 +218,8 @@ def _flag_table(result: Any) -> str:
     )
 
 
-def _expectations(result: Any) -> str:
-    outs = result.to_dict()["expectations"]
+def _expectations(doc: dict[str, Any]) -> str:
+    outs = doc["expectations"]
     if not outs:
         return "<p>This scenario states no expectations.</p>"
     rows = "".join(
@@ -270,6 +270,7 @@ def render_report(result: Any) -> str:
     from pumpsim.report.plot import figure, time_axis_box, title_lines
 
     sc = result.scenario
+    doc = result.to_dict()
     fig = figure(result)
     svg = _svg(fig)
     t_axis = {k: round(v, 6) for k, v in time_axis_box(fig).items()}
@@ -280,12 +281,12 @@ def render_report(result: Any) -> str:
         heading=escape(sc.name),
         description=escape(description),
         overview=_overview(result),
-        timeline=_timeline(result),
+        timeline=_timeline(result, doc),
         figure=svg,
         figure_alt=escape(" ".join(title_lines(result))),
         alarms=_alarm_table(result),
-        flags=_flag_table(result),
-        expectations=_expectations(result),
+        flags=_flag_table(result, doc),
+        expectations=_expectations(doc),
         state_json=_slider_data(result, t_axis),
         version=escape(__version__),
         profile=escape(sc.pump.profile),

@@ -226,6 +226,7 @@ def figure(
     fig.canvas.draw_idle()
     width_px = fig.get_figwidth() * _DPI * 0.75  # the axes' share of the width, roughly
     px_per_h = width_px / (t1 - t0)
+    hatched = False
     for row, name in enumerate(alarm_names):
         for a in (a for a in result.alarms if a.type == name):
             end = sc.duration if a.end_h is None else a.end_h
@@ -251,6 +252,7 @@ def figure(
                     ticks = [((x(t), row - 0.32), (x(t), row + 0.32)) for t in tones]
                     ax_alarm.add_collection(LineCollection(ticks, colors=color, linewidths=1.6))
             else:  # tones too close to draw one by one: hatch the span in the tone's rhythm
+                hatched = True
                 ax_alarm.broken_barh(
                     [(x(lo), max(hi - lo, 1e-9) / HOURS_PER_DAY)], (row - 0.32, 0.64),
                     facecolor="none", edgecolor=color, hatch="||||" if critical else "|",
@@ -271,7 +273,12 @@ def figure(
             0.5, 0.5, "no alarm sounded", transform=ax_alarm.transAxes,
             ha="center", va="center", fontsize=_FONT_PT, color="#555555",
         )  # fmt: skip
-    ax_alarm.set_title("alarms: one tick per tone", loc="left", fontsize=_FONT_PT)
+    ax_alarm.set_title(
+        "alarms: one tick per tone"
+        + ("; hatched where too close to draw (zoom in to see them)" if hatched else ""),
+        loc="left",
+        fontsize=_FONT_PT,
+    )
     key = [
         Patch(
             facecolor=CRITICAL, alpha=0.8,
