@@ -147,6 +147,14 @@ def test_silent_withdrawal_flag_is_called_silent():
     assert 'class="flag silent"' in html and "SILENT: no critical alarm" in html
     assert "No alarm sounded" in html
     assert "Catheter disconnection, until repaired. The pump cannot detect it." in html
+    assert "the catheter fails" not in html  # the body's echo of a scheduled event is not repeated
+    assert '<tr class="flag silent"><td class="when">2026-01-13 01:30 (12d 1h 30min)' in html
+
+
+def test_timeline_tells_what_the_body_did_unscheduled():
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "pocket-fill.yaml")))
+    html = render_report(r)
+    assert "the reservoir is truly empty (the pump&#x27;s estimate may disagree)" in html
 
 
 def test_guidance_covers_every_alarm_and_flag_with_sources():

@@ -107,7 +107,10 @@ def _timeline(result: Any, doc: dict[str, Any]) -> str:
         rows.append((a.start_h, 1, f"alarm {a.priority}", "pump", f"{prio} alarm: {label}"))
         if a.end_h is not None:
             rows.append((a.end_h, 1, "alarm-end", "pump", f"alarm ends: {label}"))
+    scheduled = {(e.type, e.at) for e in sc.events}
     for entry in doc["physical_log"]:
+        if (entry["event"], entry["t_h"]) in scheduled:
+            continue  # the scenario's own event, already told in plain words
         text = g["physical_events"].get(entry["event"], entry["event"].replace("_", " "))
         extra = entry.get("kind")
         rows.append((entry["t_h"], 2, "body", "body", text + (f" ({extra})" if extra else "")))
@@ -118,7 +121,7 @@ def _timeline(result: Any, doc: dict[str, Any]) -> str:
         if f.severity:
             bits.append(f"severity {f.severity}")
         text = f"FLAG {flag_label(f.type)}" + (f" ({', '.join(bits)})" if bits else "")
-        rows.append((f.start_h, 3, "flag", "safety", text))
+        rows.append((f.start_h, 3, "flag silent" if _silent(f) else "flag", "safety", text))
         if f.end_h is not None and f.end_h != f.start_h:
             rows.append((f.end_h, 3, "flag-end", "safety", f"flag ends: {flag_label(f.type)}"))
     rows.sort(key=lambda r: (r[0], r[1]))
