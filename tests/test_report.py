@@ -245,3 +245,20 @@ def test_howto_report_figures_exist_and_commands_parse():
     assert len(commands) == 6
     for argv in commands:
         build_parser().parse_args(argv)  # every command shown exists with these options
+
+
+def test_report_bytes_do_not_depend_on_the_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"r{seed}.html"
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED=seed)
+        cmd = [sys.executable, "-m", "pumpsim", "report", str(SCENARIOS / "pocket-fill.yaml")]
+        subprocess.run([*cmd, "-o", str(out)], env=env, check=True, capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
