@@ -105,6 +105,10 @@ def test_report_reads_fully_with_scripts_off(missed):
     # the scenario in plain words: its description and its events
     assert "The patient misses the day-85 refill" in html
     assert "Refill visit missed" in html
+    assert (
+        "<li><strong>2026-03-27 00:00 (85d)</strong>: Refill visit missed: nothing is withdrawn "
+        "or injected.</li>"
+    ) in html
 
 
 def test_report_is_deterministic_and_written_whole(tmp_path, capsys):

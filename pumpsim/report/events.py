@@ -80,7 +80,7 @@ def describe(event: Any) -> str:
         share = (
             ""
             if event.delivered_fraction is None
-            else f", {event.delivered_fraction:.0%} of the flow still reaches the spine"
+            else f", {event.delivered_fraction:.0%} of the flow still reaches the spinal fluid"
         )
         lasting = (
             "until repaired"

@@ -92,7 +92,16 @@ def _overview(result: Any) -> str:
     if sc.hazard:
         facts.append(("hazards", ", ".join(sc.hazard)))
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)
-    return f'<table class="facts">{rows}</table>'
+    plan = "".join(
+        f"<li><strong>{escape(when(sc.start, e.at))}</strong>: {escape(describe(e))}</li>"
+        for e in sorted(sc.events, key=lambda e: e.at)
+    )
+    plan_html = (
+        f'<p class="plan-head">What the scenario sets up:</p><ul class="plan">{plan}</ul>'
+        if plan
+        else '<p class="plan-head">No clinic or device event is scheduled.</p>'
+    )
+    return f'<table class="facts">{rows}</table>{plan_html}'
 
 
 def _timeline(result: Any, doc: dict[str, Any]) -> str:
