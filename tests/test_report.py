@@ -266,3 +266,51 @@ def test_report_bytes_do_not_depend_on_the_process(tmp_path):
         subprocess.run([*cmd, "-o", str(out)], env=env, check=True, capture_output=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_every_event_kind_in_plain_words():
+    from pumpsim.report.events import describe, kind_of
+
+    r = run(
+        scenario_text(
+            duration="60d",
+            extra="""
+            events:
+              - {at: 5d, type: refill, volume_ml: 18, concentration_mcg_per_ml: 1000, bridge_bolus: true}
+              - {at: 10d, type: refill, volume_ml: 20, missed: true}
+              - {at: 15d, type: reprogram, therapy: {mode: flex, steps: [{at: "00:00", dose_mcg_per_hour: 10}]}}
+              - {at: 20d, type: bolus, dose_mcg: 50, duration: 1h}
+              - {at: 25d, type: catheter_fault, kind: kink, delivered_fraction: 0.5, duration: 2d}
+              - {at: 27d, type: catheter_repair}
+              - {at: 30d, type: mri, duration: 1h, recovery_delay: 30min}
+              - {at: 35d, type: motor_stall, duration: 2h}
+              - {at: 40d, type: pump_fault, kind: critical_memory_error}
+              - {at: 45d, type: pump_replacement, volume_ml: 20}
+              - {at: 46d, type: refill, volume_ml: 20, pocket_fraction: 0.1, update_pump_concentration: false}
+            """,
+        )
+    )
+    got = [(kind_of(e).label, describe(e)) for e in r.scenario.events]
+    assert got == [
+        ("refill", "Refill with 18 mL at 1000 mcg/mL with a bridge bolus."),
+        ("missed refill", "Refill visit missed: nothing is withdrawn or injected."),
+        ("reprogramming", "Reprogrammed to a flex programme of 240 mcg/day."),
+        ("clinician bolus", "Clinician bolus of 50 mcg over 1h."),
+        (
+            "catheter fault",
+            "Catheter kink, 50% of the flow still reaches the spinal fluid, for 2d. "
+            "The pump cannot detect it.",
+        ),
+        ("catheter repair", "The catheter is repaired."),
+        (
+            "MRI (motor stops)",
+            "MRI scan: the magnet stops the motor for 1h, and it takes another 30min to restart.",
+        ),
+        ("motor stall", "The motor stalls for 2h."),
+        ("pump fault", "Pump fault: critical memory error."),
+        ("pump replacement", "The pump is replaced (new battery), filled with 20 mL."),
+        (
+            "refill",
+            "Refill with 20 mL (10% injected into the pocket by mistake).",
+        ),
+    ]

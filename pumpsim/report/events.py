@@ -59,7 +59,7 @@ def describe(event: Any) -> str:
         bits = [f"Refill with {event.volume_ml:g} mL"]
         if event.concentration_mcg_per_ml is not None:
             bits.append(f"at {event.concentration_mcg_per_ml:g} mcg/mL")
-        if not event.update_pump_concentration:
+        if event.concentration_mcg_per_ml is not None and not event.update_pump_concentration:
             bits.append("(the pump is NOT told the new concentration)")
         if event.pocket_fraction:
             bits.append(f"({event.pocket_fraction:.0%} injected into the pocket by mistake)")
