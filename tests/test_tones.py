@@ -149,3 +149,14 @@ def test_tone_times_stop_when_the_alarm_clears():
     )
     # raised at day 120, cleared by the refill 6 h later: tones at 0..5 h (not at the clear)
     assert r.tone_times() == pytest.approx([120 * 24 + i for i in range(6)])
+
+
+def test_profile_without_tone_parameters_is_refused_clearly():
+    import dataclasses
+
+    from pumpsim.profile import ProfileError
+
+    params = {k: v for k, v in PROFILE.parameters.items() if k != "tone_ramp"}
+    bare = dataclasses.replace(PROFILE, parameters=params)
+    with pytest.raises(ProfileError, match="synchromed-ii: no tone parameter tone_ramp"):
+        tone_pattern(bare, "critical")

@@ -13,12 +13,16 @@ from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
 def cmd_report(args: argparse.Namespace) -> int:
     """Simulate one scenario and write its HTML report (figure, tones, guidance, slider)."""
     import pumpsim
+    from pumpsim.errors import ScenarioError
+    from pumpsim.profile import ProfileError
     from pumpsim.report.html_report import write_report
 
     out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".html"
     result = pumpsim.simulate(pumpsim.load_scenario(args.file))
     try:
         write_report(result, out)
+    except ProfileError as exc:
+        raise ScenarioError(f"{args.file}: pump.profile: {exc}") from None
     except OSError as exc:
         print(f"{out}: cannot write the report: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID

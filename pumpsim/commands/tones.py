@@ -18,6 +18,7 @@ def cmd_tones(args: argparse.Namespace) -> int:
 
     try:
         profile = load_device_profile(args.profile)
+        patterns = [tone_pattern(profile, p) for p in ("critical", "non_critical")]
     except ProfileError as exc:
         raise ScenarioError(f"--profile: {exc}") from None
     try:
@@ -25,8 +26,8 @@ def cmd_tones(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.out}: cannot write the tones: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
-    for path, priority in zip(paths, ("critical", "non_critical"), strict=True):
-        pattern = tone_pattern(profile, priority)
+    for path, pattern in zip(paths, patterns, strict=True):
+        priority = pattern.priority
         pitches = " / ".join(f"{f:g} Hz" for f in pattern.frequencies_hz)
         print(
             f"{path}: {priority.replace('_', '-')} alarm, {pattern.label} ({pitches}, "

@@ -20,7 +20,7 @@ import sys
 import wave
 from dataclasses import dataclass
 
-from pumpsim.profile import DeviceProfile
+from pumpsim.profile import DeviceProfile, ProfileError
 from pumpsim.report.output import write_bytes_atomic
 from pumpsim.units import parse_duration_h
 
@@ -61,9 +61,28 @@ def _seconds(profile: DeviceProfile, key: str) -> float:
     return parse_duration_h(profile.parameters[key].value) * _SECONDS_PER_HOUR
 
 
+#: The profile parameters a tone needs.
+TONE_PARAMETERS = (
+    "critical_tone_duration",
+    "critical_tone_frequencies_hz",
+    "critical_tone_pulse",
+    "noncritical_tone_duration",
+    "noncritical_tone_frequency_hz",
+    "tone_harmonic_levels_db",
+    "tone_level_dbfs",
+    "tone_ramp",
+)
+
+
 def tone_pattern(profile: DeviceProfile, priority: str) -> TonePattern:
-    """The tone pattern of one alarm priority (``critical`` or ``non_critical``)."""
+    """The tone pattern of one alarm priority (``critical`` or ``non_critical``).
+
+    Raises ``ProfileError`` when the profile lacks a tone parameter.
+    """
     p = profile.parameters
+    missing = [key for key in TONE_PARAMETERS if key not in p]
+    if missing:
+        raise ProfileError(f"{profile.name}: no tone parameter {', '.join(missing)}")
     harmonics = tuple(float(x) for x in p["tone_harmonic_levels_db"].value)
     common = {
         "harmonic_levels_db": harmonics,
