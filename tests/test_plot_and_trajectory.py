@@ -228,3 +228,13 @@ def test_alarm_strip_says_when_tones_are_hatched():
     assert "hatched where too close to draw" in whole
     day = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0).axes[3].get_title(loc="left")
     assert day == "alarms: one tick per tone"
+
+
+def test_priority_key_comes_from_the_profile_and_the_scenario():
+    r = run(scenario_text(duration="2d", pump_extra="critical_tone_interval: 5min"))
+    assert r.alarms == []
+    key = [t.get_text() for t in _laid_out(r).axes[3].get_legend().get_texts()]
+    assert key[:2] == [
+        "critical: 3-second two-tone, every 5min",
+        "non-critical: 1-second single tone, every 1h",
+    ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.report.calendar import at
@@ -65,11 +66,201 @@ def title_lines(result: Any, width: int = _TITLE_CHARS) -> list[str]:
     return textwrap.wrap(text, width) or [sc.name]
 
 
-def _tone_label(result: Any, priority: str) -> str:
-    for a in result.alarms:
-        if a.priority == priority:
-            return f"{a.tone}, every {format_duration_h(a.tone_interval_h)}"
-    return ""
+def _tone_labels(result: Any) -> dict[str, str]:
+    """Each priority's tone and repeat, from the device profile (and the scenario's interval)."""
+    from pumpsim.profile import load_device_profile
+
+    sc = result.scenario
+    profile = load_device_profile(sc.pump.profile)
+    critical_every = sc.pump.critical_tone_interval or profile.critical_tone_interval_h
+    return {
+        "critical": f"{profile.critical_tone}, every {format_duration_h(critical_every)}",
+        "non_critical": (
+            f"{profile.noncritical_tone}, every "
+            f"{format_duration_h(profile.noncritical_tone_interval_h)}"
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The window a figure shows: hours from the start, and matplotlib's date numbers."""
+
+    t0_h: float
+    t1_h: float
+    epoch: float  # matplotlib date number of the scenario's start
+
+    def x(self, t_h: float) -> float:
+        """The date number of an instant given in hours from the start."""
+        return self.epoch + t_h / HOURS_PER_DAY
+
+    def shows(self, start_h: float, end_h: float) -> bool:
+        """Whether a span overlaps the window."""
+        return end_h >= self.t0_h and start_h <= self.t1_h
+
+
+_LEGEND = {
+    "loc": "upper left",
+    "bbox_to_anchor": (1.005, 1.0),
+    "fontsize": _FONT_PT - 1,
+    "borderaxespad": 0.0,
+    "frameon": False,
+}
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.set_yticks([])
+    ax.text(
+        0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+        fontsize=_FONT_PT - 1, color="#555555",
+    )  # fmt: skip
+
+
+def _draw_events(ax: Any, below: list[Any], events: list[Any], kinds: list[Any], w: _Frame):
+    """One row per kind of event, labelled on the left; faint lines carry them down."""
+    for row, kind in enumerate(kinds):
+        ts = [w.x(e.at) for e in events if kind_of(e).key == kind.key]
+        ax.plot(
+            ts, [row] * len(ts), linestyle="none", marker=kind.marker, markersize=11,
+            color=kind.color, markeredgewidth=1.5,
+        )  # fmt: skip
+        for t in ts:
+            for other in below:
+                other.axvline(t, color=kind.color, linewidth=0.9, alpha=0.35, linestyle="--")
+    ax.set_yticks(range(len(kinds)), [k.label for k in kinds], fontsize=_FONT_PT - 1)
+    ax.set_ylim(len(kinds) - 0.4 if kinds else 0.6, -0.6)
+    if not kinds:
+        _note(ax, "no clinic or device event")
+    ax.set_title("events", loc="left", fontsize=_FONT_PT, pad=4)
+    top = ax.secondary_xaxis("top", functions=(lambda v: v - w.epoch, lambda d: d + w.epoch))
+    top.set_xlabel("days from the start", fontsize=_FONT_PT - 1)
+    top.tick_params(labelsize=_FONT_PT - 1)
+
+
+def _draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict, marked: bool) -> None:
+    """The pump's estimate against the true reservoir, with the two alarm levels."""
+    ax.plot(xs, v["estimated_ml"], color=_ESTIMATE, linewidth=2.4, label="pump's estimate")
+    ax.plot(xs, v["true_ml"], color=_TRUE, linestyle="--", linewidth=2.4, label="true reservoir")
+    lra = result.run.state.get("lra_ml")
+    empty = result.run.state.get("empty_ml")
+    if lra is not None:
+        ax.axhline(
+            lra, color=NONCRITICAL, linewidth=2.2, linestyle=":",
+            label=f"low-reservoir alarm level ({lra:g} mL)",
+        )  # fmt: skip
+    if empty is not None:
+        ax.axhline(
+            empty, color=CRITICAL, linewidth=2.2, linestyle=":",
+            label=f"empty-reservoir alarm level ({empty:g} mL)",
+        )  # fmt: skip
+    if marked:
+        ax.plot([], [], color="#888888", linestyle="--", linewidth=0.9, label="an event")
+    ax.set_ylabel("reservoir (mL)", fontsize=_FONT_PT)
+    ax.set_ylim(bottom=0)
+    ax.set_title("what the pump believes vs what is there", loc="left", fontsize=_FONT_PT)
+    ax.legend(**_LEGEND)
+
+
+def _draw_csf(ax: Any, result: Any, xs: list[float], v: dict, w: _Frame) -> None:
+    """The spinal-fluid ratio, the two thresholds and the flagged spans."""
+    sc = result.scenario
+    ratio = [min(3.0, max(0.0, r)) for r in v["csf_ratio"]]
+    ax.plot(xs, ratio, color="black", linewidth=2.2, label="actual / expected")
+    theta = sc.risk.threshold
+    ax.axhline(
+        theta, color=CRITICAL, linestyle=":", linewidth=2.2,
+        label=f"withdrawal threshold ({theta:g})",
+    )  # fmt: skip
+    ax.axhline(
+        1 + theta, color=_OVERDOSE, linestyle=":", linewidth=2.2,
+        label=f"overdose threshold ({1 + theta:g})",
+    )  # fmt: skip
+    seen: set[str] = set()
+    for flag in result.flags:
+        end = sc.duration if flag.end_h is None else flag.end_h
+        if not w.shows(flag.start_h, end):
+            continue
+        color = _FLAG_COLOURS.get(flag.type, _OVERDOSE)
+        label = flag_label(flag.type)
+        if flag.cause:
+            label += f":\n  {flag.cause.replace('_', ' ')}"
+        if flag.type == "abrupt_discontinuation" and flag.alarmed is False:
+            label += ", SILENT (no alarm)"
+        shown = label if label not in seen else None
+        seen.add(label)
+        lo, hi = w.x(max(flag.start_h, w.t0_h)), w.x(min(end, w.t1_h))
+        if hi - lo > (w.x(w.t1_h) - w.x(w.t0_h)) / 600:
+            ax.axvspan(lo, hi, color=color, alpha=0.18, label=shown)
+        else:
+            ax.axvline(lo, color=color, linewidth=3, alpha=0.6, label=shown)
+    ax.set_ylabel("CSF baclofen,\nactual / expected", fontsize=_FONT_PT)
+    ax.set_ylim(0, max(1.6, min(3.0, max(ratio) * 1.05)))
+    ax.set_title("spinal-fluid level and safety flags", loc="left", fontsize=_FONT_PT)
+    ax.legend(**_LEGEND)
+
+
+def _draw_alarms(ax: Any, result: Any, names: list[str], w: _Frame, width_in: float) -> None:
+    """Each alarm as its tones: a tick per tone (two-tone for critical) and a priority key."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    sc = result.scenario
+    px_per_h = width_in * _DPI * 0.75 / (w.t1_h - w.t0_h)  # the axes take ~3/4 of the width
+    hatched = False
+    for row, name in enumerate(names):
+        for a in (a for a in result.alarms if a.type == name):
+            end = sc.duration if a.end_h is None else a.end_h
+            if not w.shows(a.start_h, end):
+                continue
+            critical = a.priority == "critical"
+            color = CRITICAL if critical else NONCRITICAL
+            lo, hi = max(a.start_h, w.t0_h), min(end, w.t1_h)
+            span = [(w.x(lo), max(hi - lo, 1e-9) / HOURS_PER_DAY)]
+            ax.broken_barh(span, (row - 0.32, 0.64), color=color, alpha=0.22, linewidth=0)
+            if a.tone_interval_h * px_per_h >= _MIN_TONE_SPACING_PX:
+                tones = [w.x(t) for t in a.tone_times(sc.duration) if w.t0_h <= t <= w.t1_h]
+                if critical:  # two pitches: upper and lower half-ticks in two shades
+                    upper = [((t, row - 0.32), (t, row)) for t in tones]
+                    lower = [((t, row), (t, row + 0.32)) for t in tones]
+                    ax.add_collection(LineCollection(upper, colors=color, linewidths=1.6))
+                    ax.add_collection(
+                        LineCollection(lower, colors=_CRITICAL_SECOND, linewidths=1.6)
+                    )
+                else:
+                    ticks = [((t, row - 0.32), (t, row + 0.32)) for t in tones]
+                    ax.add_collection(LineCollection(ticks, colors=color, linewidths=1.6))
+            else:  # tones too close to draw one by one: hatch the span in the tone's rhythm
+                hatched = True
+                ax.broken_barh(
+                    span, (row - 0.32, 0.64), facecolor="none", edgecolor=color,
+                    hatch="||||" if critical else "|", linewidth=1.2,
+                )  # fmt: skip
+            if a.start_h >= w.t0_h:
+                ax.plot(
+                    [w.x(a.start_h)], [row], marker=">", markersize=10, color=color,
+                    markeredgecolor="black", markeredgewidth=0.8,
+                )  # fmt: skip
+    ax.set_yticks(range(len(names)), [alarm_label(n) for n in names], fontsize=_FONT_PT - 1)
+    ax.set_ylim(len(names) - 0.5 if names else 0.5, -0.5)
+    if not names:
+        _note(ax, "no alarm sounded")
+    ax.set_title(
+        "alarms: one tick per tone"
+        + ("; hatched where too close to draw (zoom in to see them)" if hatched else ""),
+        loc="left",
+        fontsize=_FONT_PT,
+    )
+    tones = _tone_labels(result)
+    key = [
+        Patch(facecolor=CRITICAL, alpha=0.8, label="critical: " + tones["critical"]),
+        Patch(facecolor=NONCRITICAL, alpha=0.8, label="non-critical: " + tones["non_critical"]),
+        Line2D(
+            [], [], marker=">", linestyle="none", color="#777777", markeredgecolor="black",
+            markersize=10, label="alarm raised",
+        ),
+    ]  # fmt: skip
+    ax.legend(handles=key, title="priority", title_fontsize=_FONT_PT - 1, **_LEGEND)
 
 
 def figure(
@@ -77,39 +268,33 @@ def figure(
 ) -> Any:
     """Build the figure for a result (optionally a time window, in hours from the start).
 
-    Returns a ``matplotlib.figure.Figure`` (no pyplot, no backend change). Axis geometry for
-    overlays (the report's time cursor) is in ``fig.pumpsim_time_axis``: the figure fractions
-    of the time axis's left and right ends and the hours they stand for.
+    Returns a ``matplotlib.figure.Figure`` built without pyplot and without changing the
+    backend, so it shows in Jupyter and saves anywhere (see ``render``). The time axis and the
+    window it shows are in ``fig.pumpsim_time_axis`` (for overlays such as the report's
+    cursor; see ``time_axis_box``).
     """
     import matplotlib.dates as mdates
-    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     sc = result.scenario
     t0 = 0.0 if start_h is None else max(0.0, start_h)
     t1 = sc.duration if end_h is None else min(sc.duration, end_h)
     if t1 <= t0:
         raise ValueError("the plot window is empty")
-    epoch = mdates.date2num(sc.start.replace(tzinfo=None))
-
-    def x(t_h: float) -> float:
-        return epoch + t_h / HOURS_PER_DAY
+    w = _Frame(t0, t1, float(mdates.date2num(sc.start.replace(tzinfo=None))))
 
     events = [e for e in sc.events if t0 <= e.at <= t1]
     kinds = [k for k in EVENT_KINDS if any(kind_of(e).key == k.key for e in events)]
-    alarm_names: list[str] = []
+    names: list[str] = []
     for a in result.alarms:
-        if a.type not in alarm_names:
-            alarm_names.append(a.type)
+        if a.type not in names:
+            names.append(a.type)
     titles = title_lines(result)
 
-    rows_events = max(1, len(kinds))
-    rows_alarms = max(1, len(alarm_names))
-    heights = [0.45 + 0.32 * rows_events, 3.2, 3.0, 0.5 + 0.42 * rows_alarms]
-    fig_h = sum(heights) + 1.3 + 0.3 * len(titles)
-    fig = Figure(figsize=(14, fig_h), dpi=_DPI, layout="constrained")
+    heights = [0.45 + 0.32 * max(1, len(kinds)), 3.2, 3.0, 0.5 + 0.42 * max(1, len(names))]
+    fig = Figure(
+        figsize=(14, sum(heights) + 1.3 + 0.3 * len(titles)), dpi=_DPI, layout="constrained"
+    )
     fig.get_layout_engine().set(h_pad=0.06, w_pad=0.12, hspace=0.03)
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": heights})
     ax_ev, ax_res, ax_csf, ax_alarm = axes
@@ -121,186 +306,23 @@ def figure(
         fontweight="bold",
         parse_math=False,  # a "$" in a description is a dollar, not mathtext
     )
-    legend_kw = {
-        "loc": "upper left",
-        "bbox_to_anchor": (1.005, 1.0),
-        "fontsize": _FONT_PT - 1,
-        "borderaxespad": 0.0,
-        "frameon": False,
-    }
     for ax in axes:
         ax.tick_params(labelsize=_FONT_PT - 1)
         ax.grid(axis="x", color="#dddddd", linewidth=0.8)
 
-    # --- events: one row per kind, labelled on the left; faint lines carry them down ----------
-    for row, kind in enumerate(kinds):
-        ts = [x(e.at) for e in events if kind_of(e).key == kind.key]
-        ax_ev.plot(
-            ts,
-            [row] * len(ts),
-            linestyle="none",
-            marker=kind.marker,
-            markersize=11,
-            color=kind.color,
-            markeredgewidth=1.5,
-        )
-        for t in ts:
-            for ax in (ax_res, ax_csf):
-                ax.axvline(t, color=kind.color, linewidth=0.9, alpha=0.35, linestyle="--")
-    ax_ev.set_yticks(range(len(kinds)), [k.label for k in kinds], fontsize=_FONT_PT - 1)
-    ax_ev.set_ylim(len(kinds) - 0.4 if kinds else 0.6, -0.6)
-    if not kinds:
-        ax_ev.set_yticks([])
-        ax_ev.text(
-            0.5, 0.5, "no clinic or device event", transform=ax_ev.transAxes,
-            ha="center", va="center", fontsize=_FONT_PT - 1, color="#555555",
-        )  # fmt: skip
-    ax_ev.set_title("events", loc="left", fontsize=_FONT_PT, pad=4)
-    top = ax_ev.secondary_xaxis("top", functions=(lambda v: v - epoch, lambda d: d + epoch))
-    top.set_xlabel("days from the start", fontsize=_FONT_PT - 1)
-    top.tick_params(labelsize=_FONT_PT - 1)
-
-    # --- reservoir ---------------------------------------------------------------------------
-    ts_h, v = _samples(result, t0, t1, points)
-    xs = [x(t) for t in ts_h]
-    ax_res.plot(xs, v["estimated_ml"], color=_ESTIMATE, linewidth=2.4, label="pump's estimate")
-    ax_res.plot(
-        xs, v["true_ml"], color=_TRUE, linestyle="--", linewidth=2.4, label="true reservoir"
-    )
-    lra = result.run.state.get("lra_ml")
-    empty = result.run.state.get("empty_ml")
-    if lra is not None:
-        ax_res.axhline(
-            lra, color=NONCRITICAL, linewidth=2.2, linestyle=":",
-            label=f"low-reservoir alarm level ({lra:g} mL)",
-        )  # fmt: skip
-    if empty is not None:
-        ax_res.axhline(
-            empty, color=CRITICAL, linewidth=2.2, linestyle=":",
-            label=f"empty-reservoir alarm level ({empty:g} mL)",
-        )  # fmt: skip
-    if kinds:
-        ax_res.plot([], [], color="#888888", linestyle="--", linewidth=0.9, label="an event")
-    ax_res.set_ylabel("reservoir (mL)", fontsize=_FONT_PT)
-    ax_res.set_ylim(bottom=0)
-    ax_res.set_title("what the pump believes vs what is there", loc="left", fontsize=_FONT_PT)
-    ax_res.legend(**legend_kw)
-
-    # --- spinal fluid ------------------------------------------------------------------------
-    ratio = [min(3.0, max(0.0, r)) for r in v["csf_ratio"]]
-    ax_csf.plot(xs, ratio, color="black", linewidth=2.2, label="actual / expected")
-    theta = sc.risk.threshold
-    ax_csf.axhline(
-        theta, color=CRITICAL, linestyle=":", linewidth=2.2,
-        label=f"withdrawal threshold ({theta:g})",
-    )  # fmt: skip
-    ax_csf.axhline(
-        1 + theta, color=_OVERDOSE, linestyle=":", linewidth=2.2,
-        label=f"overdose threshold ({1 + theta:g})",
-    )  # fmt: skip
-    seen_flags: set[str] = set()
-    for flag in result.flags:
-        end = sc.duration if flag.end_h is None else flag.end_h
-        if end < t0 or flag.start_h > t1:
-            continue
-        color = _FLAG_COLOURS.get(flag.type, _OVERDOSE)
-        label = flag_label(flag.type)
-        if flag.cause:
-            label += f":\n  {flag.cause.replace('_', ' ')}"
-        if flag.type == "abrupt_discontinuation" and flag.alarmed is False:
-            label += ", SILENT (no alarm)"
-        shown = label if label not in seen_flags else None
-        seen_flags.add(label)
-        lo, hi = x(max(flag.start_h, t0)), x(min(end, t1))
-        if hi - lo > (x(t1) - x(t0)) / 600:
-            ax_csf.axvspan(lo, hi, color=color, alpha=0.18, label=shown)
-        else:
-            ax_csf.axvline(lo, color=color, linewidth=3, alpha=0.6, label=shown)
-    ax_csf.set_ylabel("CSF baclofen,\nactual / expected", fontsize=_FONT_PT)
-    ax_csf.set_ylim(0, max(1.6, min(3.0, max(ratio) * 1.05)))
-    ax_csf.set_title("spinal-fluid level and safety flags", loc="left", fontsize=_FONT_PT)
-    ax_csf.legend(**legend_kw)
-
-    # --- alarms as tones ---------------------------------------------------------------------
-    ax_alarm.set_xlim(x(t0), x(t1))
-    fig.canvas.draw_idle()
-    width_px = fig.get_figwidth() * _DPI * 0.75  # the axes' share of the width, roughly
-    px_per_h = width_px / (t1 - t0)
-    hatched = False
-    for row, name in enumerate(alarm_names):
-        for a in (a for a in result.alarms if a.type == name):
-            end = sc.duration if a.end_h is None else a.end_h
-            if end < t0 or a.start_h > t1:
-                continue
-            critical = a.priority == "critical"
-            color = CRITICAL if critical else NONCRITICAL
-            lo, hi = max(a.start_h, t0), min(end, t1)
-            ax_alarm.broken_barh(
-                [(x(lo), max(hi - lo, 1e-9) / HOURS_PER_DAY)], (row - 0.32, 0.64),
-                color=color, alpha=0.22, linewidth=0,
-            )  # fmt: skip
-            if a.tone_interval_h * px_per_h >= _MIN_TONE_SPACING_PX:
-                tones = [t for t in a.tone_times(sc.duration) if t0 <= t <= t1]
-                if critical:  # two pitches: upper and lower half-ticks in two shades
-                    upper = [((x(t), row - 0.32), (x(t), row)) for t in tones]
-                    lower = [((x(t), row), (x(t), row + 0.32)) for t in tones]
-                    ax_alarm.add_collection(LineCollection(upper, colors=color, linewidths=1.6))
-                    ax_alarm.add_collection(
-                        LineCollection(lower, colors=_CRITICAL_SECOND, linewidths=1.6)
-                    )
-                else:
-                    ticks = [((x(t), row - 0.32), (x(t), row + 0.32)) for t in tones]
-                    ax_alarm.add_collection(LineCollection(ticks, colors=color, linewidths=1.6))
-            else:  # tones too close to draw one by one: hatch the span in the tone's rhythm
-                hatched = True
-                ax_alarm.broken_barh(
-                    [(x(lo), max(hi - lo, 1e-9) / HOURS_PER_DAY)], (row - 0.32, 0.64),
-                    facecolor="none", edgecolor=color, hatch="||||" if critical else "|",
-                    linewidth=1.2,
-                )  # fmt: skip
-            if a.start_h >= t0:
-                ax_alarm.plot(
-                    [x(a.start_h)], [row], marker=">", markersize=10, color=color,
-                    markeredgecolor="black", markeredgewidth=0.8,
-                )  # fmt: skip
-    ax_alarm.set_yticks(
-        range(len(alarm_names)), [alarm_label(n) for n in alarm_names], fontsize=_FONT_PT - 1
-    )
-    ax_alarm.set_ylim(len(alarm_names) - 0.5 if alarm_names else 0.5, -0.5)
-    if not alarm_names:
-        ax_alarm.set_yticks([])
-        ax_alarm.text(
-            0.5, 0.5, "no alarm sounded", transform=ax_alarm.transAxes,
-            ha="center", va="center", fontsize=_FONT_PT, color="#555555",
-        )  # fmt: skip
-    ax_alarm.set_title(
-        "alarms: one tick per tone"
-        + ("; hatched where too close to draw (zoom in to see them)" if hatched else ""),
-        loc="left",
-        fontsize=_FONT_PT,
-    )
-    key = [
-        Patch(
-            facecolor=CRITICAL, alpha=0.8,
-            label="critical: " + (_tone_label(result, "critical") or "3-second two-tone"),
-        ),
-        Patch(
-            facecolor=NONCRITICAL, alpha=0.8,
-            label="non-critical: " + (_tone_label(result, "non_critical") or "1-second tone"),
-        ),
-        Line2D(
-            [], [], marker=">", linestyle="none", color="#777777", markeredgecolor="black",
-            markersize=10, label="alarm raised",
-        ),
-    ]  # fmt: skip
-    ax_alarm.legend(handles=key, title="priority", title_fontsize=_FONT_PT - 1, **legend_kw)
+    ts_h, values = _samples(result, t0, t1, points)
+    xs = [w.x(t) for t in ts_h]
+    _draw_events(ax_ev, [ax_res, ax_csf], events, kinds, w)
+    _draw_reservoir(ax_res, result, xs, values, marked=bool(kinds))
+    _draw_csf(ax_csf, result, xs, values, w)
+    _draw_alarms(ax_alarm, result, names, w, fig.get_figwidth())
 
     locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
     ax_alarm.xaxis.set_major_locator(locator)
     dates = mdates.ConciseDateFormatter(locator)
     dates.offset_formats = ["", "%Y", "%Y", "%Y", "%Y", "%Y"]
     ax_alarm.xaxis.set_major_formatter(dates)
-    ax_alarm.set_xlim(x(t0), x(t1))
+    ax_alarm.set_xlim(w.x(t0), w.x(t1))
     ax_alarm.set_xlabel(
         f"date (the scenario starts {at(sc.start, 0).strftime('%Y-%m-%d %H:%M')})",
         fontsize=_FONT_PT,
