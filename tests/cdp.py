@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import select
@@ -22,7 +21,9 @@ NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"
 
 
 def find_chromium() -> str | None:
-    """The path of a Chromium-family browser on PATH, or None."""
+    """The path of a Chromium-family browser on PATH, or None (also off POSIX: see Browser)."""
+    if os.name != "posix":
+        return None
     for name in NAMES:
         path = shutil.which(name)
         if path:
@@ -36,6 +37,8 @@ class Browser:
     def __init__(self, exe: str, profile_dir: str, width: int = 1400, height: int = 1000) -> None:
         cmd_r, self._cmd_w = os.pipe()
         self._res_r, res_w = os.pipe()
+
+        import fcntl  # POSIX only, like the fd-passing this driver relies on
 
         def wire() -> None:  # in the child: the protocol's fds are 3 (in) and 4 (out)
             # via fds above 10, so that a pipe end already numbered 3 or 4 is not clobbered

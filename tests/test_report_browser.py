@@ -23,7 +23,10 @@ from pumpsim.report.state import MODES, state_table
 EXE = find_chromium()
 pytestmark = pytest.mark.skipif(
     EXE is None,
-    reason="no Chromium on PATH (apt-get install chromium; .ci/run installs it when apt works)",
+    reason=(
+        "no Chromium on PATH, or not a POSIX system (apt-get install chromium; .ci/run "
+        "installs it when apt works)"
+    ),
 )
 FILES = sorted(SCENARIOS.glob("*.yaml"))
 
