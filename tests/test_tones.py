@@ -160,3 +160,41 @@ def test_profile_without_tone_parameters_is_refused_clearly():
     bare = dataclasses.replace(PROFILE, parameters=params)
     with pytest.raises(ProfileError, match="synchromed-ii: no tone parameter tone_ramp"):
         tone_pattern(bare, "critical")
+
+
+def test_alarm_track_places_each_alarm_at_its_compressed_time(tmp_path, capsys):
+    from conftest import SCENARIOS
+
+    path = str(SCENARIOS / "eri-ignored-until-eos.yaml")
+    assert main(["tones", path, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # 200 days in 30 s: ERI (day 60) at 9 s, EOS (day 150) at 22.5 s
+    assert "    9.00 s  non-critical  ERI (replace soon)  2026-03-02 00:00 (60d)" in out
+    assert "   22.50 s  critical  EOS (end of service)  2026-05-31 00:00 (150d)" in out
+    data = (tmp_path / "eri-ignored-until-eos-alarm-track.wav").read_bytes()
+    params, pcm = _read(data)
+    assert params.nframes == (30 + 3) * SAMPLE_RATE_HZ  # the last tone may run past the end
+    rate = SAMPLE_RATE_HZ
+
+    def at(second: float, length: float = 0.2) -> list[int]:
+        return pcm[round(second * rate) : round((second + length) * rate)]
+
+    assert max(abs(v) for v in at(5.0)) == 0 and max(abs(v) for v in at(15.0)) == 0
+    assert _dominant(at(9.3), CANDIDATES) == 780.0  # the non-critical single tone
+    assert _dominant(at(22.5), CANDIDATES) == 930.0  # the critical tone's first pitch
+    assert _dominant(at(22.75), CANDIDATES) == 780.0  # ... and its second
+    assert main(["tones", path, "--out", str(tmp_path / "again")]) == 0
+    again = (tmp_path / "again" / "eri-ignored-until-eos-alarm-track.wav").read_bytes()
+    assert again == data
+
+
+def test_alarm_track_length_and_bad_length(tmp_path, capsys):
+    from conftest import SCENARIOS
+
+    path = str(SCENARIOS / "catheter-disconnection.yaml")  # no alarm: a silent track
+    assert main(["tones", path, "--out", str(tmp_path), "--track-length", "10s"]) == 0
+    params, pcm = _read((tmp_path / "catheter-disconnection-alarm-track.wav").read_bytes())
+    assert params.nframes == (10 + 3) * SAMPLE_RATE_HZ and not any(pcm)
+    assert "0 alarm(s)" in capsys.readouterr().out
+    assert main(["tones", path, "--out", str(tmp_path), "--track-length", "10"]) == 2
+    assert "--track-length" in capsys.readouterr().err

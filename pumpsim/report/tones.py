@@ -19,6 +19,7 @@ import os
 import sys
 import wave
 from dataclasses import dataclass
+from typing import Any
 
 from pumpsim.profile import DeviceProfile, ProfileError
 from pumpsim.report.output import write_bytes_atomic
@@ -132,10 +133,10 @@ def samples(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> array
     return out
 
 
-def wav_bytes(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> bytes:
-    """The tone as a mono 16-bit PCM WAV file (deterministic bytes)."""
-    data = samples(pattern, sample_rate_hz)
+def _wav(data: array.array, sample_rate_hz: int) -> bytes:
+    """Mono 16-bit PCM samples as WAV file bytes."""
     if sys.byteorder != "little":  # pragma: no cover - WAV is little-endian
+        data = array.array("h", data)
         data.byteswap()
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
@@ -144,6 +145,11 @@ def wav_bytes(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> byt
         w.setframerate(sample_rate_hz)
         w.writeframes(data.tobytes())
     return buf.getvalue()
+
+
+def wav_bytes(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> bytes:
+    """The tone as a mono 16-bit PCM WAV file (deterministic bytes)."""
+    return _wav(samples(pattern, sample_rate_hz), sample_rate_hz)
 
 
 def file_name(priority: str) -> str:
@@ -160,3 +166,30 @@ def write_tones(profile: DeviceProfile, folder: str) -> list[str]:
         write_bytes_atomic(path, wav_bytes(tone_pattern(profile, priority)))
         paths.append(path)
     return paths
+
+
+def alarm_track(
+    result: Any, seconds: float = 30.0, sample_rate_hz: int = SAMPLE_RATE_HZ
+) -> tuple[bytes, list[tuple[float, Any]]]:
+    """The scenario's alarms in compressed time, as a WAV, and where each alarm falls in it.
+
+    The whole scenario is squeezed into ``seconds``; each alarm's tone plays once, at the
+    moment it is raised (its repeats would be far closer than a tone lasts). Tones that
+    overlap are mixed. Returns the WAV bytes and ``(second in the track, alarm record)`` for
+    every alarm, in order.
+    """
+    from pumpsim.profile import load_device_profile
+
+    sc = result.scenario
+    profile = load_device_profile(sc.pump.profile)
+    scale = seconds / sc.duration
+    placed = [(a.start_h * scale, a) for a in result.alarms]
+    tones = {p: samples(tone_pattern(profile, p), sample_rate_hz) for p in PRIORITIES}
+    longest = max(len(t) for t in tones.values())
+    mix = [0] * (round(seconds * sample_rate_hz) + longest)
+    for at_s, alarm in placed:
+        first = round(at_s * sample_rate_hz)
+        for i, v in enumerate(tones[alarm.priority]):
+            mix[first + i] += v
+    out = array.array("h", (max(-_FULL_SCALE, min(_FULL_SCALE, v)) for v in mix))
+    return _wav(out, sample_rate_hz), placed
