@@ -121,6 +121,23 @@ class Result:
         """Write the document whole or not at all (temporary file, then an atomic rename)."""
         write_atomic(path, self.to_json())
 
+    def tone_times(self, until_h: float | None = None, alarm: str | None = None) -> list[float]:
+        """Every instant (h from the start) at which an alarm tone sounds, in time order.
+
+        Each alarm sounds when it is raised and then once per repeat interval while it lasts
+        (``tone_interval_h``: hourly for non-critical, the critical interval for critical); a
+        tone due exactly when the alarm clears does not sound. ``until_h`` (default: the
+        scenario's duration) ends the alarms still sounding at the end; ``alarm`` keeps only
+        one alarm type (e.g. ``"empty_reservoir"``). The tones are derived from the alarm
+        intervals, never simulated as events. Returns a list.
+        """
+        end = self.scenario.duration if until_h is None else until_h
+        times: list[float] = []
+        for rec in self.alarms:
+            if alarm is None or rec.type == alarm:
+                times.extend(t for t in rec.tone_times(end) if t <= end)
+        return sorted(times)
+
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all (see ``pumpsim.output.write_output``)."""

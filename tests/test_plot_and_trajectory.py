@@ -1,7 +1,11 @@
 """Exact trajectories between events, and the figure for people."""
 
+import os
+import subprocess
+import sys
+
 import pytest
-from conftest import SCENARIOS
+from conftest import ROOT, SCENARIOS, run, scenario_text
 
 import pumpsim
 from pumpsim.cli import main
@@ -79,3 +83,158 @@ def test_plot_bad_window_is_exit_2(tmp_path, capsys):
         == 2
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF-"), (".png", b"\x89PNG")]
+)
+def test_plot_writes_the_format_of_the_suffix(tmp_path, capsys, suffix, magic):
+    out = tmp_path / f"f{suffix}"
+    assert main(["plot", str(SCENARIOS / "catheter-disconnection.yaml"), "-o", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(magic)
+    if suffix == ".svg":
+        assert b"<svg" in data[:2000]
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_plot_unknown_suffix_is_exit_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "f.gif"
+    assert main(["plot", str(SCENARIOS / "missed-refill.yaml"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".png, .svg or .pdf" in err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_svg_and_pdf_are_byte_identical_across_runs():
+    from pumpsim.report.plot import figure, render
+
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
+    for fmt in ("svg", "pdf", "png"):
+        assert render(figure(r), fmt) == render(figure(r), fmt), fmt
+
+
+def test_figure_does_not_touch_pyplot_or_the_backend():
+    # issue 9: switching to Agg broke Jupyter. Build in a fresh interpreter with another backend.
+    code = (
+        "import sys, matplotlib; matplotlib.use('pdf'); import pumpsim;"
+        "from pumpsim.report.plot import figure, render;"
+        "from matplotlib.figure import Figure;"
+        f"r = pumpsim.simulate(pumpsim.load_scenario({str(SCENARIOS / 'missed-refill.yaml')!r}));"
+        "f = figure(r); render(f, 'svg');"
+        "assert isinstance(f, Figure);"
+        "assert matplotlib.get_backend() == 'pdf', matplotlib.get_backend();"
+        "assert 'matplotlib.pyplot' not in sys.modules"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _laid_out(result, **window):
+    from pumpsim.report.plot import figure, render
+
+    fig = figure(result, **window)
+    render(fig, "png")  # lay it out
+    return fig
+
+
+def test_figure_title_is_whole_and_legends_hide_nothing():
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "eri-ignored-until-eos.yaml")))
+    fig = _laid_out(r)
+    title = fig._suptitle.get_text()
+    assert (
+        " ".join(title.split()) == f"{r.scenario.name}: {' '.join(r.scenario.description.split())}"
+    )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 + 0.5, "legend cut at the figure's edge"
+        assert box.x0 >= ax.get_window_extent(renderer).x1, "legend covers the data"
+    for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent")):
+        if text.get_text() and text.get_visible() and text.figure is fig:
+            box = text.get_window_extent(renderer)
+            assert box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1, text.get_text()
+
+
+def test_figure_marks_every_event_kind_and_uses_calendar_dates():
+    text = scenario_text(
+        duration="60d",
+        therapy="{dose_mcg_per_day: 300}",
+        extra="""
+        events:
+          - {at: 5d, type: refill, volume_ml: 20}
+          - {at: 10d, type: refill, volume_ml: 20, missed: true}
+          - {at: 15d, type: reprogram, therapy: {dose_mcg_per_day: 320}}
+          - {at: 20d, type: bolus, dose_mcg: 50, duration: 1h}
+          - {at: 25d, type: catheter_fault, kind: kink, delivered_fraction: 0.5}
+          - {at: 27d, type: catheter_repair}
+          - {at: 30d, type: mri, duration: 1h}
+          - {at: 35d, type: motor_stall, duration: 2h}
+          - {at: 40d, type: pump_fault, kind: low_battery_reset}
+          - {at: 45d, type: pump_replacement, volume_ml: 20}
+        """,
+    )
+    r = run(text)
+    fig = _laid_out(r)
+    ax_ev, ax_alarm = fig.axes[0], fig.axes[3]
+    labels = [t.get_text() for t in ax_ev.get_yticklabels()]
+    assert labels == [
+        "refill", "missed refill", "reprogramming", "clinician bolus", "catheter fault",
+        "catheter repair", "MRI (motor stops)", "motor stall", "pump fault", "pump replacement",
+    ]  # fmt: skip
+    # the time axis shows calendar dates, starting on the scenario's start day
+    ticks = [t.get_text() for t in ax_alarm.get_xticklabels() if t.get_text()]
+    assert any("Jan" in t or "Feb" in t for t in ticks), ticks
+    assert "2026-01-01 00:00" in ax_alarm.get_xlabel()
+
+
+def test_alarm_strip_draws_one_tick_per_tone_when_they_fit():
+    from matplotlib.collections import LineCollection
+
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
+    fig = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0)
+    ax_alarm = fig.axes[3]
+    ticks = sum(
+        len(c.get_segments()) for c in ax_alarm.collections if isinstance(c, LineCollection)
+    )
+    assert ticks == 25  # hourly low-reservoir tones from 95d to 96d inclusive
+    key = [t.get_text() for t in ax_alarm.get_legend().get_texts()]
+    assert key[0].startswith("critical: 3-second two-tone, every 10min")
+    assert key[1].startswith("non-critical: 1-second single tone, every 1h")
+
+
+def test_title_with_dollars_and_markup_is_drawn_as_written():
+    r = run(
+        scenario_text(duration="2d").replace(
+            "name: t", "name: t\ndescription: 'costs $\\frac$ <b>bold</b>'"
+        )
+    )
+    fig = _laid_out(r)  # as mathtext, "$\\frac$" would fail to render
+    assert fig._suptitle.get_text() == "t: costs $\\frac$ <b>bold</b>"
+
+
+def test_alarm_strip_says_when_tones_are_hatched():
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
+    whole = _laid_out(r).axes[3].get_title(loc="left")
+    assert "hatched where too close to draw" in whole
+    day = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0).axes[3].get_title(loc="left")
+    assert day == "alarms: one tick per tone"
+
+
+def test_priority_key_comes_from_the_profile_and_the_scenario():
+    r = run(scenario_text(duration="2d", pump_extra="critical_tone_interval: 5min"))
+    assert r.alarms == []
+    key = [t.get_text() for t in _laid_out(r).axes[3].get_legend().get_texts()]
+    assert key[:2] == [
+        "critical: 3-second two-tone, every 5min",
+        "non-critical: 1-second single tone, every 1h",
+    ]

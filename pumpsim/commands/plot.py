@@ -1,4 +1,4 @@
-"""``pumpsim plot``: one figure of estimate vs truth, CSF ratio and alarms."""
+"""``pumpsim plot``: one figure of events, estimate vs truth, CSF ratio and alarm tones."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from pumpsim.commands.common import EXIT_OK, HelpFormatter, exit_codes_epilog
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """Simulate one scenario and draw reservoir, CSF ratio and alarms to a PNG."""
+    """Simulate one scenario and draw it to a PNG, SVG or PDF (by the output's suffix)."""
     import pumpsim
     from pumpsim.errors import OutputError, ScenarioError
     from pumpsim.output import check_output_path
-    from pumpsim.report.plot import save_png
+    from pumpsim.report.plot import FORMATS, save
     from pumpsim.units import DurationError, parse_duration_h
 
+    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".png"
+    if os.path.splitext(out)[1].lower() not in FORMATS:
+        raise ScenarioError(f"-o {out}: unknown figure format; use a .png, .svg or .pdf name")
     scenario = pumpsim.load_scenario(args.file)
     window = []
     for opt, value in (("--from", args.start), ("--to", args.end)):
@@ -24,10 +27,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
             window.append(None if value is None else parse_duration_h(value))
         except DurationError as exc:
             raise ScenarioError(f"{opt}: {exc}") from None
-    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".png"
     check_output_path(out, "the figure")
     try:
-        save_png(pumpsim.simulate(scenario), out, window[0], window[1])
+        save(pumpsim.simulate(scenario), out, window[0], window[1])
     except ValueError as exc:
         raise ScenarioError(f"--from/--to: {exc}") from None
     except OutputError:
@@ -44,12 +46,17 @@ def register(sub: Any) -> None:
     """Add the ``plot`` subcommand."""
     plot = sub.add_parser(
         "plot",
-        help="draw reservoir (estimate vs truth), CSF ratio and alarms",
+        help="draw events, reservoir (estimate vs truth), CSF ratio and alarm tones",
         epilog=exit_codes_epilog(0, 2, 3, 4, 130, 143),  # a figure, no expectations checked
         formatter_class=HelpFormatter,
     )
     plot.add_argument("file", help="scenario YAML file")
-    plot.add_argument("-o", "--out", metavar="PNG", help="output file (default: NAME.png here)")
+    plot.add_argument(
+        "-o",
+        "--out",
+        metavar="FILE",
+        help="output file, .png, .svg or .pdf by its suffix (default: NAME.png here)",
+    )
     plot.add_argument("--from", dest="start", metavar="TIME", help="window start, e.g. 95d")
     plot.add_argument("--to", dest="end", metavar="TIME", help="window end, e.g. 100d")
     plot.set_defaults(func=cmd_plot)

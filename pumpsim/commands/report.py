@@ -1,0 +1,41 @@
+"""``pumpsim report``: one self-contained HTML report of a scenario, for teaching."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from pumpsim.commands.common import EXIT_OK, HelpFormatter, exit_codes_epilog
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Simulate one scenario and write its HTML report (figure, tones, guidance, slider)."""
+    import pumpsim
+    from pumpsim.errors import ScenarioError
+    from pumpsim.output import check_output_path
+    from pumpsim.profile import ProfileError
+    from pumpsim.report.html_report import write_report
+
+    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".html"
+    check_output_path(out, "the report")
+    result = pumpsim.simulate(pumpsim.load_scenario(args.file))
+    try:
+        write_report(result, out)
+    except ProfileError as exc:
+        raise ScenarioError(f"{args.file}: pump.profile: {exc}") from None
+    print(out)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``report`` subcommand."""
+    report = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report (figure, alarm tones, what to do)",
+        epilog=exit_codes_epilog(0, 2, 3, 4, 130, 143),  # a report, no expectations checked
+        formatter_class=HelpFormatter,
+    )
+    report.add_argument("file", help="scenario YAML file")
+    report.add_argument("-o", "--out", metavar="HTML", help="output file (default: NAME.html here)")
+    report.set_defaults(func=cmd_report)
