@@ -33,5 +33,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the ``validate`` subcommand."""
     validate = sub.add_parser("validate", help="check scenario files without running them")
-    validate.add_argument("files", nargs="+", metavar="FILE|DIR")
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
+    )
     validate.set_defaults(func=cmd_validate)
