@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-import gen_reference  # noqa: E402
+import gen_reference
 
 RENDERED, MISSING = gen_reference.render()
 
