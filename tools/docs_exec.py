@@ -273,6 +273,7 @@ def workspace() -> Iterator[tuple[str, dict[str, str]]]:
             PYTHONDONTWRITEBYTECODE="1",
         )
         env.pop("PYTEST_ADDOPTS", None)
+        env.pop("PUMPSIM_PROFILE_PATH", None)
         yield work, env
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -692,24 +692,45 @@ def section_expectations(g: Gen) -> list[str]:
     return out
 
 
+def _is_parameter_table(entries: Any) -> bool:
+    return (
+        isinstance(entries, dict)
+        and bool(entries)
+        and all(isinstance(e, dict) and "value" in e for e in entries.values())
+    )
+
+
 def section_profiles(g: Gen) -> list[str]:
     import yaml
 
-    from pumpsim.profile import available_profiles, load_device_profile
+    from pumpsim.profile import Parameter, load_device_profile
 
     out = ["## Device profiles", ""]
-    for name in available_profiles():
+    out += [
+        "Shipped in `pumpsim/profiles/`; see [Add a device profile](howto-device-profile.md). "
+        "Every parameter section of the profile file is listed.",
+        "",
+    ]
+    for path in sorted((ROOT / "pumpsim" / "profiles").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "alarms" not in raw:
+            continue
+        name = raw["name"]
         prof = load_device_profile(name)
-        out += [f"### `{name}`", "", prof.description, ""]
-        rows = [
-            [f"`{key}`", _value_text(p.value), _unit(key, p.value), _provenance(p)]
-            for key, p in prof.parameters.items()
-        ]
-        out += _table(("parameter", "value", "unit", "source or *assumed*"), rows)
-        out += ["", f"#### Alarms of `{name}`", ""]
-        raw = yaml.safe_load(
-            (ROOT / "pumpsim" / "profiles" / f"{name}.yaml").read_text(encoding="utf-8")
-        )
+        out += [f"### `{name}`", "", raw.get("description", ""), ""]
+        for section, entries in raw.items():
+            if not _is_parameter_table(entries):
+                continue
+            if section != "parameters":
+                out += [f"#### `{section}` of `{name}`", ""]
+            rows = []
+            for key, e in entries.items():
+                value = e["value"]
+                param = Parameter(value, e.get("source"), e.get("assumed"))
+                rows.append([f"`{key}`", _value_text(value), _unit(key, value), _provenance(param)])
+            out += _table(("parameter", "value", "unit", "source or *assumed*"), rows)
+            out.append("")
+        out += [f"#### Alarms of `{name}`", ""]
         rows = []
         for alarm, spec in prof.alarms.items():
             rows.append(
@@ -967,6 +988,7 @@ def render() -> tuple[str, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Write (or check) docs/reference.md."""
     args = sys.argv[1:] if argv is None else argv
+    os.environ.pop("PUMPSIM_PROFILE_PATH", None)  # document the shipped profiles only
     text, missing = render()
     for key in missing:
         print(f"undocumented: {key}", file=sys.stderr)
