@@ -354,6 +354,7 @@ def run_page(path: Path, update: bool = False) -> PageReport:
                 new_body = _run_pycon(block, where, work, env, namespace, report)
             if new_body is not None:
                 edits.append((block, new_body))
+    _reset_display_options()
     if update and edits:
         for block, body in sorted(edits, key=lambda e: -e[0].open_line):
             lines[block.open_line + 1 : block.close_line] = [
@@ -362,6 +363,18 @@ def run_page(path: Path, update: bool = False) -> PageReport:
         path.write_text("\n".join(lines), encoding="utf-8")
         report.updated = len(edits)
     return report
+
+
+def _reset_display_options() -> None:
+    """A page's pandas display options must not leak into the next page."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pandas.reset_option("display.width")
+            pandas.reset_option("display.max_columns")
 
 
 def _tb() -> str:
