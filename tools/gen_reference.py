@@ -298,6 +298,8 @@ RESULT_FIELDS: dict[str, str] = {
     "series.csf_expected": "CSF level the programme should give (relative index)",
     "series.csf_actual": "CSF level from what truly arrives (relative index)",
     "engine_events": "how many events the engine handled (*extension*)",
+    "notes": "remarks on the run, e.g. an accuracy beyond the specification models a faulty "
+    "pump (*extension*; only when there are any)",
     # keys that other branches add (calendar dates, issue #11); unused until they land
     "start_at": "the scenario start as an ISO date-time",
     "end_at": "the end of the run as an ISO date-time",
@@ -309,6 +311,19 @@ RESULT_FIELDS: dict[str, str] = {
     "flags[].projected_empty_alarm_at": "refill due after empty: the projected alarm as an ISO "
     "date-time",
     "refills[].at": "the visit as an ISO date-time",
+    # pump: {accuracy: fit} (issue #11)
+    "refills[].fitted_accuracy": "the accuracy fitted to the interval that ends at this refill",
+    "refills[].accuracy_basis": "`measured`, `lower_bound` (a zero residual only bounds it) or "
+    "`not_measured`",
+    "refills[].accuracy_lower_bound": "the bound a zero withdrawn residual sets",
+    "refills[].accuracy_out_of_spec": "the fitted accuracy is beyond the profile's specification",
+    "refills[].accuracy_spec_fraction": "the profile's accuracy specification",
+    "refills[].interval_start_h": "start of the fitted interval (h)",
+    "refills[].interval_programmed_ml": "volume the programme should have moved in the interval",
+    "refills[].interval_delivered_ml": "volume that truly left the reservoir in the interval",
+    "refills[].empty_at_h": "when the reconstructed reservoir ran dry in the interval (h)",
+    "refills[].empty_at": "`empty_at_h` as an ISO date-time",
+    "refills[].interval_start_at": "`interval_start_h` as an ISO date-time",
 }
 
 LOG_EVENTS: dict[str, str] = {
@@ -407,12 +422,22 @@ def _unit(name: str, value: Any) -> str:
 
 
 def _schema_docstrings() -> dict[str, str]:
-    """Attribute docstrings in the schema source (``field: T = x`` then a string)."""
+    """Attribute docs in the schema source: ``#:`` lines above a field, or a string below it."""
     from pumpsim.scenario import schema
 
     found: dict[str, str] = {}
-    tree = ast.parse(inspect.getsource(schema))
+    source = inspect.getsource(schema)
+    lines = source.splitlines()
+    tree = ast.parse(source)
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        for node in cls.body:  # ``#: comment`` lines just above a field (Sphinx style)
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                k, comment = node.lineno - 2, []
+                while k >= 0 and lines[k].strip().startswith("#:"):
+                    comment.insert(0, lines[k].strip()[2:].strip())
+                    k -= 1
+                if comment:
+                    found[f"{cls.name}.{node.target.id}"] = " ".join(comment)
         for a, b in zip(cls.body, cls.body[1:], strict=False):
             if (
                 isinstance(a, ast.AnnAssign)
@@ -558,6 +583,10 @@ def _model_of(annotation: Any) -> type | None:
 def _constraints(items: list[Any]) -> list[str]:
     out = []
     for item in items:
+        inner = getattr(item, "metadata", None)
+        if isinstance(inner, list):  # a Field(...) inside Annotated carries its own constraints
+            out += _constraints(inner)
+            continue
         for attr, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
             value = getattr(item, attr, None)
             if value is not None and type(item).__name__.lower() == attr:
@@ -600,6 +629,8 @@ def type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
     if origin is dict:
         key, value = typing.get_args(annotation)
         return f"map of {type_text(key)} to {type_text(value)}"
+    if annotation is Any:
+        return "any value"
     names = {
         float: "number",
         int: "integer",
@@ -794,6 +825,31 @@ def section_drugs() -> list[str]:
     return out
 
 
+def section_clinic_log() -> list[str]:
+    """The clinic-log columns, when this version reads clinic logs (``pumpsim.clinic.log``)."""
+    import importlib
+
+    try:
+        log = importlib.import_module("pumpsim.clinic.log")
+    except ImportError:
+        return []
+    columns = getattr(log, "COLUMNS", None)
+    if not columns:
+        return []
+    out = [
+        "## Clinic logs",
+        "",
+        "A scenario's `clinic_log:` names a CSV file (UTF-8, a header row, units in the column "
+        "names, an empty cell meaning not recorded) whose rows become events and, for every "
+        "recorded measurement, expectations. See [Replay a patient's refill history]"
+        "(howto-replay.md).",
+        "",
+    ]
+    out += _table(("column", "meaning"), [[f"`{c}`", m] for c, m in columns.items()])
+    out.append("")
+    return out
+
+
 def section_flags(g: Gen) -> list[str]:
     from pumpsim.safety.flags import CAUSES
     from pumpsim.scenario import schema
@@ -857,7 +913,8 @@ def section_result(g: Gen) -> list[str]:
             if key.endswith("_log"):
                 for entry in value:
                     keys = events.setdefault(f"{key}:{entry['event']}", {})
-                    keys.update(dict.fromkeys(k for k in entry if k not in ("t_h", "event")))
+                    skip = ("t_h", "at", "event")  # every entry has its instant and its name
+                    keys.update(dict.fromkeys(k for k in entry if k not in skip))
             elif isinstance(value, list):
                 for item in value:
                     if isinstance(item, dict):
@@ -973,6 +1030,7 @@ def render() -> tuple[str, list[str]]:
         section_scenario(g),
         section_events(g),
         section_expectations(g),
+        section_clinic_log(),
         section_profiles(g),
         section_drugs(),
         section_flags(g),
