@@ -210,6 +210,27 @@ def test_harness_fails_on_exit_codes_exceptions_and_installs(tmp_path):
     assert len(report.failures) == 4
 
 
+def test_harness_skips_blocks_whose_module_is_missing(tmp_path):
+    page = _page(
+        tmp_path,
+        """
+        <!-- requires: surely_not_installed_pkg -->
+        ```python
+        import surely_not_installed_pkg
+        ```
+
+        <!-- requires: json -->
+        ```pycon
+        >>> import json; json.dumps(1)
+        '1'
+        ```
+        """,
+    )
+    report = docs_exec.run_page(page)
+    assert report.ok and report.run == 1
+    assert report.skipped[0].endswith("needs surely_not_installed_pkg (not installed)")
+
+
 def test_normalise():
     from pumpsim import __version__
 

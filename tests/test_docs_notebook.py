@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -92,10 +93,15 @@ def test_ratio_when_nothing_is_expected():
     assert list(got["csf_ratio"]) == [1.0, 1.0]
 
 
-pd = pytest.importorskip("pandas")
+needs_pandas = pytest.mark.skipif(
+    importlib.util.find_spec("pandas") is None, reason="the pandas extra is not installed"
+)
 
 
+@needs_pandas
 def test_to_frame_is_indexed_by_calendar_dates():
+    import pandas as pd
+
     result = RESULTS[-1]
     frame = result.to_frame()
     assert list(frame.columns) == list(notebook.SAMPLE_COLUMNS)
@@ -114,7 +120,10 @@ def test_to_frame_is_indexed_by_calendar_dates():
     assert picked["true_ml"].iloc[1] == pytest.approx(result.run.trajectory.at(36.0)["true_ml"])
 
 
+@needs_pandas
 def test_alarms_frame():
+    import pandas as pd
+
     result = RESULTS[1]  # missed-refill: LRA on day 90, empty on day 97.5, both still sounding
     frame = result.alarms_frame()
     assert list(frame["type"]) == ["low_reservoir", "empty_reservoir"]
@@ -124,7 +133,10 @@ def test_alarms_frame():
     assert list(frame["tone_count"]) == [a.tone_count(result.duration_h) for a in result.alarms]
 
 
+@needs_pandas
 def test_flags_frame():
+    import pandas as pd
+
     result = RESULTS[1]
     frame = result.flags_frame()
     (flag,) = result.flags
@@ -136,6 +148,7 @@ def test_flags_frame():
     assert "expected_course" not in frame.columns  # list-valued fields stay in to_dict()
 
 
+@needs_pandas
 def test_empty_frames_keep_their_columns():
     result = run("""
         name: quiet
@@ -182,19 +195,42 @@ def test_repr_html_escapes_text():
     assert "<script>" not in text and "&lt;script&gt;" in text
 
 
+def run_notebook(path, namespace: dict) -> list[str]:
+    """Run every code cell in order in one namespace, as Jupyter would; return what each cell
+    displays (the last expression's ``_repr_html_`` when it has one, else its ``repr``)."""
+    import ast
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    shown = []
+    for i, cell in enumerate(c for c in nb["cells"] if c["cell_type"] == "code"):
+        source = "".join(cell["source"])
+        tree = ast.parse(source, f"{path.name} cell {i}")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, f"{path.name} cell {i}", "exec"), namespace)
+        if last is None:
+            shown.append("")
+            continue
+        value = eval(
+            compile(ast.Expression(last.value), f"{path.name} cell {i}", "eval"), namespace
+        )
+        shown.append(value._repr_html_() if hasattr(value, "_repr_html_") else repr(value))
+    return shown
+
+
+@needs_pandas
 def test_shipped_notebook_runs(tmp_path, monkeypatch):
-    """Every code cell of docs/notebook.ipynb runs, in order, in one namespace."""
-    nb = json.loads((ROOT / "docs" / "notebook.ipynb").read_text(encoding="utf-8"))
+    """Every code cell of docs/notebook.ipynb runs, in order; what it displays is right."""
+    path = ROOT / "docs" / "notebook.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert cells and all(not c.get("outputs") for c in cells), "ship the notebook unexecuted"
     (tmp_path / "scenarios").symlink_to(SCENARIOS)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": "__notebook__"}
-    for i, cell in enumerate(cells):
-        source = "".join(cell["source"])
-        source = "\n".join(
-            line for line in source.split("\n") if not line.lstrip().startswith(("%", "!"))
-        )
-        exec(compile(source, f"notebook.ipynb cell {i}", "exec"), namespace)
-    assert "result" in namespace
+    shown = run_notebook(path, namespace)
+    assert "<svg" in shown[0] and "over-infusion-silent-empty" in shown[0]  # the HTML repr
+    assert "reservoir_empty" in shown[4]  # the flags frame
+    study = namespace["study"]
+    silent = list(study["silent"]) if hasattr(study, "columns") else [r["silent"] for r in study]
+    assert silent == [False, True, True, True, True, True]

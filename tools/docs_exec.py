@@ -18,6 +18,8 @@ The conventions (also in docs/index.md, "Writing docs that run"):
   folder, so a later command or Python block can use it.
 * ``<!-- skip: reason -->`` just before a block: not run (install commands, clusters, commands
   that land from another branch); the harness counts skipped blocks and prints the reasons.
+* ``<!-- requires: pandas -->`` just before a block: run only when that optional module is
+  installed (otherwise counted as skipped).
 
 Each page gets one temporary working folder in which the repository's ``scenarios/``, ``docs/``
 and ``benchmarks/`` are reachable (symbolic links), ``pumpsim``, ``python``, ``python3`` and
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import importlib.util
 import io
 import os
 import re
@@ -334,6 +337,14 @@ def run_page(path: Path, update: bool = False) -> PageReport:
                 continue
             if "skip" in block.directives:
                 report.skipped.append(f"{where}: {block.directives['skip'] or 'no reason given'}")
+                continue
+            missing = [
+                name
+                for name in block.directives.get("requires", "").replace(",", " ").split()
+                if importlib.util.find_spec(name) is None
+            ]
+            if missing:
+                report.skipped.append(f"{where}: needs {', '.join(missing)} (not installed)")
                 continue
             report.run += 1
             if "file" in block.directives:
