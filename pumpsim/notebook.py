@@ -57,14 +57,24 @@ def sample(result: Result, times: Any) -> dict[str, np.ndarray]:
     import numpy as np
 
     t = np.asarray(times, dtype=float)
-    shape = t.shape
-    t = t.reshape(-1)
     duration = float(result.scenario.duration)
     if t.size and (not np.all(np.isfinite(t)) or t.min() < 0.0 or t.max() > duration):
         raise ValueError(f"sample times must lie within [0, {duration:g}] hours")
-    traj = result.run.trajectory
-    pieces = traj.pieces
-    k = traj.k
+    return sample_trajectory(result.run.trajectory, t)
+
+
+def sample_trajectory(trajectory: Any, times: Any) -> dict[str, np.ndarray]:
+    """``sample`` for a bare trajectory (``.pieces`` and ``.k``), without the range check.
+
+    This is what ``Trajectory.at`` can delegate to when it is given an array of instants.
+    """
+    import numpy as np
+
+    t = np.asarray(times, dtype=float)
+    shape = t.shape
+    t = t.reshape(-1)
+    pieces = trajectory.pieces
+    k = trajectory.k
     starts = np.array([p.t_h for p in pieces])
     which = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(pieces) - 1)
     out = {name: np.empty_like(t) for name in SAMPLE_COLUMNS}

@@ -58,6 +58,16 @@ def test_sample_equals_scalar_trajectory(result):
     assert np.array_equal(got["t_h"], times)
 
 
+def test_sample_trajectory_is_what_trajectory_at_can_delegate_to():
+    result = RESULTS[-1]
+    traj = result.run.trajectory
+    times = [0.0, 77.7, 500.0]
+    got = notebook.sample_trajectory(traj, times)
+    for i, t in enumerate(times):
+        for key, value in traj.at(t).items():
+            assert got[key][i] == pytest.approx(value, rel=1e-12, abs=1e-12)
+
+
 def test_sample_rates_and_gap():
     result = RESULTS[-1]
     series = result.run.series
