@@ -260,7 +260,7 @@ def _when(result: Result, hours: float | None) -> str:
     from pumpsim.units import format_duration_h
 
     if hours is None:
-        return "still open"
+        return "still on at the end"
     at = result.scenario.start + timedelta(hours=hours)
     return f"{at:%Y-%m-%d %H:%M} ({format_duration_h(hours)})"
 
@@ -280,7 +280,8 @@ def figure_svg(result: Result, points: int = 400) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    svg = text[text.index("<svg") :]
+    return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
 
 
 def repr_html(result: Result, figure: bool = True) -> str:
