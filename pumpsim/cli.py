@@ -139,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None, debug: bool) -> int:
     from pumpsim.errors import OutputError, ScenarioError
+    from pumpsim.profile import ProfileError
 
     try:
         parser = build_parser()
@@ -169,6 +170,9 @@ def _run(argv: Sequence[str] | None, debug: bool) -> int:
     except OutputError as exc:
         _report(str(exc), debug)
         return exc.exit_code
+    except ProfileError as exc:  # a device profile is input too (PUMPSIM_PROFILE_PATH)
+        _report(f"pumpsim: device profile {exc}", debug)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         _silence_stdout()  # what was half-written is dropped; the exit flush must not block
         _report("pumpsim: interrupted", debug)

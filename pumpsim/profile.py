@@ -7,9 +7,11 @@ without a pedigree. The engine reads these dataclasses, never literals.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -90,7 +92,20 @@ class ProfileError(ValueError):
     """A shipped profile is malformed (a packaging bug, not user input)."""
 
 
+#: Folders (separated like PATH) searched for ``NAME.yaml`` before the profiles shipped in the
+#: package, so that a user's own device profile needs no change to the package.
+PROFILE_PATH_ENV = "PUMPSIM_PROFILE_PATH"
+
+
+def _user_folders() -> list[Path]:
+    return [Path(f) for f in os.environ.get(PROFILE_PATH_ENV, "").split(os.pathsep) if f]
+
+
 def _read(name: str) -> dict[str, Any]:
+    for folder in _user_folders():
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            return yaml.safe_load(path.read_text("utf-8"))
     try:
         text = resources.files("pumpsim.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
     except FileNotFoundError:
@@ -111,13 +126,15 @@ def _parameters(raw: dict[str, Any], origin: str) -> dict[str, Parameter]:
 
 
 def available_profiles() -> list[str]:
-    """Names of the device profiles shipped in the package."""
-    names = []
-    for item in resources.files("pumpsim.profiles").iterdir():
+    """Names of the device profiles shipped in the package and in ``PUMPSIM_PROFILE_PATH``."""
+    names = set()
+    items = [*resources.files("pumpsim.profiles").iterdir()]
+    items += [p for folder in _user_folders() if folder.is_dir() for p in folder.iterdir()]
+    for item in items:
         if item.name.endswith(".yaml"):
             raw = yaml.safe_load(item.read_text("utf-8"))
-            if "alarms" in raw:
-                names.append(raw["name"])
+            if isinstance(raw, dict) and "alarms" in raw:
+                names.add(raw["name"])
     return sorted(names)
 
 

@@ -138,6 +138,31 @@ class Result:
                 times.extend(t for t in rec.tone_times(end) if t <= end)
         return sorted(times)
 
+    # -- notebook helpers (pumpsim.notebook; pandas is an optional extra) ----------------------
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a summary table, the alarms and flags, and the figure as SVG."""
+        from pumpsim.notebook import repr_html
+
+        return repr_html(self)
+
+    def to_frame(self, times=None):
+        """The trajectory as a pandas DataFrame indexed by calendar date-time (see notebook)."""
+        from pumpsim.notebook import to_frame
+
+        return to_frame(self, times)
+
+    def alarms_frame(self):
+        """Alarms as a pandas DataFrame indexed by the date-time each was raised."""
+        from pumpsim.notebook import alarms_frame
+
+        return alarms_frame(self)
+
+    def flags_frame(self):
+        """Safety flags as a pandas DataFrame indexed by the date-time each was raised."""
+        from pumpsim.notebook import flags_frame
+
+        return flags_frame(self)
+
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all (see ``pumpsim.output.write_output``)."""

@@ -30,5 +30,9 @@ def register(sub: Any) -> None:
     schema = sub.add_parser(
         "schema", help="print the JSON Schema of a scenario file or of a clinic-log row"
     )
-    schema.add_argument("what", choices=("scenario", "clinic-log"))
+    schema.add_argument(
+        "what",
+        choices=("scenario", "clinic-log"),
+        help="which file format: a scenario YAML file or a clinic-log CSV row",
+    )
     schema.set_defaults(func=cmd_schema)
