@@ -7,7 +7,7 @@ beta``, so three questions cover the whole model:
 
 * how much flowed between two instants (``integral``): prefix sums, whole periods skipped;
 * when a cumulative amount is reached (``time_to_amount``): whole periods skipped, then a
-  search over at most one period's steps;
+  binary search over the period's prefix sums;
 * how a one-compartment level ``A' = input - k*A`` evolves and when a combination of two such
   levels first crosses zero (``level_at``, ``first_zero_down``): the periodic steady state in
   closed form plus a decaying transient, so a gap of months costs the same as a gap of minutes.
@@ -18,14 +18,53 @@ None of this steps time.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 
-from pumpsim.scenario.schema import WEEKDAYS, Therapy
+from pumpsim.scenario.schema import WEEKDAYS, FlexStep, Therapy
 from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.
 _FOREVER_PERIODS = 1e9
+#: Relative slack of the prefix-sum search: it only narrows the exact scan that follows.
+_SEARCH_SLACK = 1e-9
+
+
+def _clock_h(text: str) -> float:
+    """Hours after midnight of a validated ``HH:MM`` step time (no regex on the hot path)."""
+    hours, _, minutes = text.partition(":")
+    return int(hours) + int(minutes) / 60.0
+
+
+def _steps_h(steps: list[FlexStep]) -> tuple[list[float], list[float]]:
+    """(start hour, dose per hour) of each step of a day, parsed once."""
+    return [_clock_h(s.at) for s in steps], [s.dose_mcg_per_hour for s in steps]
+
+
+def _week(therapy: Therapy) -> list[tuple[list[float], list[float]]]:
+    """Each weekday's steps (mon..sun), each distinct step list parsed once."""
+    parsed: dict[int, tuple[list[float], list[float]]] = {}
+    week = []
+    for day in WEEKDAYS:
+        steps = therapy.day_steps(day)
+        key = id(steps)
+        if key not in parsed:
+            parsed[key] = _steps_h(steps)
+        week.append(parsed[key])
+    return week
+
+
+def daily_dose_mcg(therapy: Therapy) -> float:
+    """The programme's dose per day (weekly patterns: the mean over the week); the same value,
+    bit for bit, as ``Therapy.daily_dose_mcg``, with each step time parsed once."""
+    if therapy.mode == "continuous":
+        assert therapy.dose_mcg_per_day is not None
+        return therapy.dose_mcg_per_day
+    total = 0.0
+    for at_h, doses in _week(therapy):
+        ends = [*at_h[1:], 24.0]
+        total += sum(d * (e - a) for d, a, e in zip(doses, at_h, ends, strict=True))
+    return total / 7.0
 
 
 class Schedule:
@@ -74,21 +113,16 @@ class Schedule:
         if therapy.mode == "continuous":
             assert therapy.dose_mcg_per_day is not None
             return cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
-        day_lists = [therapy.day_steps(d) for d in WEEKDAYS]
-        if all(steps == day_lists[0] for steps in day_lists):
-            steps = day_lists[0]
-            return cls(
-                HOURS_PER_DAY,
-                [s.at_h for s in steps],
-                [s.dose_mcg_per_hour for s in steps],
-                since_midnight_h,
-            )
+        week = _week(therapy)
+        if all(day == week[0] for day in week):
+            at_h, doses = week[0]
+            return cls(HOURS_PER_DAY, at_h, doses, since_midnight_h)
         starts: list[float] = []
         rates: list[float] = []
-        for day, steps in enumerate(day_lists):
-            for s in steps:
-                starts.append(day * HOURS_PER_DAY + s.at_h)
-                rates.append(s.dose_mcg_per_hour)
+        for day, (at_h, doses) in enumerate(week):
+            for a, d in zip(at_h, doses, strict=True):
+                starts.append(day * HOURS_PER_DAY + a)
+                rates.append(d)
         phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
         return cls(HOURS_PER_WEEK, starts, rates, phase)
 
@@ -137,10 +171,22 @@ class Schedule:
 
         goal = G(x0) + amount
         q = max(math.floor(goal / per_period), math.floor(x0 / self.period_h))
+        starts, ends, rates, cum = self.starts, self.ends, self.rates, self.cum
+        n = len(starts)
+        slack = _SEARCH_SLACK * (abs(goal) + per_period)
+
+        def reached(j: int) -> float:  # the amount at the end of step j, from the period start
+            return alpha * cum[j + 1] + beta * ends[j]
+
         for qq in range(q - 1, q + 3):
             base = qq * self.period_h
             g_base = qq * per_period
-            for j, (s, e, r) in enumerate(zip(self.starts, self.ends, self.rates, strict=True)):
+            # Binary search on the prefix sums for the first step that can hold the goal (and
+            # ends after x0); the exact test below then starts one step earlier.
+            lo = bisect_right(ends, x0 - base) if base < x0 else 0
+            lo = bisect_left(range(n), goal - g_base - slack, lo=lo, key=reached)
+            for j in range(max(lo - 1, 0), n):
+                s, e, r = starts[j], ends[j], rates[j]
                 slope = alpha * r + beta
                 g_start = g_base + alpha * self.cum[j] + beta * s
                 g_end = g_start + slope * (e - s)

@@ -1,0 +1,1 @@
+"""The clinic: what people do to the pump (refill procedure, replacement, visit logs)."""

@@ -1,0 +1,80 @@
+"""Flows between two events: each is ``alpha*f(t) + beta`` of the programme's dose rate ``f``.
+
+The vocabulary every component speaks with the coordinator (``pumpsim.engine``): a component
+reports the flow it causes as an ``Affine``; ``Flows`` holds them all for the state after the
+last event, so any instant until the next event is known in closed form.
+"""
+
+from __future__ import annotations
+
+
+class Affine:
+    """A flow ``alpha*f(t) + beta`` (f in mcg/h; the flow's own unit per hour)."""
+
+    __slots__ = ("alpha", "beta")
+
+    def __init__(self, alpha: float = 0.0, beta: float = 0.0) -> None:
+        self.alpha = alpha
+        self.beta = beta
+
+    def scaled(self, factor: float) -> Affine:
+        """This flow times a constant."""
+        return Affine(self.alpha * factor, self.beta * factor)
+
+    def moves(self) -> bool:
+        """Whether anything flows at all (f is never negative)."""
+        return self.alpha > 0 or self.beta > 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Affine) and self.alpha == other.alpha and self.beta == other.beta
+
+    def __hash__(self) -> int:
+        return hash((self.alpha, self.beta))
+
+    def __repr__(self) -> str:
+        return f"Affine(alpha={self.alpha!r}, beta={self.beta!r})"
+
+
+ZERO = Affine()
+"""No flow (never mutate it)."""
+
+
+class Flows:
+    """Every flow between two events, for the state after the last one."""
+
+    __slots__ = (
+        "battery",
+        "delivered",
+        "est_debit",
+        "expected",
+        "leak",
+        "mech",
+        "mode",
+        "motor",
+        "tip_conc",
+    )
+
+    def __init__(
+        self,
+        mode: str,
+        expected: Affine,
+        motor: Affine,
+        est_debit: Affine,
+        mech: Affine,
+        delivered: Affine,
+        battery: Affine,
+        tip_conc: float,
+        leak: float,
+    ) -> None:
+        self.mode = mode  # normal | minimum_rate | stalled | stopped
+        self.expected = expected  # mcg/h the programme asks for (with requested boluses)
+        self.motor = motor  # mL/h the pump is programmed to move
+        self.est_debit = est_debit  # mL/h taken off the estimate
+        self.mech = mech  # mL/h that truly leave the reservoir (and enter the catheter)
+        self.delivered = delivered  # mcg/h reaching the intrathecal space
+        self.battery = battery  # battery fraction per hour
+        self.tip_conc = tip_conc  # mcg/mL leaving the catheter tip
+        self.leak = leak  # share of the catheter flow reaching the intrathecal space
+
+    def __repr__(self) -> str:
+        return f"Flows(mode={self.mode!r}, motor={self.motor!r}, mech={self.mech!r})"
