@@ -18,6 +18,7 @@ import simpy
 
 from pumpsim.body.catheter import Catheter
 from pumpsim.body.csf import CsfLevels
+from pumpsim.clinic.desk import Clinic, Desk
 from pumpsim.clinic.refill import RefillProcedure
 from pumpsim.clinic.replacement import replace_pump
 from pumpsim.device.alarms import AlarmBook
@@ -25,7 +26,7 @@ from pumpsim.device.battery import Battery
 from pumpsim.device.drive import Drive
 from pumpsim.device.firmware import Firmware
 from pumpsim.device.reservoir import Reservoir
-from pumpsim.flows import Affine, Flows
+from pumpsim.flows import Affine, Flows, compose
 from pumpsim.ledger import Totals
 from pumpsim.logbook import Logbook
 from pumpsim.profile import load_device_profile, load_drug_profile
@@ -55,36 +56,10 @@ class _Token:
         self.cancelled = False
 
 
-class Desk:
-    """What a reactive clinic sees and may do (``Engine(scenario, clinic=...)``)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.duration_h: float = engine.sc.duration
-
-    @property
-    def now_h(self) -> float:
-        """The simulated instant (h)."""
-        return self._engine.env.now
-
-    @property
-    def reservoir_ml(self) -> float:
-        """The current pump's reservoir size (mL)."""
-        return self._engine.reservoir.size_ml
-
-    def book(self, at_h: float, event: Any) -> None:
-        """Apply a schema event at ``at_h`` exactly as a scenario event (its own ``at`` is
-        ignored); after the scenario's events at that instant; ignored beyond the duration."""
-        if at_h < self.now_h:
-            raise ValueError(f"cannot book an event in the past ({at_h} h < now {self.now_h} h)")
-        if at_h <= self.duration_h:
-            self._engine._at(at_h, self._engine._on_event, event)
-
-
 class Engine:
     """One simulated patient with one pump, driven by a scenario (and optionally a clinic)."""
 
-    def __init__(self, scenario: schema.Scenario, clinic: Any = None) -> None:
+    def __init__(self, scenario: schema.Scenario, clinic: Clinic | None = None) -> None:
         sc = self.sc = scenario
         prof = self.profile = load_device_profile(sc.pump.profile)
         drug = load_drug_profile(sc.drug.name)
@@ -135,12 +110,12 @@ class Engine:
             "catheter_fault": lambda t, ev: self.catheter.start_fault(
                 t, ev.kind, ev.fraction, ev.duration, self._at, self.logs
             ),
-            "catheter_repair": self._ev_catheter_repair,
+            "catheter_repair": lambda t, ev: self.catheter.repair(t, self.logs),
             "mri": lambda t, ev: self.drive.stall(t, t + ev.duration + ev.recovery_delay, "mri"),
             "motor_stall": lambda t, ev: self.drive.stall(
                 t, None if ev.duration is None else t + ev.duration, "motor_stall"
             ),
-            "pump_fault": self._ev_pump_fault,
+            "pump_fault": lambda t, ev: self.firmware.fault(t, ev.kind),
             "pump_replacement": self._ev_pump_replacement,
         }
         self.t_last = 0.0
@@ -151,7 +126,6 @@ class Engine:
         self.engine_events = 0
         self._instant = (-1.0, 0)  # (t, events handled at t)
         self._applied: Any = None  # the event just applied (for the clinic)
-        self._raised: list[str] | None = None  # alarms just raised (for the clinic)
         self.flows = self._compose()
 
     # -- flows between events -----------------------------------------------------------------
@@ -159,28 +133,8 @@ class Engine:
         return Drive.mode(self.alarms.responses(), self.drive.stalled)
 
     def _compose(self) -> Flows:
-        """Every flow as alpha*f + beta, for the state right now."""
-        fw, res, cath, drive = self.firmware, self.reservoir, self.catheter, self.drive
-        mode = self._mode()
-        bolus = fw.bolus_mcg_per_h()
-        conc = res.pump_conc_mcg_per_ml
-        if fw.bridge_active:
-            conc = cath.tip_concentration(res.conc_mcg_per_ml)
-        motor = drive.motor(mode, conc, bolus)
-        mech = drive.mechanism(motor, cath.retained_fraction(), res.true_ml)
-        tip_conc = cath.tip_concentration(res.conc_mcg_per_ml)
-        leak = cath.leak_fraction()
-        return Flows(
-            mode=mode,
-            expected=Affine(1.0, bolus),
-            motor=motor,
-            est_debit=motor if res.est_ml > 0.0 else Affine(),
-            mech=mech,
-            delivered=mech.scaled(tip_conc * leak),
-            battery=self.battery.drain(motor),
-            tip_conc=tip_conc,
-            leak=leak,
-        )
+        return compose(self._mode(), self.firmware, self.reservoir, self.catheter, self.drive,
+                       self.battery)  # fmt: skip
 
     def _advance(self, t: float) -> None:
         """Integrate every flow from the last event to t (closed form)."""
@@ -325,14 +279,6 @@ class Engine:
         self._program(t, ev.therapy, "reprogram")
         self.detectors.project_refill_due(t, self.firmware.schedule)
 
-    def _ev_catheter_repair(self, t: float, ev: schema.CatheterRepairEvent) -> None:
-        self.catheter.repair()
-        self.logs.world(t, "catheter_repair")
-
-    def _ev_pump_fault(self, t: float, ev: schema.PumpFaultEvent) -> None:
-        self.firmware.fault_flags.add(ev.kind)
-        self.logs.world(t, "pump_fault", kind=ev.kind)
-
     def _ev_pump_replacement(self, t: float, ev: schema.PumpReplacementEvent) -> None:
         replace_pump(
             t, ev, self.reservoir, self.drive, self.firmware, self.battery, self.totals, self.logs
@@ -360,7 +306,12 @@ class Engine:
             if at <= sc.duration:
                 self._at(at, self._probe, at)
         if self.clinic is not None:
-            self.desk = Desk(self)
+            self.desk = Desk(
+                sc.duration,
+                lambda: self.env.now,
+                lambda: self.reservoir.size_ml,
+                lambda at_h, ev: self._at(at_h, self._on_event, ev),
+            )
             self.clinic.start(self.desk)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).
         drain = self.flows.battery

@@ -7,6 +7,15 @@ last event, so any instant until the next event is known in closed form.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pumpsim.body.catheter import Catheter
+    from pumpsim.device.battery import Battery
+    from pumpsim.device.drive import Drive
+    from pumpsim.device.firmware import Firmware
+    from pumpsim.device.reservoir import Reservoir
+
 
 class Affine:
     """A flow ``alpha*f(t) + beta`` (f in mcg/h; the flow's own unit per hour)."""
@@ -78,3 +87,39 @@ class Flows:
 
     def __repr__(self) -> str:
         return f"Flows(mode={self.mode!r}, motor={self.motor!r}, mech={self.mech!r})"
+
+
+def compose(
+    mode: str,
+    firmware: Firmware,
+    reservoir: Reservoir,
+    catheter: Catheter,
+    drive: Drive,
+    battery: Battery,
+) -> Flows:
+    """Every flow as alpha*f + beta, from the components' state right now.
+
+    The programme and requested boluses are expected; the motor moves them at the pump's
+    concentration (the catheter's during a bridge bolus) in normal mode; the mechanism moves
+    the motor's volume scaled by its accuracy and what the catheter lets through; the tip
+    passes on the catheter's front concentration, a leaking share of it elsewhere.
+    """
+    bolus = firmware.bolus_mcg_per_h()
+    conc = reservoir.pump_conc_mcg_per_ml
+    if firmware.bridge_active:
+        conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
+    motor = drive.motor(mode, conc, bolus)
+    mech = drive.mechanism(motor, catheter.retained_fraction(), reservoir.true_ml)
+    tip_conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
+    leak = catheter.leak_fraction()
+    return Flows(
+        mode=mode,
+        expected=Affine(1.0, bolus),
+        motor=motor,
+        est_debit=motor if reservoir.est_ml > 0.0 else Affine(),
+        mech=mech,
+        delivered=mech.scaled(tip_conc * leak),
+        battery=battery.drain(motor),
+        tip_conc=tip_conc,
+        leak=leak,
+    )

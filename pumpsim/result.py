@@ -11,10 +11,11 @@ from typing import Any
 
 from pumpsim import __version__
 from pumpsim.device.alarms import AlarmRecord
-from pumpsim.engine import RunOutput
 from pumpsim.profile import load_drug_profile
+from pumpsim.run_output import RunOutput
 from pumpsim.safety.flags import Flag
 from pumpsim.scenario.expectations import Outcome
+from pumpsim.units import format_duration_h
 
 
 @dataclass
@@ -23,6 +24,14 @@ class Result:
 
     run: RunOutput
     outcomes: list[Outcome]
+
+    def __repr__(self) -> str:
+        sc = self.run.scenario
+        return (
+            f"<Result {sc.name!r}: {format_duration_h(sc.duration)}, "
+            f"{len(self.run.alarms.history)} alarm(s), {len(self.run.flags.history)} flag(s), "
+            f"passed={self.passed}>"
+        )
 
     @property
     def scenario(self):

@@ -71,12 +71,15 @@ class Schedule:
     """A periodic step function: ``rates[j]`` from ``starts[j]`` to the next start, per period."""
 
     __slots__ = (
+        "_cum_end",
         "_pss",
         "constant",
         "cum",
         "ends",
         "period_h",
         "phase_h",
+        "rate_max",
+        "rate_min",
         "rates",
         "starts",
         "total",
@@ -103,6 +106,9 @@ class Schedule:
         self.total = cum[-1]
         self.phase_h = float(phase_h) % self.period_h
         self.constant = len(self.rates) == 1
+        self.rate_min = min(self.rates)
+        self.rate_max = max(self.rates)
+        self._cum_end = self.cum[1:]  # amount of f from the period start to each step's end
         self._pss: dict[float, tuple[float, ...]] = {}
 
     # -- construction -------------------------------------------------------------------------
@@ -165,30 +171,32 @@ class Schedule:
         if per_period <= 0.0 or amount / per_period > _FOREVER_PERIODS:
             return math.inf
         x0 = t0_h + self.phase_h
-
-        def G(x: float) -> float:
-            return alpha * self._F(x) + beta * x
-
-        goal = G(x0) + amount
-        q = max(math.floor(goal / per_period), math.floor(x0 / self.period_h))
+        goal = alpha * self._F(x0) + beta * x0 + amount
+        P = self.period_h
+        q = max(math.floor(goal / per_period), math.floor(x0 / P))
         starts, ends, rates, cum = self.starts, self.ends, self.rates, self.cum
         n = len(starts)
         slack = _SEARCH_SLACK * (abs(goal) + per_period)
-
-        def reached(j: int) -> float:  # the amount at the end of step j, from the period start
-            return alpha * cum[j + 1] + beta * ends[j]
-
         for qq in range(q - 1, q + 3):
-            base = qq * self.period_h
+            base = qq * P
             g_base = qq * per_period
             # Binary search on the prefix sums for the first step that can hold the goal (and
-            # ends after x0); the exact test below then starts one step earlier.
-            lo = bisect_right(ends, x0 - base) if base < x0 else 0
-            lo = bisect_left(range(n), goal - g_base - slack, lo=lo, key=reached)
+            # ends after x0); the exact test below starts one step earlier (rounding).
+            target = goal - g_base - slack
+            if beta == 0.0:
+                lo = bisect_left(self._cum_end, target / alpha)
+            elif alpha == 0.0:
+                lo = bisect_left(ends, target / beta)
+            else:
+                lo = bisect_left(
+                    range(n), target, key=lambda j: alpha * cum[j + 1] + beta * ends[j]
+                )
+            if base < x0:
+                lo = max(lo, bisect_right(ends, x0 - base))
             for j in range(max(lo - 1, 0), n):
-                s, e, r = starts[j], ends[j], rates[j]
-                slope = alpha * r + beta
-                g_start = g_base + alpha * self.cum[j] + beta * s
+                s, e = starts[j], ends[j]
+                slope = alpha * rates[j] + beta
+                g_start = g_base + alpha * cum[j] + beta * s
                 g_end = g_start + slope * (e - s)
                 if slope > 0.0 and g_end >= goal and base + e > x0:
                     x = base + s + (goal - g_start) / slope
@@ -242,8 +250,8 @@ class Schedule:
         is a single exponential; whole periods are skipped using the periodic steady state.
         """
         g0 = max(g0, 0.0)
-        if all(alpha * r + beta >= 0.0 for r in self.rates):
-            return None  # the input never pulls g down
+        if alpha * self.rate_min + beta >= 0.0 and alpha * self.rate_max + beta >= 0.0:
+            return None  # the input never pulls g down (it is monotone in the rate)
         x0 = t0_h + self.phase_h
         x_end = t_end_h + self.phase_h
         P = self.period_h

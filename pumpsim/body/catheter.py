@@ -160,9 +160,10 @@ class Catheter:
         if fault in self.faults:
             self.faults.remove(fault)
 
-    def repair(self) -> None:
+    def repair(self, t_h: float, logs: Logbook) -> None:
         """End every fault."""
         self.faults.clear()
+        logs.world(t_h, "catheter_repair")
 
     def retained_fraction(self) -> float:
         """Share of the mechanism's output that leaves the reservoir (occlusion, kink hold back)."""

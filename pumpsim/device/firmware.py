@@ -154,6 +154,11 @@ class Firmware:
                     raised = [name] if raised is None else [*raised, name]
         return raised
 
+    def fault(self, t_h: float, kind: str) -> None:
+        """A hardware fault sets a flag the alarm rules see (until the pump is replaced)."""
+        self.fault_flags.add(kind)
+        self.logs.world(t_h, "pump_fault", kind=kind)
+
     def check_bridge(self, t_h: float, catheter_holds_other: bool) -> None:
         """The bridge bolus ends once the catheter holds only the reservoir's drug."""
         if self.bridge_active and not catheter_holds_other:

@@ -68,12 +68,17 @@ class Reservoir:
         if not (debit.alpha > 0 or debit.beta > 0):
             return
         est = self.est_ml
+        # Only the nearest level matters: the next event re-asks (ties: the same snap).
+        nearest: tuple[float, str] | None = None
         if "low_reservoir" not in active_alarms and est > self.low_alarm_ml:
-            out.append((when(debit, est - self.low_alarm_ml), "estimate_low"))
+            nearest = (est - self.low_alarm_ml, "estimate_low")
         if "empty_reservoir" not in active_alarms and est > self.empty_alarm_ml:
-            out.append((when(debit, est - self.empty_alarm_ml), "estimate_empty"))
-        if est > 0:
-            out.append((when(debit, est), "estimate_zero"))
+            cand = (est - self.empty_alarm_ml, "estimate_empty")
+            nearest = cand if nearest is None else min(nearest, cand)
+        if nearest is None and est > 0:
+            nearest = (est, "estimate_zero")
+        if nearest is not None:
+            out.append((when(debit, nearest[0]), nearest[1]))
 
     def snap(self, kind: str) -> None:
         """A crossing fired: put the crossed quantity exactly on its threshold (rounding must

@@ -9,7 +9,7 @@ from pumpsim.scenario.schema import Expectation
 from pumpsim.units import format_duration_h
 
 if TYPE_CHECKING:
-    from pumpsim.engine import RunOutput
+    from pumpsim.run_output import RunOutput
 
 
 @dataclass(frozen=True)
