@@ -11,6 +11,7 @@ SimPy event. Nothing is sampled on a clock.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from pumpsim.body.csf import CsfLevels
 from pumpsim.clinic.desk import Clinic, Desk
 from pumpsim.clinic.refill import RefillProcedure
 from pumpsim.clinic.replacement import replace_pump
+from pumpsim.collector import collector_paused
 from pumpsim.device.alarms import AlarmBook
 from pumpsim.device.battery import Battery
 from pumpsim.device.drive import Drive
@@ -34,12 +36,14 @@ from pumpsim.run_output import RunOutput, Snapshot
 from pumpsim.safety.detectors import Detectors
 from pumpsim.safety.flags import FlagBook, risk_factors, severity
 from pumpsim.scenario import schema
-from pumpsim.schedule import daily_dose_mcg
+from pumpsim.schedule import Schedule
 from pumpsim.trajectory import Piece, Trajectory
 from pumpsim.units import HOURS_PER_DAY
 
 __all__ = ["Engine", "RunOutput", "Snapshot", "Totals"]
 
+#: Relative margin of the "certainly after the end" test (far above rounding).
+_HORIZON_SLACK = 1e-9
 #: More engine events than this at one instant means a modelling bug (a crossing re-firing).
 _STUCK_EVENTS = 10_000
 
@@ -56,6 +60,25 @@ class _Token:
         self.cancelled = False
 
 
+class _Clock:
+    """The scheduling handle components get: ``at(t_h, fn, *args)``; released after the run
+    so that a finished engine holds no reference cycle (reference counting frees it)."""
+
+    __slots__ = ("_schedule",)
+
+    def __init__(self, schedule: Callable[..., _Token]) -> None:
+        self._schedule: Callable[..., _Token] | None = schedule
+
+    def at(self, t_h: float, fn: Callable[..., None], *args: Any) -> _Token:
+        """Run ``fn(t_h, *args)`` at t_h unless the returned token is cancelled."""
+        assert self._schedule is not None, "the run is over"
+        return self._schedule(t_h, fn, *args)
+
+    def release(self) -> None:
+        """Forget the engine."""
+        self._schedule = None
+
+
 class Engine:
     """One simulated patient with one pump, driven by a scenario (and optionally a clinic)."""
 
@@ -65,6 +88,8 @@ class Engine:
         drug = load_drug_profile(sc.drug.name)
         pump = sc.pump
         self.env = simpy.Environment()
+        self.clock = _Clock(self._at)
+        at = self.clock.at
         self.clinic = clinic
         self.logs = Logbook()
         self.totals = Totals()
@@ -82,11 +107,11 @@ class Engine:
             _setting(pump.empty_reservoir_alarm_ml, prof.empty_reservoir_alarm_ml),
         )
         min_rate = _setting(pump.min_rate_ml_per_day, prof.min_rate_ml_per_day) / HOURS_PER_DAY
-        self.drive = Drive(pump.accuracy, min_rate, self._at, self.logs)
+        self.drive = Drive(pump.accuracy, min_rate, at, self.logs)
         eos_after = _setting(pump.battery.eos_after_eri, prof.eos_after_eri_h)
-        self.battery = Battery(prof, pump.age, pump.battery.eri_at, eos_after, self._at, self.logs)
+        self.battery = Battery(prof, pump.age, pump.battery.eri_at, eos_after, at, self.logs)
         self.catheter = Catheter(sc.catheter.volume_ml, conc)
-        self.firmware = Firmware(prof, sc.therapy, sc.start, self.alarms, self._at, self.logs)
+        self.firmware = Firmware(prof, sc.therapy, sc.start, self.alarms, at, self.logs)
         half_life = _setting(sc.risk.csf_half_life, drug.csf_half_life_h)
         self.csf = CsfLevels(half_life, self.firmware.schedule, sc.patient.established)
         refills = [ev.at for ev in sc.events if isinstance(ev, schema.RefillEvent)]
@@ -108,7 +133,7 @@ class Engine:
             ),
             "ptm_bolus": lambda t, ev: self.firmware.request_ptm(t, self._mode()),
             "catheter_fault": lambda t, ev: self.catheter.start_fault(
-                t, ev.kind, ev.fraction, ev.duration, self._at, self.logs
+                t, ev.kind, ev.fraction, ev.duration, self.clock.at, self.logs
             ),
             "catheter_repair": lambda t, ev: self.catheter.repair(t, self.logs),
             "mri": lambda t, ev: self.drive.stall(t, t + ev.duration + ev.recovery_delay, "mri"),
@@ -126,6 +151,7 @@ class Engine:
         self.engine_events = 0
         self._instant = (-1.0, 0)  # (t, events handled at t)
         self._applied: Any = None  # the event just applied (for the clinic)
+        self.desk: Desk | None = None
         self.flows = self._compose()
 
     # -- flows between events -----------------------------------------------------------------
@@ -208,8 +234,15 @@ class Engine:
         schedule = self.firmware.schedule
         end = self.sc.duration
         cands: list[tuple[float, str]] = []
+        horizon = end + _HORIZON_SLACK * (abs(end) + 1.0)
+        fastest_rate = schedule.rate_max
 
         def when(flow: Affine, amount: float) -> float:
+            # At the fastest step rate the amount takes at least this long: past the end, the
+            # crossing is of no interest (it would be dropped below), so skip the search.
+            fastest = flow.alpha * fastest_rate + flow.beta
+            if fastest > 0.0 and t + amount / fastest > horizon:
+                return math.inf
             return schedule.time_to_amount(t, flow.alpha, flow.beta, amount)
 
         res.estimate_crossings(fl.est_debit, self.alarms.active, when, cands)
@@ -261,10 +294,10 @@ class Engine:
 
     def _program(self, t: float, therapy: schema.Therapy, reason: str) -> None:
         fw = self.firmware
-        self.detectors.check_reduction(
-            t, fw.dose_in_force_mcg(t - HOURS_PER_DAY), daily_dose_mcg(therapy)
-        )
-        fw.program(t, therapy, reason)
+        schedule = Schedule.from_therapy(therapy, self.sc.start)
+        reference = fw.dose_in_force_mcg(t - HOURS_PER_DAY)
+        self.detectors.check_reduction(t, reference, schedule.daily_dose_mcg)
+        fw.program(t, therapy, schedule, reason)
 
     def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:
         if ev.missed:
@@ -299,6 +332,10 @@ class Engine:
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> RunOutput:
         """Simulate from t = 0 to the scenario's duration."""
+        with collector_paused():  # cost linear in events (see pumpsim.collector)
+            return self._run()
+
+    def _run(self) -> RunOutput:
         sc = self.sc
         for _, ev in sc.sorted_events():
             self._at(ev.at, self._on_event, ev)
@@ -329,6 +366,7 @@ class Engine:
         if sc.duration not in self.snapshots:
             self._probe(sc.duration, sc.duration)
         res, cath = self.reservoir, self.catheter
+        self._release()
         return RunOutput(
             scenario=sc,
             profile=self.profile,
@@ -354,6 +392,14 @@ class Engine:
                 "empty_ml": res.empty_alarm_ml,
             },
         )
+
+    def _release(self) -> None:
+        """Break the run's reference cycles (components and pending SimPy events point back
+        at the engine), so a loop of runs leaves no cyclic garbage behind."""
+        self.clock.release()
+        self._handlers = {}
+        self.env = simpy.Environment()  # drops the pending events and their callbacks
+        self.desk = None
 
     def _record(self, t: float) -> None:
         """Keep the state after the last event at t (the series and trajectory derive from it)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim import __version__
+from pumpsim.collector import collector_paused
 from pumpsim.device.alarms import AlarmRecord
 from pumpsim.profile import load_drug_profile
 from pumpsim.run_output import RunOutput
@@ -79,6 +80,10 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result document (contract section 6), with extra keys after the contract's."""
+        with collector_paused():  # linear in events (see pumpsim.collector)
+            return self._document()
+
+    def _document(self) -> dict[str, Any]:
         run = self.run
         sc = run.scenario
         tot = run.totals

@@ -60,8 +60,12 @@ def daily_dose_mcg(therapy: Therapy) -> float:
     if therapy.mode == "continuous":
         assert therapy.dose_mcg_per_day is not None
         return therapy.dose_mcg_per_day
+    return _mean_daily_dose(_week(therapy))
+
+
+def _mean_daily_dose(week: list[tuple[list[float], list[float]]]) -> float:
     total = 0.0
-    for at_h, doses in _week(therapy):
+    for at_h, doses in week:
         ends = [*at_h[1:], 24.0]
         total += sum(d * (e - a) for d, a, e in zip(doses, at_h, ends, strict=True))
     return total / 7.0
@@ -75,6 +79,7 @@ class Schedule:
         "_pss",
         "constant",
         "cum",
+        "daily_dose_mcg",
         "ends",
         "period_h",
         "phase_h",
@@ -110,6 +115,8 @@ class Schedule:
         self.rate_max = max(self.rates)
         self._cum_end = self.cum[1:]  # amount of f from the period start to each step's end
         self._pss: dict[float, tuple[float, ...]] = {}
+        #: mcg per day on average (``from_therapy`` sets the programme's own figure).
+        self.daily_dose_mcg = self.total * HOURS_PER_DAY / self.period_h
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -118,19 +125,24 @@ class Schedule:
         since_midnight_h = start.hour + start.minute / 60.0 + start.second / 3600.0
         if therapy.mode == "continuous":
             assert therapy.dose_mcg_per_day is not None
-            return cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
+            sched = cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
+            sched.daily_dose_mcg = therapy.dose_mcg_per_day
+            return sched
         week = _week(therapy)
         if all(day == week[0] for day in week):
             at_h, doses = week[0]
-            return cls(HOURS_PER_DAY, at_h, doses, since_midnight_h)
-        starts: list[float] = []
-        rates: list[float] = []
-        for day, (at_h, doses) in enumerate(week):
-            for a, d in zip(at_h, doses, strict=True):
-                starts.append(day * HOURS_PER_DAY + a)
-                rates.append(d)
-        phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
-        return cls(HOURS_PER_WEEK, starts, rates, phase)
+            sched = cls(HOURS_PER_DAY, at_h, doses, since_midnight_h)
+        else:
+            starts: list[float] = []
+            rates: list[float] = []
+            for day, (at_h, doses) in enumerate(week):
+                for a, d in zip(at_h, doses, strict=True):
+                    starts.append(day * HOURS_PER_DAY + a)
+                    rates.append(d)
+            phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
+            sched = cls(HOURS_PER_WEEK, starts, rates, phase)
+        sched.daily_dose_mcg = _mean_daily_dose(week)  # bit for bit Therapy.daily_dose_mcg
+        return sched
 
     # -- evaluation ---------------------------------------------------------------------------
     def _locate(self, x: float) -> tuple[float, int, float]:
@@ -240,6 +252,26 @@ class Schedule:
         p0 = alpha * self.steady_level(t0_h, k) + beta / k
         p1 = alpha * self.steady_level(t1_h, k) + beta / k
         return p1 + (a0 - p0) * math.exp(-k * (t1_h - t0_h))
+
+    def levels_at(
+        self,
+        a0: tuple[float, float],
+        t0_h: float,
+        t1_h: float,
+        inputs: tuple[tuple[float, float], tuple[float, float]],
+        k: float,
+    ) -> tuple[float, float]:
+        """Two levels at once (``level_at`` for each (alpha, beta) input): the steady states
+        and the decay are shared, the results are the same bit for bit."""
+        if t1_h == t0_h:
+            return a0
+        s0 = self.steady_level(t0_h, k)
+        s1 = self.steady_level(t1_h, k)
+        decay = math.exp(-k * (t1_h - t0_h))
+        (a, b), (c, d) = inputs
+        first = (a * s1 + b / k) + (a0[0] - (a * s0 + b / k)) * decay
+        second = (c * s1 + d / k) + (a0[1] - (c * s0 + d / k)) * decay
+        return first, second
 
     def first_zero_down(
         self, t0_h: float, t_end_h: float, g0: float, alpha: float, beta: float, k: float

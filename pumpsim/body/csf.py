@@ -33,11 +33,13 @@ class CsfLevels:
         self, schedule: Schedule, t0_h: float, t1_h: float, expected: Affine, delivered: Affine
     ) -> None:
         """Both levels from t0 to t1 under the given inputs (mcg/h)."""
-        k = self.k_per_h
-        self.expected = schedule.level_at(
-            self.expected, t0_h, t1_h, expected.alpha, expected.beta, k
+        self.expected, self.actual = schedule.levels_at(
+            (self.expected, self.actual),
+            t0_h,
+            t1_h,
+            ((expected.alpha, expected.beta), (delivered.alpha, delivered.beta)),
+            self.k_per_h,
         )
-        self.actual = schedule.level_at(self.actual, t0_h, t1_h, delivered.alpha, delivered.beta, k)
 
     def ratio(self) -> float | None:
         """Actual/expected now (None when nothing is expected or present)."""

@@ -18,7 +18,7 @@ from pumpsim.device.alarms import AlarmBook
 from pumpsim.logbook import Logbook
 from pumpsim.profile import DeviceProfile
 from pumpsim.scenario.schema import Therapy
-from pumpsim.schedule import Schedule, daily_dose_mcg
+from pumpsim.schedule import Schedule
 from pumpsim.units import HOURS_PER_DAY
 
 #: Volumes within this of an alarm level count as at the level (rounding of closed forms).
@@ -57,7 +57,7 @@ class Firmware:
         self.schedule = Schedule.from_therapy(therapy, start)
         # Programme history: since when (h) each daily dose was in force, in order.
         self.programme_since_h: list[float] = [-math.inf]
-        self.programme_dose_mcg: list[float] = [daily_dose_mcg(therapy)]
+        self.programme_dose_mcg: list[float] = [self.schedule.daily_dose_mcg]
         self.boluses: list[Bolus] = []
         self.ptm_last_h: float | None = None
         self.ptm_recent_h: deque[float] = deque()  # grants less than a day before the last check
@@ -70,11 +70,12 @@ class Firmware:
         i = bisect_right(self.programme_since_h, t_h) - 1
         return self.programme_dose_mcg[max(i, 0)]
 
-    def program(self, t_h: float, therapy: Therapy, reason: str) -> None:
-        """Replace the programme now (the caller checks the reduction rule first)."""
-        dose = daily_dose_mcg(therapy)
+    def program(self, t_h: float, therapy: Therapy, schedule: Schedule, reason: str) -> None:
+        """Replace the programme now with ``therapy`` (as ``schedule``, built from it); the
+        caller checks the reduction rule first."""
+        dose = schedule.daily_dose_mcg
         self.therapy = therapy
-        self.schedule = Schedule.from_therapy(therapy, self.start)
+        self.schedule = schedule
         self.programme_since_h.append(t_h)
         self.programme_dose_mcg.append(dose)
         self.logs.device(
@@ -135,6 +136,7 @@ class Firmware:
     ) -> list[str] | None:
         """Raise or clear every alarm from what the pump can see; the names just raised."""
         faults = self.fault_flags
+        active = self.alarms.active
         raised = None
         for name, on in (
             ("low_reservoir", est_ml <= low_ml + _EPS_ML),
@@ -145,13 +147,14 @@ class Firmware:
             ("low_battery_reset", "low_battery_reset" in faults),
             ("critical_memory_error", "critical_memory_error" in faults),
         ):
+            if on == (name in active):
+                continue  # no change
             what = self.alarms.set(name, on, t_h)
-            if what is not None:
-                self.logs.device(
-                    t_h, f"alarm_{what}", alarm=name, priority=self.profile.alarms[name].priority
-                )
-                if what == "raised":
-                    raised = [name] if raised is None else [*raised, name]
+            self.logs.device(
+                t_h, f"alarm_{what}", alarm=name, priority=self.profile.alarms[name].priority
+            )
+            if what == "raised":
+                raised = [name] if raised is None else [*raised, name]
         return raised
 
     def fault(self, t_h: float, kind: str) -> None:
