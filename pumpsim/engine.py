@@ -60,6 +60,26 @@ class _Token:
         self.cancelled = False
 
 
+class _Urgent(simpy.events.Event):
+    """A timeout at exactly the instant ``at_h`` (not ``now + delay`` rounded), ahead of every
+    ordinary event due at the same instant."""
+
+    def __init__(self, env: simpy.Environment, at_h: float) -> None:
+        super().__init__(env)
+        now = env.now
+        delay = max(0.0, at_h - now)
+        for _ in range(64):  # a few ulps at most; the sum then lands exactly on at_h
+            if now + delay < at_h:
+                delay = math.nextafter(delay, math.inf)
+            elif now + delay > at_h and delay > 0.0:
+                delay = math.nextafter(delay, 0.0)
+            else:
+                break
+        self._ok = True
+        self._value = None
+        env.schedule(self, simpy.events.URGENT, delay)
+
+
 class _Clock:
     """The scheduling handle components get: ``at(t_h, fn, *args)``; released after the run
     so that a finished engine holds no reference cycle (reference counting frees it)."""
@@ -152,6 +172,7 @@ class Engine:
         self._instant = (-1.0, 0)  # (t, events handled at t)
         self._applied: Any = None  # the event just applied (for the clinic)
         self.desk: Desk | None = None
+        self._flows_seen: dict[tuple, Flows] = {}
         self.flows = self._compose()
 
     # -- flows between events -----------------------------------------------------------------
@@ -160,7 +181,7 @@ class Engine:
 
     def _compose(self) -> Flows:
         return compose(self._mode(), self.firmware, self.reservoir, self.catheter, self.drive,
-                       self.battery)  # fmt: skip
+                       self.battery, self._flows_seen)  # fmt: skip
 
     def _advance(self, t: float) -> None:
         """Integrate every flow from the last event to t (closed form)."""
@@ -193,6 +214,18 @@ class Engine:
 
         self.env.timeout(max(0.0, t - self.env.now)).callbacks.append(fire)
         return token
+
+    def _feed(self) -> None:
+        """Put the timeline's next event on the clock, at exactly its instant."""
+        ev = next(self._timeline, None)
+        if ev is not None:
+            _Urgent(self.env, ev.at).callbacks.append(
+                lambda _e: self._handle(self._on_scenario_event, (ev,))
+            )
+
+    def _on_scenario_event(self, t: float, ev: Any) -> None:
+        self._feed()
+        self._on_event(t, ev)
 
     def _handle(self, fn: Callable[..., None], args: tuple) -> None:
         t = self.env.now
@@ -337,8 +370,10 @@ class Engine:
 
     def _run(self) -> RunOutput:
         sc = self.sc
-        for _, ev in sc.sorted_events():
-            self._at(ev.at, self._on_event, ev)
+        # The scenario's events are fed one at a time (a short SimPy queue however long the
+        # timeline), each ahead of anything else due at its instant, in file order.
+        self._timeline = iter([ev for _, ev in sc.sorted_events()])
+        self._feed()
         for at in sorted({e.at for e in sc.expect if e.at is not None}):
             if at <= sc.duration:
                 self._at(at, self._probe, at)

@@ -96,6 +96,7 @@ def compose(
     catheter: Catheter,
     drive: Drive,
     battery: Battery,
+    cache: dict[tuple, Flows],
 ) -> Flows:
     """Every flow as alpha*f + beta, from the components' state right now.
 
@@ -103,16 +104,32 @@ def compose(
     concentration (the catheter's during a bridge bolus) in normal mode; the mechanism moves
     the motor's volume scaled by its accuracy and what the catheter lets through; the tip
     passes on the catheter's front concentration, a leaking share of it elsewhere.
+
+    ``cache`` (one per run) maps the inputs to the flows already built from them: a run
+    returns to the same few states again and again, and the recorded pieces then share them.
     """
     bolus = firmware.bolus_mcg_per_h()
-    conc = reservoir.pump_conc_mcg_per_ml
-    if firmware.bridge_active:
-        conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
-    motor = drive.motor(mode, conc, bolus)
-    mech = drive.mechanism(motor, catheter.retained_fraction(), reservoir.true_ml)
     tip_conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
+    conc = tip_conc if firmware.bridge_active else reservoir.pump_conc_mcg_per_ml
+    retained = catheter.retained_fraction()
     leak = catheter.leak_fraction()
-    return Flows(
+    key = (
+        mode,
+        bolus,
+        conc,
+        retained,
+        leak,
+        tip_conc,
+        drive.accuracy,
+        reservoir.true_ml <= 0.0,
+        reservoir.est_ml > 0.0,
+    )
+    flows = cache.get(key)
+    if flows is not None:
+        return flows
+    motor = drive.motor(mode, conc, bolus)
+    mech = drive.mechanism(motor, retained, reservoir.true_ml)
+    flows = Flows(
         mode=mode,
         expected=Affine(1.0, bolus),
         motor=motor,
@@ -123,3 +140,5 @@ def compose(
         tip_conc=tip_conc,
         leak=leak,
     )
+    cache[key] = flows
+    return flows
