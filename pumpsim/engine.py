@@ -11,24 +11,23 @@ SimPy event. Nothing is sampled on a clock.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
-
-import simpy
 
 from pumpsim.body.catheter import Catheter
 from pumpsim.body.csf import CsfLevels
 from pumpsim.clinic.desk import Clinic, Desk
 from pumpsim.clinic.refill import RefillProcedure
 from pumpsim.clinic.replacement import replace_pump
+from pumpsim.clock import Clock, Token
 from pumpsim.collector import collector_paused
+from pumpsim.crossings import next_crossing
 from pumpsim.device.alarms import AlarmBook
 from pumpsim.device.battery import Battery
 from pumpsim.device.drive import Drive
 from pumpsim.device.firmware import Firmware
 from pumpsim.device.reservoir import Reservoir
-from pumpsim.flows import Affine, Flows, compose
+from pumpsim.flows import Flows, compose
 from pumpsim.ledger import Totals
 from pumpsim.logbook import Logbook
 from pumpsim.profile import load_device_profile, load_drug_profile
@@ -42,8 +41,6 @@ from pumpsim.units import HOURS_PER_DAY
 
 __all__ = ["Engine", "RunOutput", "Snapshot", "Totals"]
 
-#: Relative margin of the "certainly after the end" test (far above rounding).
-_HORIZON_SLACK = 1e-9
 #: More engine events than this at one instant means a modelling bug (a crossing re-firing).
 _STUCK_EVENTS = 10_000
 
@@ -51,52 +48,6 @@ _STUCK_EVENTS = 10_000
 def _setting(value: float | None, default: float) -> float:
     """A scenario override, or the profile's value when the scenario leaves it out."""
     return default if value is None else value
-
-
-class _Token:
-    __slots__ = ("cancelled",)
-
-    def __init__(self) -> None:
-        self.cancelled = False
-
-
-class _Urgent(simpy.events.Event):
-    """A timeout at exactly the instant ``at_h`` (not ``now + delay`` rounded), ahead of every
-    ordinary event due at the same instant."""
-
-    def __init__(self, env: simpy.Environment, at_h: float) -> None:
-        super().__init__(env)
-        now = env.now
-        delay = max(0.0, at_h - now)
-        for _ in range(64):  # a few ulps at most; the sum then lands exactly on at_h
-            if now + delay < at_h:
-                delay = math.nextafter(delay, math.inf)
-            elif now + delay > at_h and delay > 0.0:
-                delay = math.nextafter(delay, 0.0)
-            else:
-                break
-        self._ok = True
-        self._value = None
-        env.schedule(self, simpy.events.URGENT, delay)
-
-
-class _Clock:
-    """The scheduling handle components get: ``at(t_h, fn, *args)``; released after the run
-    so that a finished engine holds no reference cycle (reference counting frees it)."""
-
-    __slots__ = ("_schedule",)
-
-    def __init__(self, schedule: Callable[..., _Token]) -> None:
-        self._schedule: Callable[..., _Token] | None = schedule
-
-    def at(self, t_h: float, fn: Callable[..., None], *args: Any) -> _Token:
-        """Run ``fn(t_h, *args)`` at t_h unless the returned token is cancelled."""
-        assert self._schedule is not None, "the run is over"
-        return self._schedule(t_h, fn, *args)
-
-    def release(self) -> None:
-        """Forget the engine."""
-        self._schedule = None
 
 
 class Engine:
@@ -107,8 +58,7 @@ class Engine:
         prof = self.profile = load_device_profile(sc.pump.profile)
         drug = load_drug_profile(sc.drug.name)
         pump = sc.pump
-        self.env = simpy.Environment()
-        self.clock = _Clock(self._at)
+        self.clock = Clock(self._handle)
         at = self.clock.at
         self.clinic = clinic
         self.logs = Logbook()
@@ -166,7 +116,7 @@ class Engine:
         self.t_last = 0.0
         self.pieces: list[Piece] = []
         self.snapshots: dict[float, Snapshot] = {}
-        self.crossing_token: _Token | None = None
+        self.crossing_token: Token | None = None
         self.crossing_at: tuple[float, str] | None = None
         self.engine_events = 0
         self._instant = (-1.0, 0)  # (t, events handled at t)
@@ -204,31 +154,18 @@ class Engine:
         self.t_last = t
 
     # -- the clock ----------------------------------------------------------------------------
-    def _at(self, t: float, fn: Callable[..., None], *args: Any) -> _Token:
-        """Run ``fn(t, *args)`` at scenario time t (unless the returned token is cancelled)."""
-        token = _Token()
-
-        def fire(_ev: simpy.Event) -> None:
-            if not token.cancelled:
-                self._handle(fn, args)
-
-        self.env.timeout(max(0.0, t - self.env.now)).callbacks.append(fire)
-        return token
-
     def _feed(self) -> None:
-        """Put the timeline's next event on the clock, at exactly its instant."""
+        """Put the timeline's next event on the clock (one pending at a time)."""
         ev = next(self._timeline, None)
         if ev is not None:
-            _Urgent(self.env, ev.at).callbacks.append(
-                lambda _e: self._handle(self._on_scenario_event, (ev,))
-            )
+            self.clock.at_exactly(ev.at, self._on_scenario_event, ev)
 
     def _on_scenario_event(self, t: float, ev: Any) -> None:
         self._feed()
         self._on_event(t, ev)
 
     def _handle(self, fn: Callable[..., None], args: tuple) -> None:
-        t = self.env.now
+        t = self.clock.now
         self.engine_events += 1
         last_t, n = self._instant
         n = n + 1 if last_t == t else 0
@@ -262,46 +199,20 @@ class Engine:
             self.clinic.on_alarm(self.desk, name)
 
     # -- crossings ----------------------------------------------------------------------------
-    def _next_crossing(self, t: float) -> tuple[float, str] | None:
-        fl, res = self.flows, self.reservoir
-        schedule = self.firmware.schedule
-        end = self.sc.duration
-        cands: list[tuple[float, str]] = []
-        horizon = end + _HORIZON_SLACK * (abs(end) + 1.0)
-        fastest_rate = schedule.rate_max
-
-        def when(flow: Affine, amount: float) -> float:
-            # At the fastest step rate the amount takes at least this long: past the end, the
-            # crossing is of no interest (it would be dropped below), so skip the search.
-            fastest = flow.alpha * fastest_rate + flow.beta
-            if fastest > 0.0 and t + amount / fastest > horizon:
-                return math.inf
-            return schedule.time_to_amount(t, flow.alpha, flow.beta, amount)
-
-        res.estimate_crossings(fl.est_debit, self.alarms.active, when, cands)
-        mech = fl.mech
-        if (mech.alpha > 0 or mech.beta > 0) and res.true_ml > 0:
-            cands.append((when(mech, res.true_ml), "true_empty"))
-            front = self.catheter.front_volume_ml(res.conc_mcg_per_ml)
-            if front is not None:
-                self.catheter.arm_front()
-                cands.append((when(mech, front), "catheter_front"))
-        eri = self.battery.crossing(fl.battery, when)
-        if eri is not None:
-            cands.append((eri, "battery_eri"))
-        self.detectors.crossings(t, end, self.csf, schedule, fl, cands)
-        cands = [c for c in cands if c[0] <= end]
-        return min(cands) if cands else None
-
     def _reschedule(self, t: float) -> None:
-        nxt = self._next_crossing(t)
+        nxt = next_crossing(
+            t, self.sc.duration, self.flows, self.firmware.schedule, self.alarms.active,
+            self.reservoir, self.catheter, self.battery, self.detectors, self.csf,
+        )  # fmt: skip
         token = self.crossing_token
         if nxt == self.crossing_at and token is not None and not token.cancelled:
             return
         if token is not None:
             token.cancelled = True
         self.crossing_at = nxt
-        self.crossing_token = None if nxt is None else self._at(nxt[0], self._on_crossing, nxt[1])
+        self.crossing_token = (
+            None if nxt is None else self.clock.at(nxt[0], self._on_crossing, nxt[1])
+        )
 
     def _on_crossing(self, t: float, kind: str) -> None:
         self.crossing_token = None
@@ -353,14 +264,11 @@ class Engine:
         self.detectors.project_refill_due(t, self.firmware.schedule)
 
     def _probe(self, t: float, at: float) -> None:
+        res, tot = self.reservoir, self.totals
         self.snapshots[at] = Snapshot(
-            t_h=at,
-            reservoir_estimated_ml=self.reservoir.est_ml,
-            reservoir_true_ml=self.reservoir.true_ml,
-            csf_ratio=self.csf.ratio(),
-            delivered_intrathecal_mcg=self.totals.delivered_intrathecal_mcg,
-            programmed_mcg=self.totals.programmed_mcg,
-        )
+            at, res.est_ml, res.true_ml, self.csf.ratio(), tot.delivered_intrathecal_mcg,
+            tot.programmed_mcg,
+        )  # fmt: skip
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> RunOutput:
@@ -376,13 +284,13 @@ class Engine:
         self._feed()
         for at in sorted({e.at for e in sc.expect if e.at is not None}):
             if at <= sc.duration:
-                self._at(at, self._probe, at)
+                self.clock.at(at, self._probe, at)
         if self.clinic is not None:
             self.desk = Desk(
                 sc.duration,
-                lambda: self.env.now,
+                lambda: self.clock.now,
                 lambda: self.reservoir.size_ml,
-                lambda at_h, ev: self._at(at_h, self._on_event, ev),
+                lambda at_h, ev: self.clock.at(at_h, self._on_event, ev),
             )
             self.clinic.start(self.desk)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).
@@ -394,8 +302,7 @@ class Engine:
         # t = 0: alarms already due, the first projection, then the first crossing.
         self.detectors.project_refill_due(0.0, schedule)
         self._refresh(0.0)
-        end = self.env.timeout(sc.duration)
-        self.env.run(until=end)
+        self.clock.run(sc.duration)
         self._advance(sc.duration)
         self._record(sc.duration)
         if sc.duration not in self.snapshots:
@@ -433,7 +340,6 @@ class Engine:
         at the engine), so a loop of runs leaves no cyclic garbage behind."""
         self.clock.release()
         self._handlers = {}
-        self.env = simpy.Environment()  # drops the pending events and their callbacks
         self.desk = None
 
     def _record(self, t: float) -> None:
