@@ -3,22 +3,23 @@ model needs.
 
 * ``at(t_h, fn, *args)``: an ordinary timeout (a crossing, a bolus or fault ending, a probe);
   it returns a token that cancels it;
-* ``at_exactly(t_h, fn, *args)``: a scenario event, on exactly its instant and ahead of every
-  ordinary timeout due then (SimPy's urgent priority).
+* ``at_exactly(t_h, fn, *args, first=...)``: a scenario event (``first``: ahead of everything
+  else due then) or a clinic's booking, on exactly its instant.
 
 Every appointment calls the coordinator's handler with ``(fn, args)``; it is the handler that
-advances the model and calls ``fn(t_h, *args)``. ``release()`` drops the handler and the
-pending appointments after a run, so nothing keeps the coordinator alive in a cycle.
+advances the model and calls ``fn(t_h, *args)``. ``release()`` drops the handler and empties
+the queue after a run, so nothing keeps the coordinator alive in a cycle.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import URGENT
+from simpy.events import NORMAL, URGENT
 
 Handler = Callable[[Callable[..., None], tuple], None]
 
@@ -32,23 +33,18 @@ class Token:
         self.cancelled = False
 
 
-class _Exact(simpy.events.Event):
-    """A timeout landing on exactly ``at_h`` (not ``now + delay`` rounded), urgent."""
+class _Environment(simpy.Environment):
+    """SimPy's environment, plus scheduling at an absolute instant.
 
-    def __init__(self, env: simpy.Environment, at_h: float) -> None:
-        super().__init__(env)
-        now = env.now
-        delay = max(0.0, at_h - now)
-        for _ in range(64):  # a few ulps at most; the sum then lands exactly on at_h
-            if now + delay < at_h:
-                delay = math.nextafter(delay, math.inf)
-            elif now + delay > at_h and delay > 0.0:
-                delay = math.nextafter(delay, 0.0)
-            else:
-                break
-        self._ok = True
-        self._value = None
-        env.schedule(self, URGENT, delay)
+    ``schedule`` takes a delay, and ``now + (t - now)`` is not always ``t`` in floating point:
+    a scenario event must land on exactly its instant (its time is in the logs, and it must
+    order correctly against other events then). This pushes onto SimPy's own queue exactly as
+    ``schedule`` does (time, priority, insertion order, event), with the instant itself.
+    """
+
+    def schedule_at(self, event: simpy.Event, priority: int, at_h: float) -> None:
+        """Queue ``event`` at exactly ``at_h`` (not before now)."""
+        heappush(self._queue, (max(at_h, self._now), priority, next(self._eid), event))
 
 
 class Clock:
@@ -57,7 +53,7 @@ class Clock:
     __slots__ = ("_handle", "env")
 
     def __init__(self, handle: Handler) -> None:
-        self.env = simpy.Environment()
+        self.env = _Environment()
         self._handle: Handler | None = handle
 
     @property
@@ -66,29 +62,46 @@ class Clock:
         return self.env.now
 
     def at(self, t_h: float, fn: Callable[..., None], *args: Any) -> Token:
-        """Call ``fn(t_h, *args)`` (through the handler) at t_h unless the token is cancelled."""
+        """Call ``fn(t_h, *args)`` (through the handler) at t_h unless the token is cancelled.
+
+        The instant is ``now + (t_h - now)`` (SimPy's timeout), as it always was for crossings
+        and endings.
+        """
         token = Token()
-        handle = self._handle
-        assert handle is not None, "the run is over"
 
         def fire(_ev: simpy.Event) -> None:
-            if not token.cancelled:
+            handle = self._handle
+            if handle is not None and not token.cancelled:
                 handle(fn, args)
 
         self.env.timeout(max(0.0, t_h - self.env.now)).callbacks.append(fire)
         return token
 
-    def at_exactly(self, t_h: float, fn: Callable[..., None], *args: Any) -> None:
-        """Call ``fn(t_h, *args)`` at exactly t_h, before the ordinary appointments then."""
-        handle = self._handle
-        assert handle is not None, "the run is over"
-        _Exact(self.env, t_h).callbacks.append(lambda _ev: handle(fn, args))
+    def at_exactly(
+        self, t_h: float, fn: Callable[..., None], *args: Any, first: bool = False
+    ) -> None:
+        """Call ``fn(t_h, *args)`` at exactly t_h; with ``first``, ahead of every appointment
+        not made ``first`` at that instant (SimPy's urgent priority)."""
+
+        def fire(_ev: simpy.Event) -> None:
+            handle = self._handle
+            if handle is not None:
+                handle(fn, args)
+
+        event = simpy.Event(self.env)
+        event._ok = True  # a timeout's state: triggered, no value
+        event._value = None
+        event.callbacks.append(fire)
+        self.env.schedule_at(event, URGENT if first else NORMAL, t_h)
 
     def run(self, until_h: float) -> None:
         """Run the queue up to ``until_h`` (appointments due then, booked before, included)."""
         self.env.run(until=self.env.timeout(until_h))
 
     def release(self) -> None:
-        """Forget the handler and every pending appointment."""
+        """Forget the handler; the pending appointments are popped (doing nothing), so that
+        nothing they hold keeps the coordinator alive."""
         self._handle = None
-        self.env = simpy.Environment()
+        env = self.env
+        while env.peek() < math.inf:
+            env.step()

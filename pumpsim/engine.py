@@ -158,7 +158,7 @@ class Engine:
         """Put the timeline's next event on the clock (one pending at a time)."""
         ev = next(self._timeline, None)
         if ev is not None:
-            self.clock.at_exactly(ev.at, self._on_scenario_event, ev)
+            self.clock.at_exactly(ev.at, self._on_scenario_event, ev, first=True)
 
     def _on_scenario_event(self, t: float, ev: Any) -> None:
         self._feed()
@@ -290,7 +290,7 @@ class Engine:
                 sc.duration,
                 lambda: self.clock.now,
                 lambda: self.reservoir.size_ml,
-                lambda at_h, ev: self.clock.at(at_h, self._on_event, ev),
+                lambda at_h, ev: self.clock.at_exactly(at_h, self._on_event, ev),
             )
             self.clinic.start(self.desk)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).
