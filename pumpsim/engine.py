@@ -41,8 +41,9 @@ from pumpsim.units import HOURS_PER_DAY
 
 __all__ = ["Engine", "RunOutput", "Snapshot", "Totals"]
 
-#: More engine events than this at one instant means a modelling bug (a crossing re-firing).
-_STUCK_EVENTS = 10_000
+#: More threshold crossings than this at one instant, with no other event between them, means
+#: a modelling bug (a crossing re-firing); any number of scenario events may share an instant.
+_STUCK_CROSSINGS = 10_000
 
 
 def _setting(value: float | None, default: float) -> float:
@@ -119,7 +120,7 @@ class Engine:
         self.crossing_token: Token | None = None
         self.crossing_at: tuple[float, str] | None = None
         self.engine_events = 0
-        self._instant = (-1.0, 0)  # (t, events handled at t)
+        self._instant = (-1.0, 0)  # (t, crossings handled in a row at t)
         self._applied: Any = None  # the event just applied (for the clinic)
         self.desk: Desk | None = None
         self._flows_seen: dict[tuple, Flows] = {}
@@ -167,11 +168,14 @@ class Engine:
     def _handle(self, fn: Callable[..., None], args: tuple) -> None:
         t = self.clock.now
         self.engine_events += 1
-        last_t, n = self._instant
-        n = n + 1 if last_t == t else 0
-        self._instant = (t, n)
-        if n > _STUCK_EVENTS:  # pragma: no cover - a modelling bug, never a user error
-            raise RuntimeError(f"engine stuck at t={t} h handling {fn.__name__}")
+        if fn == self._on_crossing:
+            last_t, n = self._instant
+            n = n + 1 if last_t == t else 0
+            self._instant = (t, n)
+            if n > _STUCK_CROSSINGS:  # pragma: no cover - a modelling bug, never a user error
+                raise RuntimeError(f"engine stuck at t={t} h: crossings keep firing")
+        else:
+            self._instant = (-1.0, 0)
         self._advance(t)
         fn(t, *args)
         self._refresh(t)

@@ -118,3 +118,22 @@ def test_components_never_import_the_engine(path):
             imported.add(node.module)
     assert not {"pumpsim.engine", "pumpsim.api", "pumpsim.result"} & imported
     assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 400
+
+
+def test_ten_thousand_events_at_one_instant_are_not_a_stuck_engine():
+    from pumpsim.scenario.schema import Scenario
+
+    events = [{"at": "1d", "type": "catheter_repair"} for _ in range(10_050)]
+    events.append({"at": "1d", "type": "bolus", "dose_mcg": 10, "duration": "1h"})
+    sc = Scenario.model_validate(
+        {
+            "name": "crowd",
+            "duration": "2d",
+            "drug": {"concentration_mcg_per_ml": 2000},
+            "therapy": {"dose_mcg_per_day": 400},
+            "events": events,
+        }
+    )
+    r = pumpsim.simulate(sc)
+    assert sum(1 for e in r.run.physical_log if e["event"] == "catheter_repair") == 10_050
+    assert r.run.totals.programmed_mcg == pytest.approx(800.0 + 10.0)
