@@ -2,8 +2,8 @@
 
 The battery's used fraction grows with time (idle longevity) and with the volume pumped
 (volume capacity). ERI is raised when the fraction reaches one, at an explicit ``eri_at``, or
-at the latest the full ERI-to-EOS interval before the hard-stop life; EOS follows ERI by that
-interval (never after the hard stop).
+at the latest the full ERI-to-EOS interval before the hard-stop life. EOS always follows ERI by
+that interval (contract section 1): nothing shortens it.
 """
 
 from __future__ import annotations
@@ -67,12 +67,11 @@ class Battery:
         self.used = age_h * mean_drain_per_h
 
     def arm(self, t_h: float) -> None:
-        """Schedule the hard stop and the latest (or the explicit) ERI from ``t_h`` on."""
+        """Schedule the latest (or the explicit) ERI from ``t_h`` on."""
         for tok in self.tokens:
             tok.cancelled = True
         self.tokens = []
         hard_stop = self.implant_h + self.hard_stop_life_h
-        self.tokens.append(self._at(max(t_h, hard_stop), self._hard_stop))
         if self.explicit_eri_h is not None:
             self.tokens.append(self._at(max(t_h, self.explicit_eri_h), self.raise_eri))
         else:
@@ -98,14 +97,9 @@ class Battery:
             return
         self.eri = True
         self._logs.world(t_h, "battery_eri", battery_age_h=t_h - self.implant_h)
-        eos_at = min(t_h + self.eos_after_eri_h, self.implant_h + self.hard_stop_life_h)
-        self.tokens.append(self._at(eos_at, self._end_of_service))
+        self.tokens.append(self._at(t_h + self.eos_after_eri_h, self._end_of_service))
 
     def _end_of_service(self, t_h: float) -> None:
-        self.eos = True
-
-    def _hard_stop(self, t_h: float) -> None:
-        self.eri = True
         self.eos = True
 
     def replace(self, t_h: float) -> None:
