@@ -94,6 +94,20 @@ class Clock:
         event.callbacks.append(fire)
         self.env.schedule_at(event, URGENT if first else NORMAL, t_h)
 
+    def look_at(self, t_h: float, fn: Callable[..., None], *args: Any) -> None:
+        """Call ``fn(t_h, *args)`` directly at exactly t_h, in turn with the other appointments
+        then, *not* through the handler: an observer that must not change the model."""
+
+        def fire(_ev: simpy.Event) -> None:
+            if self._handle is not None:
+                fn(t_h, *args)
+
+        event = simpy.Event(self.env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(fire)
+        self.env.schedule_at(event, NORMAL, t_h)
+
     def run(self, until_h: float) -> None:
         """Run the queue up to ``until_h`` (appointments due then, booked before, included)."""
         self.env.run(until=self.env.timeout(until_h))

@@ -268,11 +268,30 @@ class Engine:
         self.detectors.project_refill_due(t, self.firmware.schedule)
 
     def _probe(self, t: float, at: float) -> None:
-        res, tot = self.reservoir, self.totals
+        """Read the state at ``at`` for an expectation, in closed form from the last event:
+        nothing is advanced or recorded, so looking never changes what happens."""
+        fl, res, tot, csf = self.flows, self.reservoir, self.totals, self.csf
+        t0 = self.t_last
+        dt = t - t0
+        est, true = res.est_ml, res.true_ml
+        delivered, programmed = tot.delivered_intrathecal_mcg, tot.programmed_mcg
+        expected, actual = csf.expected, csf.actual
+        if dt > 0.0:
+            schedule = self.firmware.schedule
+            F = schedule.integral(t0, t)
+            est -= min(fl.est_debit.alpha * F + fl.est_debit.beta * dt, est)
+            left_ml = min(fl.mech.alpha * F + fl.mech.beta * dt, true)
+            true -= left_ml
+            delivered += left_ml * fl.tip_conc * fl.leak
+            programmed += fl.expected.alpha * F + fl.expected.beta * dt
+            expected, actual = schedule.levels_at(
+                (expected, actual), t0, t,
+                ((fl.expected.alpha, fl.expected.beta), (fl.delivered.alpha, fl.delivered.beta)),
+                csf.k_per_h,
+            )  # fmt: skip
         self.snapshots[at] = Snapshot(
-            at, res.est_ml, res.true_ml, self.csf.ratio(), tot.delivered_intrathecal_mcg,
-            tot.programmed_mcg,
-        )  # fmt: skip
+            at, est, true, CsfLevels.ratio_of(expected, actual), delivered, programmed
+        )
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> RunOutput:
@@ -288,7 +307,7 @@ class Engine:
         self._feed()
         for at in sorted({e.at for e in sc.expect if e.at is not None}):
             if at <= sc.duration:
-                self.clock.at(at, self._probe, at)
+                self.clock.look_at(at, self._probe, at)
         if self.clinic is not None:
             self.desk = Desk(
                 sc.duration,

@@ -137,3 +137,24 @@ def test_ten_thousand_events_at_one_instant_are_not_a_stuck_engine():
     r = pumpsim.simulate(sc)
     assert sum(1 for e in r.run.physical_log if e["event"] == "catheter_repair") == 10_050
     assert r.run.totals.programmed_mcg == pytest.approx(800.0 + 10.0)
+
+
+@pytest.mark.parametrize(
+    "name", ["over-infusion-silent-empty", "refill-on-time", "catheter-kink", "pocket-fill"]
+)
+def test_reading_the_state_for_an_expectation_changes_nothing(name):
+    sc = pumpsim.load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    looked = pumpsim.simulate(sc).to_dict()
+    blind = pumpsim.simulate(sc.model_copy(update={"expect": []})).to_dict()
+    for key in ("alarms", "flags", "refills", "totals", "final", "pump_log", "physical_log",
+                "series", "engine_events"):  # fmt: skip
+        assert looked[key] == blind[key], key
+
+
+def test_the_silent_empty_reservoir_is_logged_even_when_an_expectation_looks_then():
+    r = pumpsim.simulate(
+        pumpsim.load_scenario(ROOT / "scenarios" / "over-infusion-silent-empty.yaml")
+    )
+    (empty,) = [e for e in r.run.physical_log if e["event"] == "reservoir_empty"]
+    assert empty["t_h"] == pytest.approx(128 * 24.0)
+    assert r.passed

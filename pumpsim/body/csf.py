@@ -43,9 +43,14 @@ class CsfLevels:
 
     def ratio(self) -> float | None:
         """Actual/expected now (None when nothing is expected or present)."""
-        if self.expected <= 0.0:
-            return None if self.actual <= 0.0 else math.inf
-        return self.actual / self.expected
+        return self.ratio_of(self.expected, self.actual)
+
+    @staticmethod
+    def ratio_of(expected: float, actual: float) -> float | None:
+        """Actual/expected (None when nothing is expected or present)."""
+        if expected <= 0.0:
+            return None if actual <= 0.0 else math.inf
+        return actual / expected
 
     def crossing(
         self,
