@@ -250,22 +250,20 @@ class Engine:
     def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:
         if ev.missed:
             self.refill.missed(t)
-            return
-        self.refill.perform(t, ev)
-        if ev.therapy is not None:
-            self._program(t, ev.therapy, "refill")
+        else:
+            self.refill.perform(t, ev)
+            if ev.therapy is not None:
+                self._program(t, ev.therapy, "refill")
         self.detectors.project_refill_due(t, self.firmware.schedule)
 
     def _ev_reprogram(self, t: float, ev: schema.ReprogramEvent) -> None:
         self._program(t, ev.therapy, "reprogram")
-        self.detectors.project_refill_due(t, self.firmware.schedule)
 
     def _ev_pump_replacement(self, t: float, ev: schema.PumpReplacementEvent) -> None:
         replace_pump(
             t, ev, self.reservoir, self.drive, self.firmware, self.battery, self.totals, self.logs
         )
         self.battery.arm(t)
-        self.detectors.project_refill_due(t, self.firmware.schedule)
 
     def _probe(self, t: float, at: float) -> None:
         """Read the state at ``at`` for an expectation, in closed form from the last event:

@@ -164,36 +164,35 @@ class Detectors:
             self.flags.raise_flag(flag, keep_open=False)
 
     def project_refill_due(self, t_h: float, schedule: Schedule) -> None:
-        """refill_due_after_empty: the next booked refill falls on a later calendar day than
-        the day the pump's estimate is projected to reach the empty-reservoir alarm."""
+        """refill_due_after_empty (contract section 4), checked at t = 0 and at every refill
+        event, missed or not: the pump's estimate and programme project the day the estimate
+        reaches the empty-reservoir alarm; if the next refill event (the next booked visit)
+        falls on a later calendar day, a flag opens now and ends at that visit. No later visit
+        booked: no flag."""
+        kind = "refill_due_after_empty"
+        flag = self.flags.open.get(kind)
+        if flag is not None:
+            if t_h < flag.details["refill_at_h"]:
+                return  # one flag while it is open (another check at the same instant)
+            self.flags.close(kind, t_h)  # the visit it was about has come
         i = bisect_right(self.refill_times_h, t_h)
-        late = False
-        if i < len(self.refill_times_h):
-            upcoming = self.refill_times_h[i]
-            res = self.reservoir
-            projected = schedule.time_to_amount(
-                t_h,
-                1.0 / res.pump_conc_mcg_per_ml,
-                0.0,
-                max(0.0, res.est_ml - res.empty_alarm_ml),
-            )
-            # The programmer gives an alarm *date*: a refill on that date is not "after" it.
-            late = self._date(upcoming) > self._date(projected)
-        if late and not self.flags.is_open("refill_due_after_empty"):
+        if i == len(self.refill_times_h):
+            return
+        upcoming = self.refill_times_h[i]
+        res = self.reservoir
+        projected = schedule.time_to_amount(
+            t_h, 1.0 / res.pump_conc_mcg_per_ml, 0.0, max(0.0, res.est_ml - res.empty_alarm_ml)
+        )
+        # The programmer gives an alarm *date*: a refill on that date is not "after" it.
+        if self._date(upcoming) > self._date(projected):
             self.flags.raise_flag(
                 Flag(
-                    "refill_due_after_empty",
+                    kind,
                     t_h,
                     None,
                     details={"refill_at_h": upcoming, "projected_empty_alarm_h": projected},
                 )
             )
-        elif late:
-            self.flags.open["refill_due_after_empty"].details.update(
-                refill_at_h=upcoming, projected_empty_alarm_h=projected
-            )
-        else:
-            self.flags.close("refill_due_after_empty", t_h)
 
     def _date(self, t_h: float) -> date:
         """Calendar date of scenario time t (day-level comparisons); far future stays far."""
