@@ -92,7 +92,7 @@ class Engine:
         )  # fmt: skip
         self.refill = RefillProcedure(
             prof, self.reservoir, self.catheter, self.firmware, self.drive, self.alarms,
-            self.flags, self.totals, self.logs,
+            self.flags, self.totals, self.logs, sc.duration,
         )  # fmt: skip
         self.totals.injected_ml = volume + self.catheter.content_ml()
         self.totals.injected_mcg = volume * conc + self.catheter.content_mcg()

@@ -21,6 +21,7 @@ from pumpsim.logbook import Logbook
 from pumpsim.profile import DeviceProfile
 from pumpsim.safety.flags import Flag, FlagBook
 from pumpsim.scenario import schema
+from pumpsim.units import parse_duration_h
 
 _MORE = (
     "more drug left than the pump expected: under-delivery (stall, occlusion) or a "
@@ -43,8 +44,12 @@ class RefillProcedure:
         flags: FlagBook,
         totals: Totals,
         logs: Logbook,
+        duration_h: float,
     ) -> None:
         self.profile = profile
+        # How long a pocket fill keeps the overdose flag up (a profile value, assumed).
+        self.pocket_fill_watch_h = parse_duration_h(profile.parameters["pocket_fill_watch"].value)
+        self.duration_h = duration_h
         self.reservoir = reservoir
         self.catheter = catheter
         self.firmware = firmware
@@ -100,11 +105,12 @@ class RefillProcedure:
         tot.pocket_ml += pocket_ml
         tot.pocket_mcg += pocket_ml * conc
         if pocket_ml > 0:
+            watch_end = t_h + self.pocket_fill_watch_h
             self.flags.raise_flag(
                 Flag(
                     "overdose_risk",
                     t_h,
-                    t_h,
+                    watch_end if watch_end <= self.duration_h else None,  # None: still watched
                     cause="pocket_fill",
                     alarmed=self.alarms.critical_active(),
                     details={"pocket_ml": pocket_ml, "pocket_mcg": pocket_ml * conc},
