@@ -243,8 +243,12 @@ class Engine:
     def _program(self, t: float, therapy: schema.Therapy, reason: str) -> None:
         fw = self.firmware
         schedule = Schedule.from_therapy(therapy, self.sc.start)
-        reference = fw.dose_in_force_mcg(t - HOURS_PER_DAY)
-        self.detectors.check_reduction(t, reference, schedule.daily_dose_mcg)
+        before = fw.schedule_in_force(t - HOURS_PER_DAY)
+        if before.period_h == HOURS_PER_DAY and schedule.period_h == HOURS_PER_DAY:
+            reference = fw.dose_in_force_mcg(t - HOURS_PER_DAY)  # every day alike: daily doses
+            self.detectors.check_reduction(t, reference, schedule.daily_dose_mcg)
+        else:  # a weekday programme on either side: day by day over the next 7 days
+            self.detectors.check_reduction_by_day(t, before, schedule)
         fw.program(t, therapy, schedule, reason)
 
     def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:

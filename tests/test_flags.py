@@ -377,3 +377,36 @@ def test_time_to_critical_alarm_only_counts_alarms_while_flagged():
     first, second = (f for f in r.to_dict()["flags"] if f["type"] == "abrupt_discontinuation")
     assert first["cause"] == "catheter" and first["time_to_critical_alarm_h"] is None
     assert second["cause"] == "motor_stall" and second["time_to_critical_alarm_h"] == 0.0
+
+
+WEEKDAY_CUT = """
+name: t
+duration: 20d
+start: 2026-01-05T00:00:00
+drug: {{concentration_mcg_per_ml: 2000}}
+therapy: {{dose_mcg_per_day: 480}}
+events:
+  - at: 3d12h
+    type: reprogram
+    therapy:
+      mode: flex
+      steps: [{{at: "00:00", dose_mcg_per_hour: 20}}]
+      days:
+        sat: [{{at: "00:00", dose_mcg_per_hour: {sat}}}]
+"""
+
+
+def test_weekday_cut_is_flagged_day_by_day():
+    # 480 mcg/day every day; on Thursday 2026-01-08 (noon) a weekday programme keeps 480 on six
+    # days and gives Saturday 8 mcg/h = 192 mcg: the weekly mean falls only 8.6 %, but Saturday
+    # loses 60 % against what the old programme delivered that day.
+    r = run(WEEKDAY_CUT.format(sat=8))
+    (flag,) = flags_of(r, "abrupt_discontinuation")
+    assert flag.cause == "reprogramming"
+    assert (flag.start_h, flag.end_h) == (84.0, 84.0)
+    assert flag.details["day"] == "2026-01-10"
+    assert flag.details["daily_dose_before_mcg"] == pytest.approx(480.0)
+    assert flag.details["daily_dose_after_mcg"] == pytest.approx(192.0)
+    assert flag.details["reduction"] == pytest.approx(0.6)
+    # a 25 % Saturday cut stays within the 30 % rule
+    assert not flags_of(run(WEEKDAY_CUT.format(sat=15)), "abrupt_discontinuation")

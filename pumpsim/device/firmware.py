@@ -58,6 +58,7 @@ class Firmware:
         # Programme history: since when (h) each daily dose was in force, in order.
         self.programme_since_h: list[float] = [-math.inf]
         self.programme_dose_mcg: list[float] = [self.schedule.daily_dose_mcg]
+        self.programme_schedule: list[Schedule] = [self.schedule]
         self.boluses: list[Bolus] = []
         self.ptm_last_h: float | None = None
         self.ptm_recent_h: deque[float] = deque()  # grants less than a day before the last check
@@ -70,6 +71,11 @@ class Firmware:
         i = bisect_right(self.programme_since_h, t_h) - 1
         return self.programme_dose_mcg[max(i, 0)]
 
+    def schedule_in_force(self, t_h: float) -> Schedule:
+        """The programme (as a schedule) that was in force at ``t_h``."""
+        i = bisect_right(self.programme_since_h, t_h) - 1
+        return self.programme_schedule[max(i, 0)]
+
     def program(self, t_h: float, therapy: Therapy, schedule: Schedule, reason: str) -> None:
         """Replace the programme now with ``therapy`` (as ``schedule``, built from it); the
         caller checks the reduction rule first."""
@@ -78,6 +84,7 @@ class Firmware:
         self.schedule = schedule
         self.programme_since_h.append(t_h)
         self.programme_dose_mcg.append(dose)
+        self.programme_schedule.append(schedule)
         self.logs.device(
             t_h, "programme_change", reason=reason, mode=therapy.mode, daily_dose_mcg=dose
         )

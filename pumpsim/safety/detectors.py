@@ -24,6 +24,7 @@ from pumpsim.device.reservoir import Crossing, Reservoir
 from pumpsim.flows import Flows
 from pumpsim.safety.flags import Flag, FlagBook
 from pumpsim.schedule import Schedule
+from pumpsim.units import HOURS_PER_DAY
 
 
 class Detectors:
@@ -162,6 +163,38 @@ class Detectors:
             )
             flag.end_h = t_h  # an instant: the cut itself is the event
             self.flags.raise_flag(flag, keep_open=False)
+
+    def check_reduction_by_day(self, t_h: float, before: Schedule, after: Schedule) -> None:
+        """The reprogramming rule for weekday programmes (contract section 4): on each of the
+        next 7 calendar days (from the day of the change), what ``after`` delivers against
+        what ``before`` (the programme in force 24 h earlier) would have delivered that day.
+        The flag reports the day with the deepest cut."""
+        now = self.start + timedelta(hours=t_h)
+        midnight = datetime.combine(now.date(), datetime.min.time())
+        day0_h = t_h - (now - midnight).total_seconds() / 3600.0
+        limit = 1.0 - self.max_daily_reduction
+        worst: tuple[float, float, float, int] | None = None  # (reduction, before, after, day)
+        for day in range(7):
+            a = day0_h + day * HOURS_PER_DAY
+            old = before.integral(a, a + HOURS_PER_DAY)
+            new = after.integral(a, a + HOURS_PER_DAY)
+            if old > 0 and new < old * limit * (1 - 1e-12):
+                cut = 1.0 - new / old
+                if worst is None or cut > worst[0]:
+                    worst = (cut, old, new, day)
+        if worst is None:
+            return
+        cut, old, new, day = worst
+        flag = self.withdrawal_flag(
+            t_h,
+            "reprogramming",
+            daily_dose_before_mcg=old,
+            daily_dose_after_mcg=new,
+            reduction=cut,
+            day=(midnight.date() + timedelta(days=day)).isoformat(),
+        )
+        flag.end_h = t_h  # an instant: the cut itself is the event
+        self.flags.raise_flag(flag, keep_open=False)
 
     def project_refill_due(self, t_h: float, schedule: Schedule) -> None:
         """refill_due_after_empty (contract section 4), checked at t = 0 and at every refill
