@@ -14,26 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pumpsim.body.catheter import Catheter
+from pumpsim.assembly import assemble
 from pumpsim.body.csf import CsfLevels
 from pumpsim.clinic.desk import Clinic, Desk
-from pumpsim.clinic.refill import RefillProcedure
 from pumpsim.clinic.replacement import replace_pump
 from pumpsim.clock import Clock, Token
 from pumpsim.collector import collector_paused
 from pumpsim.crossings import next_crossing
-from pumpsim.device.alarms import AlarmBook
-from pumpsim.device.battery import Battery
 from pumpsim.device.drive import Drive
-from pumpsim.device.firmware import Firmware
-from pumpsim.device.reservoir import Reservoir
 from pumpsim.flows import Flows, compose
 from pumpsim.ledger import Totals
 from pumpsim.logbook import Logbook
-from pumpsim.profile import load_device_profile, load_drug_profile
 from pumpsim.run_output import RunOutput, Snapshot
-from pumpsim.safety.detectors import Detectors
-from pumpsim.safety.flags import FlagBook, risk_factors, severity
 from pumpsim.scenario import schema
 from pumpsim.schedule import Schedule
 from pumpsim.trajectory import Piece, Trajectory
@@ -46,56 +38,19 @@ __all__ = ["Engine", "RunOutput", "Snapshot", "Totals"]
 _STUCK_CROSSINGS = 10_000
 
 
-def _setting(value: float | None, default: float) -> float:
-    """A scenario override, or the profile's value when the scenario leaves it out."""
-    return default if value is None else value
-
-
 class Engine:
     """One simulated patient with one pump, driven by a scenario (and optionally a clinic)."""
 
     def __init__(self, scenario: schema.Scenario, clinic: Clinic | None = None) -> None:
         sc = self.sc = scenario
-        prof = self.profile = load_device_profile(sc.pump.profile)
-        drug = load_drug_profile(sc.drug.name)
-        pump = sc.pump
-        self.clock = Clock(self._handle)
-        at = self.clock.at
         self.clinic = clinic
+        self.clock = Clock(self._handle)
         self.logs = Logbook()
-        self.totals = Totals()
-        tone_h = _setting(pump.critical_tone_interval, prof.critical_tone_interval_h)
-        self.alarms = AlarmBook(prof, tone_h)
-        self.flags = FlagBook()
-        self.risk_factors = risk_factors(sc.patient)
-        volume = pump.initial_volume_ml if pump.initial_volume_ml is not None else pump.reservoir_ml
-        conc = sc.drug.concentration_mcg_per_ml
-        self.reservoir = Reservoir(
-            pump.reservoir_ml,
-            volume,
-            conc,
-            _setting(pump.low_reservoir_alarm_ml, prof.low_reservoir_alarm_ml),
-            _setting(pump.empty_reservoir_alarm_ml, prof.empty_reservoir_alarm_ml),
-        )
-        min_rate = _setting(pump.min_rate_ml_per_day, prof.min_rate_ml_per_day) / HOURS_PER_DAY
-        self.drive = Drive(pump.accuracy, min_rate, at, self.logs)
-        eos_after = _setting(pump.battery.eos_after_eri, prof.eos_after_eri_h)
-        self.battery = Battery(prof, pump.age, pump.battery.eri_at, eos_after, at, self.logs)
-        self.catheter = Catheter(sc.catheter.volume_ml, conc)
-        self.firmware = Firmware(prof, sc.therapy, sc.start, self.alarms, at, self.logs)
-        half_life = _setting(sc.risk.csf_half_life, drug.csf_half_life_h)
-        self.csf = CsfLevels(half_life, self.firmware.schedule, sc.patient.established)
-        refills = [ev.at for ev in sc.events if isinstance(ev, schema.RefillEvent)]
-        self.detectors = Detectors(
-            self.flags, sc.risk.threshold, sc.risk.max_daily_reduction, severity(sc.patient),
-            sc.start, refills, self.alarms, self.reservoir, self.drive, self.catheter,
-        )  # fmt: skip
-        self.refill = RefillProcedure(
-            prof, self.reservoir, self.catheter, self.firmware, self.drive, self.alarms,
-            self.flags, self.totals, self.logs, sc.duration,
-        )  # fmt: skip
-        self.totals.injected_ml = volume + self.catheter.content_ml()
-        self.totals.injected_mcg = volume * conc + self.catheter.content_mcg()
+        p = assemble(sc, self.clock.at, self.logs)
+        self.profile, self.alarms, self.flags, self.totals = p.profile, p.alarms, p.flags, p.totals
+        self.reservoir, self.drive, self.battery = p.reservoir, p.drive, p.battery
+        self.catheter, self.firmware, self.csf = p.catheter, p.firmware, p.csf
+        self.detectors, self.refill, self.risk_factors = p.detectors, p.refill, p.risk_factors
         self._handlers: dict[str, Callable[[float, Any], None]] = {
             "refill": self._ev_refill,
             "reprogram": self._ev_reprogram,
@@ -243,12 +198,10 @@ class Engine:
     def _program(self, t: float, therapy: schema.Therapy, reason: str) -> None:
         fw = self.firmware
         schedule = Schedule.from_therapy(therapy, self.sc.start)
-        before = fw.schedule_in_force(t - HOURS_PER_DAY)
-        if before.period_h == HOURS_PER_DAY and schedule.period_h == HOURS_PER_DAY:
-            reference = fw.dose_in_force_mcg(t - HOURS_PER_DAY)  # every day alike: daily doses
-            self.detectors.check_reduction(t, reference, schedule.daily_dose_mcg)
-        else:  # a weekday programme on either side: day by day over the next 7 days
-            self.detectors.check_reduction_by_day(t, before, schedule)
+        day_before = t - HOURS_PER_DAY
+        self.detectors.check_programme_change(
+            t, fw.schedule_in_force(day_before), fw.dose_in_force_mcg(day_before), schedule
+        )
         fw.program(t, therapy, schedule, reason)
 
     def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:
