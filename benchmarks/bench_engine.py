@@ -172,11 +172,11 @@ def main() -> int:
     # fleet throughput: simulated patient-years per second on the flex year
     sc = pumpsim.load_scenario(str(HERE / "flex-year.yaml"))
     n = 200
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(n):
         pumpsim.simulate(sc)
-    per_s = n / (time.perf_counter() - t0)
-    print(f"throughput: {per_s:.0f} simulated patient-years per second (one core, flex-year)")
+    per_s = n / (time.process_time() - t0)
+    print(f"throughput: {per_s:.0f} simulated patient-years per CPU-second (flex-year)")
     shipped = str(HERE.parent / "scenarios" / "refill-on-time.yaml")
     run_s = process_time(["run", "-q", shipped])
     print(f"pumpsim run -q scenarios/refill-on-time.yaml: {run_s * 1000:.0f} ms (median of 7)")
