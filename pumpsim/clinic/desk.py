@@ -21,11 +21,14 @@ from typing import Any, Protocol
 class Clinic(Protocol):
     """What ``simulate(..., clinic=)`` expects."""
 
-    def start(self, desk: Desk) -> None: ...
+    def start(self, desk: Desk) -> None:
+        """Called once at t = 0, before anything runs."""
 
-    def on_alarm(self, desk: Desk, alarm: str) -> None: ...
+    def on_alarm(self, desk: Desk, alarm: str) -> None:
+        """An alarm (its name) was just raised; ``desk.now_h`` is when."""
 
-    def on_event(self, desk: Desk, event: Any) -> None: ...
+    def on_event(self, desk: Desk, event: Any) -> None:
+        """A scenario or booked event (the schema model) was just applied."""
 
 
 class Desk:
