@@ -21,6 +21,9 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL, URGENT
 
+#: Priority of the end of the run: after everything else due at that instant.
+_LAST = NORMAL + 1
+
 Handler = Callable[[Callable[..., None], tuple], None]
 
 
@@ -109,8 +112,12 @@ class Clock:
         self.env.schedule_at(event, NORMAL, t_h)
 
     def run(self, until_h: float) -> None:
-        """Run the queue up to ``until_h`` (appointments due then, booked before, included)."""
-        self.env.run(until=self.env.timeout(until_h))
+        """Run the queue up to ``until_h``, every appointment due then included."""
+        end = simpy.Event(self.env)
+        end._ok = True
+        end._value = None
+        self.env.schedule_at(end, _LAST, until_h)
+        self.env.run(until=end)
 
     def release(self) -> None:
         """Forget the handler; the pending appointments are popped (doing nothing), so that

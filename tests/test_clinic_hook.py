@@ -209,3 +209,21 @@ def test_booked_events_do_what_scenario_events_do(path):
     for key in ("alarms", "flags", "totals", "final", "pump_log", "physical_log", "series",
                 "engine_events", "expectations"):  # fmt: skip
         assert as_booked[key] == as_scenario[key], key
+
+
+def test_an_event_booked_for_the_very_end_is_applied():
+    from pumpsim.scenario.schema import BolusEvent
+
+    class AtTheEnd(Recorder):
+        def on_event(self, desk, event):
+            if event.type == "mri":
+                desk.book(
+                    desk.duration_h, BolusEvent(at="0h", type="bolus", dose_mcg=5, duration="1h")
+                )
+
+    sc = pumpsim.load_scenario_text(
+        scenario_text(duration="20d") + "events:\n  - {at: 5d, type: mri, duration: 1h}\n"
+    )
+    r = pumpsim.simulate(sc, clinic=AtTheEnd())
+    started = [e["t_h"] for e in r.run.pump_log if e["event"] == "clinician_bolus_started"]
+    assert started == [20 * DAY]
