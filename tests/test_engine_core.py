@@ -158,3 +158,16 @@ def test_the_silent_empty_reservoir_is_logged_even_when_an_expectation_looks_the
     (empty,) = [e for e in r.run.physical_log if e["event"] == "reservoir_empty"]
     assert empty["t_h"] == pytest.approx(128 * 24.0)
     assert r.passed
+
+
+def test_the_result_surface_other_parts_build_on():
+    r = pumpsim.simulate(pumpsim.load_scenario(ROOT / "scenarios" / "missed-refill.yaml"))
+    assert r.scenario.name == "missed-refill" and r.passed and r.outcomes
+    assert [a.type for a in r.alarms] and [f.type for f in r.flags]
+    assert r.to_dict()["scenario"] == "missed-refill" and r.to_json().endswith("}\n")
+    pieces = r.run.trajectory.pieces
+    assert pieces[0].t_h == 0.0 and pieces[-1].t_h == r.scenario.duration
+    assert r.run.trajectory.at(24.0)["estimated_ml"] == pytest.approx(20 - 0.2)
+    assert {"event", "t_h"} <= set(r.run.pump_log[0])
+    assert isinstance(r.run.physical_log, list)
+    assert {"risk_factors", "lra_ml", "empty_ml"} <= set(r.run.state)
