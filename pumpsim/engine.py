@@ -252,7 +252,10 @@ class Engine:
     def run(self) -> RunOutput:
         """Simulate from t = 0 to the scenario's duration."""
         with collector_paused():  # cost linear in events (see pumpsim.collector)
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                self._release()
 
     def _run(self) -> RunOutput:
         sc = self.sc
@@ -286,7 +289,6 @@ class Engine:
         if sc.duration not in self.snapshots:
             self._probe(sc.duration, sc.duration)
         res, cath = self.reservoir, self.catheter
-        self._release()
         return RunOutput(
             scenario=sc,
             profile=self.profile,

@@ -171,3 +171,21 @@ def test_the_result_surface_other_parts_build_on():
     assert {"event", "t_h"} <= set(r.run.pump_log[0])
     assert isinstance(r.run.physical_log, list)
     assert {"risk_factors", "lra_ml", "empty_ml"} <= set(r.run.state)
+
+
+def test_a_failed_run_is_freed_too():
+    sc = pumpsim.load_scenario_text(
+        scenario_text(duration="10d") + "events:\n  - {at: 1d, type: mri, duration: 1h}\n"
+    )
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        engine = Engine(sc, clinic=Boom())
+        with pytest.raises(RuntimeError, match="clinic failed"):
+            engine.run()
+        ref = weakref.ref(engine)
+        del engine
+        assert ref() is None
+    finally:
+        if collecting:
+            gc.enable()
