@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pumpsim.assembly import assemble
-from pumpsim.body.csf import CsfLevels
 from pumpsim.clinic.desk import Clinic, Desk
 from pumpsim.clinic.replacement import replace_pump
 from pumpsim.clock import Clock, Token
@@ -25,7 +24,7 @@ from pumpsim.device.drive import Drive
 from pumpsim.flows import Flows, compose
 from pumpsim.ledger import Totals
 from pumpsim.logbook import Logbook
-from pumpsim.run_output import RunOutput, Snapshot
+from pumpsim.run_output import RunOutput, Snapshot, snapshot_at
 from pumpsim.scenario import schema
 from pumpsim.schedule import Schedule
 from pumpsim.trajectory import Piece, Trajectory
@@ -223,30 +222,11 @@ class Engine:
         self.battery.arm(t)
 
     def _probe(self, t: float, at: float) -> None:
-        """Read the state at ``at`` for an expectation, in closed form from the last event:
-        nothing is advanced or recorded, so looking never changes what happens."""
-        fl, res, tot, csf = self.flows, self.reservoir, self.totals, self.csf
-        t0 = self.t_last
-        dt = t - t0
-        est, true = res.est_ml, res.true_ml
-        delivered, programmed = tot.delivered_intrathecal_mcg, tot.programmed_mcg
-        expected, actual = csf.expected, csf.actual
-        if dt > 0.0:
-            schedule = self.firmware.schedule
-            F = schedule.integral(t0, t)
-            est -= min(fl.est_debit.alpha * F + fl.est_debit.beta * dt, est)
-            left_ml = min(fl.mech.alpha * F + fl.mech.beta * dt, true)
-            true -= left_ml
-            delivered += left_ml * fl.tip_conc * fl.leak
-            programmed += fl.expected.alpha * F + fl.expected.beta * dt
-            expected, actual = schedule.levels_at(
-                (expected, actual), t0, t,
-                ((fl.expected.alpha, fl.expected.beta), (fl.delivered.alpha, fl.delivered.beta)),
-                csf.k_per_h,
-            )  # fmt: skip
-        self.snapshots[at] = Snapshot(
-            at, est, true, CsfLevels.ratio_of(expected, actual), delivered, programmed
-        )
+        """Read the state at ``at`` for an expectation (looking never changes anything)."""
+        self.snapshots[at] = snapshot_at(
+            at, t, self.t_last, self.flows, self.firmware.schedule, self.reservoir, self.totals,
+            self.csf,
+        )  # fmt: skip
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> RunOutput:

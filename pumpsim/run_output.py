@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pumpsim.body.csf import CsfLevels
 from pumpsim.device.alarms import AlarmBook
+from pumpsim.device.reservoir import Reservoir
+from pumpsim.flows import Flows
 from pumpsim.ledger import Totals
 from pumpsim.profile import DeviceProfile
 from pumpsim.safety.flags import FlagBook
 from pumpsim.scenario import schema
+from pumpsim.schedule import Schedule
 from pumpsim.trajectory import Trajectory
 
 
@@ -23,6 +27,39 @@ class Snapshot:
     csf_ratio: float | None
     delivered_intrathecal_mcg: float
     programmed_mcg: float
+
+
+def snapshot_at(
+    at: float,
+    t_h: float,
+    t0_h: float,
+    flows: Flows,
+    schedule: Schedule,
+    reservoir: Reservoir,
+    totals: Totals,
+    csf: CsfLevels,
+) -> Snapshot:
+    """The state at ``t_h`` (labelled ``at``), in closed form from the last event at ``t0_h``
+    under ``flows``: the same sums the coordinator would make advancing to t_h, but nothing is
+    advanced or recorded."""
+    dt = t_h - t0_h
+    est, true = reservoir.est_ml, reservoir.true_ml
+    delivered, programmed = totals.delivered_intrathecal_mcg, totals.programmed_mcg
+    expected, actual = csf.expected, csf.actual
+    if dt > 0.0:
+        fl = flows
+        F = schedule.integral(t0_h, t_h)
+        est -= min(fl.est_debit.alpha * F + fl.est_debit.beta * dt, est)
+        left_ml = min(fl.mech.alpha * F + fl.mech.beta * dt, true)
+        true -= left_ml
+        delivered += left_ml * fl.tip_conc * fl.leak
+        programmed += fl.expected.alpha * F + fl.expected.beta * dt
+        expected, actual = schedule.levels_at(
+            (expected, actual), t0_h, t_h,
+            ((fl.expected.alpha, fl.expected.beta), (fl.delivered.alpha, fl.delivered.beta)),
+            csf.k_per_h,
+        )  # fmt: skip
+    return Snapshot(at, est, true, CsfLevels.ratio_of(expected, actual), delivered, programmed)
 
 
 @dataclass
