@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pumpsim.device.alarms import AlarmBook
@@ -43,7 +44,7 @@ class Firmware:
         self,
         profile: DeviceProfile,
         therapy: Therapy,
-        start: Any,
+        start: datetime,
         alarms: AlarmBook,
         at: Callable[..., Any],
         logs: Logbook,
