@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import scenario_text
+from hypothesis import HealthCheck, given, settings
+from test_accounting import timelines
 
 import pumpsim
 from pumpsim.engine import Engine
@@ -11,6 +13,7 @@ from pumpsim.scenario.schema import (
     PumpReplacementEvent,
     RefillEvent,
     ReprogramEvent,
+    Scenario,
     Therapy,
 )
 
@@ -227,3 +230,18 @@ def test_an_event_booked_for_the_very_end_is_applied():
     r = pumpsim.simulate(sc, clinic=AtTheEnd())
     started = [e["t_h"] for e in r.run.pump_log if e["event"] == "clinician_bolus_started"]
     assert started == [20 * DAY]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timelines())
+def test_booked_events_do_what_scenario_events_do_on_random_timelines(raw):
+    raw = dict(raw, events=[ev for ev in raw["events"] if ev["type"] != "refill"])
+    sc = Scenario.model_validate(raw)
+    as_scenario = pumpsim.simulate(sc).to_dict()
+    booked = [ev for _, ev in sc.sorted_events()]
+    as_booked = pumpsim.simulate(
+        sc.model_copy(update={"events": []}), clinic=Replay(booked)
+    ).to_dict()
+    for key in ("alarms", "flags", "totals", "final", "pump_log", "physical_log", "series",
+                "engine_events"):  # fmt: skip
+        assert as_booked[key] == as_scenario[key], key
