@@ -8,9 +8,12 @@ Run by hand (not part of the test suite):
 For each benchmark scenario a naive SimPy process steps every simulated minute, applying the
 same model (programmed flow from the schedule, estimate and true volume, catheter faults,
 boluses, stalls, refills, low/empty-reservoir and motor-stall alarms, CSF levels), and records
-alarm start times. pumpsim simulates the same scenario. The script checks that both agree on
-every alarm time to within one minute and reports the speed ratio. Targets: ratio >= 300 and
-`pumpsim --help` under 0.5 s. Results are recorded in docs/performance.md.
+alarm start times. pumpsim simulates the same scenario, in the same process, right after. The
+script checks that both agree on every alarm time to within one minute and reports the speed
+ratio. Targets (issue #9): ratio >= 3000 on the 13-step flex year; `pumpsim run` of a shipped
+scenario, process start to exit, <= 200 ms median; `pumpsim --help` <= 100 ms median.
+Results are recorded in docs/performance.md. See also bench_scaling.py (cost linear in events)
+and bench_fleet.py (cost per simulated patient-year).
 """
 
 from __future__ import annotations
@@ -117,19 +120,22 @@ def naive(scenario) -> dict[str, list[float]]:
 
 
 def best_of(fn, repeat: int) -> float:
+    """Least CPU time of this process over ``repeat`` calls (CPU time, not wall time: the
+    machine is shared, and both sides of the ratio are measured the same way)."""
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times)
 
 
-def help_time(repeat: int = 5) -> float:
+def process_time(args: list[str], repeat: int = 7) -> float:
+    """Median wall time of ``python -m pumpsim ARGS``, process start to exit."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pumpsim", "--help"], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "pumpsim", *args], check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -144,9 +150,8 @@ def main() -> int:
     print(head + "  alarms agree")
     for name in ("flex-year", "faults-year"):
         sc = pumpsim.load_scenario(str(HERE / f"{name}.yaml"))
-        t0 = time.perf_counter()
         ref = naive(sc)
-        t_naive = time.perf_counter() - t0
+        t_naive = best_of(lambda sc=sc: naive(sc), 1 if args.quick else 2)
         result = pumpsim.simulate(sc)
         t_fast = best_of(lambda sc=sc: pumpsim.simulate(sc), repeat)
         fast = {n: [a.start_h for a in result.alarms if a.type == n] for n in ref}
@@ -156,7 +161,7 @@ def main() -> int:
             for n in ref
         )
         ratio = t_naive / t_fast
-        ok &= agree and ratio >= 300
+        ok &= agree and (ratio >= 3000 or name != "flex-year")
         print(
             f"{name:<20} {t_naive:>9.2f} {t_fast * 1000:>11.2f} {ratio:>8.0f} "
             f"{result.run.engine_events:>7}  {'yes' if agree else 'NO'}"
@@ -167,14 +172,17 @@ def main() -> int:
     # fleet throughput: simulated patient-years per second on the flex year
     sc = pumpsim.load_scenario(str(HERE / "flex-year.yaml"))
     n = 200
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(n):
         pumpsim.simulate(sc)
-    per_s = n / (time.perf_counter() - t0)
-    print(f"throughput: {per_s:.0f} simulated patient-years per second (one core, flex-year)")
-    h = help_time()
-    ok &= h < 0.5
-    print(f"pumpsim --help: {h * 1000:.0f} ms (median of 5)")
+    per_s = n / (time.process_time() - t0)
+    print(f"throughput: {per_s:.0f} simulated patient-years per CPU-second (flex-year)")
+    shipped = str(HERE.parent / "scenarios" / "refill-on-time.yaml")
+    run_s = process_time(["run", "-q", shipped])
+    print(f"pumpsim run -q scenarios/refill-on-time.yaml: {run_s * 1000:.0f} ms (median of 7)")
+    h = process_time(["--help"])
+    print(f"pumpsim --help: {h * 1000:.0f} ms (median of 7)")
+    ok &= h <= 0.1 and run_s <= 0.2
     print("targets met" if ok else "TARGETS NOT MET")
     return 0 if ok else 1
 

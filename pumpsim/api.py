@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pumpsim.engine import Engine
 from pumpsim.errors import ScenarioError
 from pumpsim.result import Result
@@ -10,7 +12,7 @@ from pumpsim.scenario.expectations import evaluate
 from pumpsim.scenario.schema import Scenario
 
 
-def simulate(scenario: Scenario) -> Result:
+def simulate(scenario: Scenario, clinic: Any = None) -> Result:
     """Run one scenario to its end and check its expectations.
 
     The scenario must have passed every check (``pumpsim.load_scenario``,
@@ -18,6 +20,8 @@ def simulate(scenario: Scenario) -> Result:
     a ScenarioError, so that no device limit is skipped.
     With ``pump: {accuracy: fit}`` the accuracy of every interval between refills is first
     fitted to the recorded residuals (``pumpsim.clinic.fit``), and the reconstruction is run.
+    ``clinic``: an optional reactive clinic that books events as the run goes (see
+    ``pumpsim.clinic.desk``); None runs the scenario's own events only.
     """
     if not isinstance(scenario, Scenario) or not scenario.checked:
         raise ScenarioError(
@@ -26,10 +30,12 @@ def simulate(scenario: Scenario) -> Result:
             "model_copy(update=...) skip the device checks)"
         )
     if scenario.pump.accuracy == "fit":
+        if clinic is not None:
+            raise ScenarioError("a fitted replay (pump.accuracy: fit) takes no reactive clinic")
         from pumpsim.clinic.fit import simulate_fitted
 
         return simulate_fitted(scenario)
-    run = Engine(scenario).run()
+    run = Engine(scenario, clinic=clinic).run()
     return Result(
         run=run,
         outcomes=evaluate(list(scenario.expect), run),

@@ -177,7 +177,9 @@ def default_times(result: Result, step_h: float = 1.0) -> np.ndarray:
     duration = float(result.scenario.duration)
     grid = np.arange(0.0, duration, step_h)
     events = [p.t_h for p in result.run.trajectory.pieces]
-    return np.unique(np.concatenate([grid, events, [duration]]))
+    times = np.unique(np.concatenate([grid, events, [duration]]))
+    # An event a rounding error away from a grid instant is the same instant on a calendar.
+    return times[np.concatenate([[True], np.diff(times) > 1e-9])]
 
 
 def _dates(result: Result, hours: Any) -> pd.DatetimeIndex:

@@ -64,6 +64,7 @@ class DeviceProfile:
     battery_volume_capacity_ml: float
     refill_discrepancy_ml: dict[float, float]
     ptm_bolus_duration_h: float
+    pocket_fill_watch_h: float
     alarms: dict[str, AlarmSpec]
     parameters: dict[str, Parameter]
 
@@ -179,6 +180,7 @@ def load_device_profile(name: str) -> DeviceProfile:
         battery_volume_capacity_ml=float(v("battery_volume_capacity_ml")),
         refill_discrepancy_ml={float(k): float(x) for k, x in v("refill_discrepancy_ml").items()},
         ptm_bolus_duration_h=parse_duration_h(v("ptm_bolus_duration")),
+        pocket_fill_watch_h=parse_duration_h(v("pocket_fill_watch")),
         alarms=alarms,
         parameters=p,
     )

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim import __version__
+from pumpsim.collector import collector_paused
 from pumpsim.device.alarms import AlarmRecord
-from pumpsim.engine import RunOutput
 from pumpsim.profile import load_drug_profile
+from pumpsim.run_output import RunOutput
 from pumpsim.safety.flags import Flag
 from pumpsim.scenario.expectations import Outcome
+from pumpsim.units import format_duration_h
 
 
 @dataclass
@@ -24,6 +26,14 @@ class Result:
     #: Remarks about the scenario itself (e.g. a pump beyond its accuracy specification); in the
     #: document as ``notes`` only when there are some.
     notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        sc = self.run.scenario
+        return (
+            f"<Result {sc.name!r}: {format_duration_h(sc.duration)}, "
+            f"{len(self.run.alarms.history)} alarm(s), {len(self.run.flags.history)} flag(s), "
+            f"passed={self.passed}>"
+        )
 
     @property
     def scenario(self):
@@ -71,6 +81,10 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The result document (contract section 6), with extra keys after the contract's."""
+        with collector_paused():  # linear in events (see pumpsim.collector)
+            return self._document()
+
+    def _document(self) -> dict[str, Any]:
         from pumpsim.clock import Clock, calendar_fields
 
         run = self.run

@@ -7,7 +7,7 @@ beta``, so three questions cover the whole model:
 
 * how much flowed between two instants (``integral``): prefix sums, whole periods skipped;
 * when a cumulative amount is reached (``time_to_amount``): whole periods skipped, then a
-  search over at most one period's steps;
+  binary search over the period's prefix sums;
 * how a one-compartment level ``A' = input - k*A`` evolves and when a combination of two such
   levels first crosses zero (``level_at``, ``first_zero_down``): the periodic steady state in
   closed form plus a decaying transient, so a gap of months costs the same as a gap of minutes.
@@ -18,26 +18,73 @@ None of this steps time.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 
-from pumpsim.scenario.schema import WEEKDAYS, Therapy
+from pumpsim.scenario.schema import WEEKDAYS, FlexStep, Therapy
 from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.
 _FOREVER_PERIODS = 1e9
+#: Relative slack of the prefix-sum search: it only narrows the exact scan that follows.
+_SEARCH_SLACK = 1e-9
+
+
+def _clock_h(text: str) -> float:
+    """Hours after midnight of a validated ``HH:MM`` step time (no regex on the hot path)."""
+    hours, _, minutes = text.partition(":")
+    return int(hours) + int(minutes) / 60.0
+
+
+def _steps_h(steps: list[FlexStep]) -> tuple[list[float], list[float]]:
+    """(start hour, dose per hour) of each step of a day, parsed once."""
+    return [_clock_h(s.at) for s in steps], [s.dose_mcg_per_hour for s in steps]
+
+
+def _week(therapy: Therapy) -> list[tuple[list[float], list[float]]]:
+    """Each weekday's steps (mon..sun), each distinct step list parsed once."""
+    parsed: dict[int, tuple[list[float], list[float]]] = {}
+    week = []
+    for day in WEEKDAYS:
+        steps = therapy.day_steps(day)
+        key = id(steps)
+        if key not in parsed:
+            parsed[key] = _steps_h(steps)
+        week.append(parsed[key])
+    return week
+
+
+def daily_dose_mcg(therapy: Therapy) -> float:
+    """The programme's dose per day (weekly patterns: the mean over the week); the same value,
+    bit for bit, as ``Therapy.daily_dose_mcg``, with each step time parsed once."""
+    if therapy.mode == "continuous":
+        assert therapy.dose_mcg_per_day is not None
+        return therapy.dose_mcg_per_day
+    return _mean_daily_dose(_week(therapy))
+
+
+def _mean_daily_dose(week: list[tuple[list[float], list[float]]]) -> float:
+    total = 0.0
+    for at_h, doses in week:
+        ends = [*at_h[1:], 24.0]
+        total += sum(d * (e - a) for d, a, e in zip(doses, at_h, ends, strict=True))
+    return total / 7.0
 
 
 class Schedule:
     """A periodic step function: ``rates[j]`` from ``starts[j]`` to the next start, per period."""
 
     __slots__ = (
+        "_cum_end",
         "_pss",
         "constant",
         "cum",
+        "daily_dose_mcg",
         "ends",
         "period_h",
         "phase_h",
+        "rate_max",
+        "rate_min",
         "rates",
         "starts",
         "total",
@@ -64,7 +111,12 @@ class Schedule:
         self.total = cum[-1]
         self.phase_h = float(phase_h) % self.period_h
         self.constant = len(self.rates) == 1
+        self.rate_min = min(self.rates)
+        self.rate_max = max(self.rates)
+        self._cum_end = self.cum[1:]  # amount of f from the period start to each step's end
         self._pss: dict[float, tuple[float, ...]] = {}
+        #: mcg per day on average (``from_therapy`` sets the programme's own figure).
+        self.daily_dose_mcg = self.total * HOURS_PER_DAY / self.period_h
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -73,24 +125,24 @@ class Schedule:
         since_midnight_h = start.hour + start.minute / 60.0 + start.second / 3600.0
         if therapy.mode == "continuous":
             assert therapy.dose_mcg_per_day is not None
-            return cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
-        day_lists = [therapy.day_steps(d) for d in WEEKDAYS]
-        if all(steps == day_lists[0] for steps in day_lists):
-            steps = day_lists[0]
-            return cls(
-                HOURS_PER_DAY,
-                [s.at_h for s in steps],
-                [s.dose_mcg_per_hour for s in steps],
-                since_midnight_h,
-            )
-        starts: list[float] = []
-        rates: list[float] = []
-        for day, steps in enumerate(day_lists):
-            for s in steps:
-                starts.append(day * HOURS_PER_DAY + s.at_h)
-                rates.append(s.dose_mcg_per_hour)
-        phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
-        return cls(HOURS_PER_WEEK, starts, rates, phase)
+            sched = cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
+            sched.daily_dose_mcg = therapy.dose_mcg_per_day
+            return sched
+        week = _week(therapy)
+        if all(day == week[0] for day in week):
+            at_h, doses = week[0]
+            sched = cls(HOURS_PER_DAY, at_h, doses, since_midnight_h)
+        else:
+            starts: list[float] = []
+            rates: list[float] = []
+            for day, (at_h, doses) in enumerate(week):
+                for a, d in zip(at_h, doses, strict=True):
+                    starts.append(day * HOURS_PER_DAY + a)
+                    rates.append(d)
+            phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
+            sched = cls(HOURS_PER_WEEK, starts, rates, phase)
+        sched.daily_dose_mcg = _mean_daily_dose(week)  # bit for bit Therapy.daily_dose_mcg
+        return sched
 
     # -- evaluation ---------------------------------------------------------------------------
     def _locate(self, x: float) -> tuple[float, int, float]:
@@ -131,18 +183,32 @@ class Schedule:
         if per_period <= 0.0 or amount / per_period > _FOREVER_PERIODS:
             return math.inf
         x0 = t0_h + self.phase_h
-
-        def G(x: float) -> float:
-            return alpha * self._F(x) + beta * x
-
-        goal = G(x0) + amount
-        q = max(math.floor(goal / per_period), math.floor(x0 / self.period_h))
+        goal = alpha * self._F(x0) + beta * x0 + amount
+        P = self.period_h
+        q = max(math.floor(goal / per_period), math.floor(x0 / P))
+        starts, ends, rates, cum = self.starts, self.ends, self.rates, self.cum
+        n = len(starts)
+        slack = _SEARCH_SLACK * (abs(goal) + per_period)
         for qq in range(q - 1, q + 3):
-            base = qq * self.period_h
+            base = qq * P
             g_base = qq * per_period
-            for j, (s, e, r) in enumerate(zip(self.starts, self.ends, self.rates, strict=True)):
-                slope = alpha * r + beta
-                g_start = g_base + alpha * self.cum[j] + beta * s
+            # Binary search on the prefix sums for the first step that can hold the goal (and
+            # ends after x0); the exact test below starts one step earlier (rounding).
+            target = goal - g_base - slack
+            if beta == 0.0:
+                lo = bisect_left(self._cum_end, target / alpha)
+            elif alpha == 0.0:
+                lo = bisect_left(ends, target / beta)
+            else:
+                lo = bisect_left(
+                    range(n), target, key=lambda j: alpha * cum[j + 1] + beta * ends[j]
+                )
+            if base < x0:
+                lo = max(lo, bisect_right(ends, x0 - base))
+            for j in range(max(lo - 1, 0), n):
+                s, e = starts[j], ends[j]
+                slope = alpha * rates[j] + beta
+                g_start = g_base + alpha * cum[j] + beta * s
                 g_end = g_start + slope * (e - s)
                 if slope > 0.0 and g_end >= goal and base + e > x0:
                     x = base + s + (goal - g_start) / slope
@@ -187,6 +253,26 @@ class Schedule:
         p1 = alpha * self.steady_level(t1_h, k) + beta / k
         return p1 + (a0 - p0) * math.exp(-k * (t1_h - t0_h))
 
+    def levels_at(
+        self,
+        a0: tuple[float, float],
+        t0_h: float,
+        t1_h: float,
+        inputs: tuple[tuple[float, float], tuple[float, float]],
+        k: float,
+    ) -> tuple[float, float]:
+        """Two levels at once (``level_at`` for each (alpha, beta) input): the steady states
+        and the decay are shared, the results are the same bit for bit."""
+        if t1_h == t0_h:
+            return a0
+        s0 = self.steady_level(t0_h, k)
+        s1 = self.steady_level(t1_h, k)
+        decay = math.exp(-k * (t1_h - t0_h))
+        (a, b), (c, d) = inputs
+        first = (a * s1 + b / k) + (a0[0] - (a * s0 + b / k)) * decay
+        second = (c * s1 + d / k) + (a0[1] - (c * s0 + d / k)) * decay
+        return first, second
+
     def first_zero_down(
         self, t0_h: float, t_end_h: float, g0: float, alpha: float, beta: float, k: float
     ) -> float | None:
@@ -196,8 +282,8 @@ class Schedule:
         is a single exponential; whole periods are skipped using the periodic steady state.
         """
         g0 = max(g0, 0.0)
-        if all(alpha * r + beta >= 0.0 for r in self.rates):
-            return None  # the input never pulls g down
+        if alpha * self.rate_min + beta >= 0.0 and alpha * self.rate_max + beta >= 0.0:
+            return None  # the input never pulls g down (it is monotone in the rate)
         x0 = t0_h + self.phase_h
         x_end = t_end_h + self.phase_h
         P = self.period_h

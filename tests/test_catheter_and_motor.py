@@ -271,9 +271,11 @@ def test_explicit_eri_and_age():
         )
     )
     assert r.passed, r.outcomes
-    # a pump implanted 7 years ago stops at once
-    r = run(scenario_text(duration="2d", pump_extra="age: 7y"))
-    assert alarm_starts(r, "eos") == [0.0]
+    # a pump implanted 7 years ago is past its latest ERI: ERI at once, and EOS still the full
+    # ERI-to-EOS interval later (contract section 1: nothing shortens it)
+    r = run(scenario_text(duration="100d", pump_extra="age: 7y"))
+    assert alarm_starts(r, "eri") == [0.0]
+    assert alarm_starts(r, "eos") == [90 * 24.0]
 
 
 def test_pump_replacement_clears_alarms_and_restarts_battery():

@@ -201,6 +201,61 @@ def test_refill_due_after_empty():
     assert len(flags_of(r, "refill_due_after_empty")) == 1
 
 
+def test_refill_due_after_empty_rechecks_at_a_missed_refill():
+    # Issue #10's hand-computed case: 0.2 mL/day from 20 mL, the empty alarm is projected for
+    # day 97.5. At t = 0 the next visit (day 85) is in time; it is missed, and at day 85 the
+    # visit booked after it (day 105) is too late: raised at day 85, ended at day 105.
+    r = run(
+        scenario_text(
+            duration="120d",
+            extra="""
+        events:
+          - {at: 85d, type: refill, missed: true}
+          - {at: 105d, type: refill, volume_ml: 20}
+    """,
+        )
+    )
+    (flag,) = flags_of(r, "refill_due_after_empty")
+    assert (flag.start_h, flag.end_h) == (85 * DAY, 105 * DAY)
+    assert flag.details["refill_at_h"] == 105 * DAY
+    assert flag.details["projected_empty_alarm_h"] == pytest.approx(97.5 * DAY)
+
+
+def test_refill_due_after_empty_ends_at_its_visit_and_each_visit_rechecks():
+    # 0.2 mL/day, 20 mL: projected empty at 97.5 d from t = 0, then 97.5 d after each refill.
+    # Visits at 100 d (late: flag 0-100) and 200 d (from the 100 d fill, empty at 197.5 d:
+    # late again: a second flag 100-200); nothing booked after 200 d: no flag there.
+    r = run(
+        scenario_text(
+            duration="230d",
+            extra="""
+        events:
+          - {at: 100d, type: refill, volume_ml: 20}
+          - {at: 200d, type: refill, volume_ml: 20}
+    """,
+        )
+    )
+    spans = [(f.start_h / DAY, f.end_h / DAY) for f in flags_of(r, "refill_due_after_empty")]
+    assert spans == [(0.0, 100.0), (100.0, 200.0)]
+
+
+def test_refill_due_after_empty_is_checked_only_at_refills():
+    # A reprogramming is not a visit: the clinic re-projects only at t = 0 and at refills. At
+    # t = 0 the day-90 visit is in time; the day-30 increase to 600 mcg/day (0.3 mL/day, empty
+    # alarm then due on day 72.5) is not re-projected.
+    r = run(
+        scenario_text(
+            duration="100d",
+            extra="""
+        events:
+          - {at: 30d, type: reprogram, therapy: {dose_mcg_per_day: 600}}
+          - {at: 90d, type: refill, volume_ml: 20}
+    """,
+        )
+    )
+    assert not flags_of(r, "refill_due_after_empty")
+
+
 def test_overdose_ratio_flag_and_recovery():
     r = run(
         scenario_text(
@@ -326,3 +381,36 @@ def test_time_to_critical_alarm_only_counts_alarms_while_flagged():
     first, second = (f for f in r.to_dict()["flags"] if f["type"] == "abrupt_discontinuation")
     assert first["cause"] == "catheter" and first["time_to_critical_alarm_h"] is None
     assert second["cause"] == "motor_stall" and second["time_to_critical_alarm_h"] == 0.0
+
+
+WEEKDAY_CUT = """
+name: t
+duration: 20d
+start: 2026-01-05T00:00:00
+drug: {{concentration_mcg_per_ml: 2000}}
+therapy: {{dose_mcg_per_day: 480}}
+events:
+  - at: 3d12h
+    type: reprogram
+    therapy:
+      mode: flex
+      steps: [{{at: "00:00", dose_mcg_per_hour: 20}}]
+      days:
+        sat: [{{at: "00:00", dose_mcg_per_hour: {sat}}}]
+"""
+
+
+def test_weekday_cut_is_flagged_day_by_day():
+    # 480 mcg/day every day; on Thursday 2026-01-08 (noon) a weekday programme keeps 480 on six
+    # days and gives Saturday 8 mcg/h = 192 mcg: the weekly mean falls only 8.6 %, but Saturday
+    # loses 60 % against what the old programme delivered that day.
+    r = run(WEEKDAY_CUT.format(sat=8))
+    (flag,) = flags_of(r, "abrupt_discontinuation")
+    assert flag.cause == "reprogramming"
+    assert (flag.start_h, flag.end_h) == (84.0, 84.0)
+    assert flag.details["day"] == "2026-01-10"
+    assert flag.details["daily_dose_before_mcg"] == pytest.approx(480.0)
+    assert flag.details["daily_dose_after_mcg"] == pytest.approx(192.0)
+    assert flag.details["reduction"] == pytest.approx(0.6)
+    # a 25 % Saturday cut stays within the 30 % rule
+    assert not flags_of(run(WEEKDAY_CUT.format(sat=15)), "abrupt_discontinuation")

@@ -95,6 +95,19 @@ def test_pocket_fill_goes_outside_and_raises_overdose_risk():
     (flag,) = flags_of(r, "overdose_risk")
     assert flag.cause == "pocket_fill" and flag.details["pocket_mcg"] == pytest.approx(10000.0)
     assert r.run.totals.pocket_mcg == pytest.approx(10000.0)
+    # the flag spans the profile's pocket_fill_watch (24 h, assumed), not an instant
+    assert (flag.start_h, flag.end_h) == (240.0, 264.0)
+
+
+def test_pocket_fill_watch_still_running_at_the_end_leaves_the_flag_open():
+    r = run(
+        scenario_text(
+            duration="10d12h",
+            extra="events: [{at: 10d, type: refill, volume_ml: 20, pocket_fraction: 0.1}]\n",
+        )
+    )
+    (flag,) = flags_of(r, "overdose_risk")
+    assert (flag.start_h, flag.end_h) == (240.0, None)
 
 
 def test_concentration_not_updated_in_pump_delivers_the_wrong_dose():

@@ -50,7 +50,7 @@ def test_replay_prints_the_visit_table(capsys):
     assert "    2026-07-08 00:00 (156d)  TRUE RESERVOIR EMPTY" in between
     assert "FLAG abrupt_discontinuation (reservoir_empty, SILENT)" in between
     assert "    2026-07-09 12:00 (157d 12h)  ALARM empty_reservoir (critical)" in between
-    assert "expectations: 13/13 passed" in out
+    assert "expectations: 15/15 passed" in out
 
 
 def test_replay_writes_json_and_junit(tmp_path, capsys):
@@ -60,7 +60,7 @@ def test_replay_writes_json_and_junit(tmp_path, capsys):
     assert doc["scenario"] == "replay-missed-then-late" and doc["passed"] is True
     assert doc["refills"][2]["accuracy_basis"] == "lower_bound"
     root = ET.parse(out_xml).getroot()
-    assert root.get("tests") == str(len(doc["expectations"])) == "13"
+    assert root.get("tests") == str(len(doc["expectations"])) == "15"
     assert root.get("failures") == "0"
     assert not list(tmp_path.glob(".pumpsim-*"))
 

@@ -163,3 +163,33 @@ def test_reprogram_changes_rate():
     """,
     )
     assert run(text).passed
+
+
+def test_eos_follows_an_explicit_eri_by_the_full_interval_past_the_hard_stop():
+    # Implanted 6 years 300 days ago (the 7-year hard stop is 65 days ahead, 7y = 2555.0 days
+    # here); ERI is set explicitly at day 50: EOS follows 90 days later, at day 140, not at the
+    # hard stop.
+    from pumpsim.units import parse_duration_h
+
+    text = scenario_text(
+        duration="160d",
+        pump_extra="age: 6y300d, battery: {eri_at: 50d}",
+    )
+    r = run(text)
+    assert alarm_starts(r, "eri") == [50 * 24.0]
+    assert alarm_starts(r, "eos") == [140 * 24.0]
+    hard_stop_d = (parse_duration_h("7y") - parse_duration_h("6y300d")) / 24
+    assert hard_stop_d < 140 - 1
+
+
+def test_eos_follows_the_latest_eri_by_the_interval():
+    # No explicit ERI, a battery that barely drains: ERI comes at the latest 90 days before the
+    # hard stop, EOS 90 days after it.
+    from pumpsim.units import parse_duration_h
+
+    r = run(scenario_text(duration="400d", therapy="{dose_mcg_per_day: 100}", pump_extra="age: 6y"))
+    hard_stop_h = parse_duration_h("7y") - parse_duration_h("6y")
+    (eri,) = alarm_starts(r, "eri")
+    (eos,) = alarm_starts(r, "eos")
+    assert eri == pytest.approx(hard_stop_h - 90 * 24)
+    assert eos == pytest.approx(eri + 90 * 24)

@@ -141,3 +141,68 @@ def test_first_zero_down_skips_many_periods_exactly():
     assert got is not None and ref is not None
     assert got == pytest.approx(ref, abs=0.002)
     assert got > 48.0  # beyond the two periods scanned directly
+
+
+def linear_scan_time_to_amount(s: Schedule, t0_h, alpha, beta, amount):
+    """The round-1 implementation (a scan over every step of four periods): the reference the
+    binary search must match bit for bit."""
+    if amount <= 0.0:
+        return t0_h
+    if s.constant:
+        slope = alpha * s.rates[0] + beta
+        return t0_h + amount / slope if slope > 0.0 else math.inf
+    per_period = alpha * s.total + beta * s.period_h
+    if per_period <= 0.0 or amount / per_period > 1e9:
+        return math.inf
+    x0 = t0_h + s.phase_h
+    goal = alpha * s._F(x0) + beta * x0 + amount
+    q = max(math.floor(goal / per_period), math.floor(x0 / s.period_h))
+    for qq in range(q - 1, q + 3):
+        base = qq * s.period_h
+        g_base = qq * per_period
+        for j, (st_, e, r) in enumerate(zip(s.starts, s.ends, s.rates, strict=True)):
+            slope = alpha * r + beta
+            g_start = g_base + alpha * s.cum[j] + beta * st_
+            g_end = g_start + slope * (e - st_)
+            if slope > 0.0 and g_end >= goal and base + e > x0:
+                x = base + st_ + (goal - g_start) / slope
+                return max(x, x0) - s.phase_h
+    raise AssertionError("no segment")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    schedules(),
+    st.floats(0, 5000),
+    st.sampled_from([0.0, 1e-3, 0.5, 1.0]),
+    st.sampled_from([0.0, 1e-4, 0.01, 2.0]),
+    st.one_of(st.floats(1e-9, 5000), st.sampled_from([12.0, 24.0, 48.0, 100.0])),
+)
+def test_time_to_amount_binary_search_equals_the_scan(s, t0, alpha, beta, amount):
+    assert s.time_to_amount(t0, alpha, beta, amount) == linear_scan_time_to_amount(
+        s, t0, alpha, beta, amount
+    )
+
+
+def test_step_boundaries_and_zero_steps_are_found_exactly():
+    s = Schedule(24.0, [0.0, 6.0, 12.0, 18.0], [1.0, 0.0, 2.0, 0.0])
+    # 6 mcg by 06:00, nothing until noon, 12 more by 18:00: 18 per day
+    for amount, expected in [(6.0, 6.0), (6.000001, 12.0000005), (18.0, 18.0), (30.0, 39.0)]:
+        got = s.time_to_amount(0.0, 1.0, 0.0, amount)
+        assert got == pytest.approx(expected, abs=1e-9)
+        assert got == linear_scan_time_to_amount(s, 0.0, 1.0, 0.0, amount)
+    assert s.time_to_amount(0.0, 1.0, 0.0, 18.0 * 1000 + 6.0) == pytest.approx(24000.0 + 6.0)
+
+
+def test_daily_dose_is_the_schema_value_bit_for_bit():
+    from pumpsim.scenario.schema import Therapy
+    from pumpsim.schedule import daily_dose_mcg
+
+    steps = [{"at": "00:00", "dose_mcg_per_hour": 12.3}, {"at": "07:45", "dose_mcg_per_hour": 7.1}]
+    weekend = [{"at": "00:00", "dose_mcg_per_hour": 3.3}, {"at": "13:05", "dose_mcg_per_hour": 9}]
+    for therapy in (
+        Therapy(dose_mcg_per_day=417.3),
+        Therapy(mode="flex", steps=steps),
+        Therapy(mode="flex", steps=steps, days={"sat": weekend, "sun": weekend}),
+    ):
+        assert daily_dose_mcg(therapy) == therapy.daily_dose_mcg

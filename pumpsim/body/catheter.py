@@ -9,8 +9,11 @@ instant; only the concentration lags.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from pumpsim.logbook import Logbook
 from pumpsim.scenario.schema import RETAINING_FAULTS
 
 
@@ -34,6 +37,8 @@ class Catheter:
 
     def __init__(self, volume_ml: float, concentration_mcg_per_ml: float) -> None:
         self.volume_ml = volume_ml
+        #: The slug whose end the next ``catheter_front`` crossing was computed for.
+        self.front_slug: list[float] | None = None
         # Slugs from tip (left) to pump end (right): [volume_ml, concentration].
         self.slugs: deque[list[float]] = deque()
         if volume_ml > 0:
@@ -64,6 +69,23 @@ class Catheter:
         if len(self.slugs) < 2 and self.slugs[0][1] == reservoir_conc:
             return None
         return self.slugs[0][0]
+
+    def arm_front(self) -> None:
+        """Remember which slug the next front crossing belongs to."""
+        self.front_slug = self.slugs[0]
+
+    def front_reached(self, t_h: float, reservoir_conc: float, logs: Logbook) -> None:
+        """The boundary behind the armed slug reached the tip: the tip concentration changes."""
+        slug = self.front_slug
+        old = slug[1] if slug else None
+        if slug is not None:
+            self.drop_front(slug, reservoir_conc)
+        logs.world(
+            t_h,
+            "catheter_front",
+            from_mcg_per_ml=old,
+            to_mcg_per_ml=self.tip_concentration(reservoir_conc),
+        )
 
     def holds_other_than(self, conc: float) -> bool:
         """Whether any slug differs from ``conc`` (a bridge bolus is still needed)."""
@@ -105,6 +127,30 @@ class Catheter:
                 self.slugs.append([dust[0], conc_in])
 
     # -- faults -------------------------------------------------------------------------------
+    def start_fault(
+        self,
+        t_h: float,
+        kind: str,
+        delivered_fraction: float,
+        duration_h: float | None,
+        at: Callable[..., Any],
+        logs: Logbook,
+    ) -> None:
+        """A silent fault starts now (and ends after ``duration_h``, if given)."""
+        until = None if duration_h is None else t_h + duration_h
+        fault = Fault(kind, delivered_fraction, t_h, until)
+        self.add_fault(fault)
+        logs.world(
+            t_h, "catheter_fault", kind=kind, delivered_fraction=delivered_fraction, until_h=until
+        )
+        if until is not None:
+            at(until, self._end_fault, fault, logs)
+
+    def _end_fault(self, t_h: float, fault: Fault, logs: Logbook) -> None:
+        if fault in self.faults:
+            self.remove_fault(fault)
+            logs.world(t_h, "catheter_fault_ended", kind=fault.kind)
+
     def add_fault(self, fault: Fault) -> None:
         """Start a fault; several may be active at once (their fractions multiply)."""
         self.faults.append(fault)
@@ -114,9 +160,10 @@ class Catheter:
         if fault in self.faults:
             self.faults.remove(fault)
 
-    def repair(self) -> None:
+    def repair(self, t_h: float, logs: Logbook) -> None:
         """End every fault."""
         self.faults.clear()
+        logs.world(t_h, "catheter_repair")
 
     def retained_fraction(self) -> float:
         """Share of the mechanism's output that leaves the reservoir (occlusion, kink hold back)."""

@@ -10,7 +10,7 @@ from pumpsim.scenario.schema import VISIT_TARGETS, Expectation
 from pumpsim.units import format_duration_h
 
 if TYPE_CHECKING:
-    from pumpsim.engine import RunOutput
+    from pumpsim.run_output import RunOutput
 
 
 @dataclass(frozen=True)
