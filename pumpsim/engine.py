@@ -15,10 +15,10 @@ Two truths are kept apart: ``est_ml``/``pump_conc`` (what the pump believes) and
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 
@@ -213,12 +213,59 @@ class RunOutput:
         return self.trajectory.series()
 
 
-class Engine:
-    """One simulated patient with one pump, driven by a scenario."""
+# ----------------------------------------------------------------------------------------------
+# The clinic hook: an outside policy (e.g. a sweep's synthetic clinic) that watches alarms and
+# applied events and books further events. With ``clinic=None`` nothing of this runs.
+# ----------------------------------------------------------------------------------------------
+class Clinic(Protocol):
+    """What ``Engine(scenario, clinic=...)`` calls. Every method may ``desk.book`` events."""
 
-    def __init__(self, scenario: schema.Scenario) -> None:
+    def start(self, desk: Desk) -> None:
+        """Called once at t = 0, before anything runs."""
+
+    def on_alarm(self, desk: Desk, alarm: str) -> None:
+        """An alarm was just raised (``desk.now_h`` is when)."""
+
+    def on_event(self, desk: Desk, event: Any) -> None:
+        """A scenario or booked event (the schema model) was just applied."""
+
+
+class Desk:
+    """The clinic's view of one running engine: the clock, the pump's size, and a diary."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.duration_h: float = engine.sc.duration
+
+    @property
+    def now_h(self) -> float:
+        """The current scenario time (h)."""
+        return float(self._engine.env.now)
+
+    @property
+    def reservoir_ml(self) -> float:
+        """The reservoir size (mL) of the pump implanted now."""
+        return self._engine.reservoir_ml
+
+    def book(self, at_h: float, event: Any) -> None:
+        """Apply a schema event at ``at_h`` as if it were a scenario event (its ``at`` is ignored).
+
+        Booked events run after the scenario's own events at the same instant; an event beyond
+        the duration is ignored; an instant before now is a programming error (ValueError).
+        """
+        self._engine._book(at_h, event)
+
+
+class Engine:
+    """One simulated patient with one pump, driven by a scenario (and optionally a clinic)."""
+
+    def __init__(self, scenario: schema.Scenario, clinic: Clinic | None = None) -> None:
         sc = scenario
         self.sc = sc
+        self.clinic = clinic
+        self.desk: Desk | None = None
+        self._applied: list[Any] = []
+        self._booked = 0
         self.profile = load_device_profile(sc.pump.profile)
         prof = self.profile
         self.drug = load_drug_profile(sc.drug.name)
@@ -413,6 +460,8 @@ class Engine:
         self._advance(t)
         fn(*args)
         self._refresh(t)
+        if self._applied:
+            self._notify_applied()
 
     def _next_crossing(self, t: float) -> tuple[float, str] | None:
         fl = self.flows
@@ -526,6 +575,9 @@ class Engine:
                 self._log(
                     t, f"alarm_{what}", alarm=name, priority=self.profile.alarms[name].priority
                 )
+                if what == "raised" and self.clinic is not None:
+                    assert self.desk is not None
+                    self.clinic.on_alarm(self.desk, name)
         if self.bridge_active and not self.catheter.holds_other_than(self.reservoir_conc):
             self.bridge_active = False
             self._log(t, "bridge_bolus_complete")
@@ -708,6 +760,26 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     def _on_event(self, index: int, ev: Any) -> None:
         getattr(self, f"_ev_{ev.type}")(self.t_last, index, ev)
+        if self.clinic is not None:
+            self._applied.append(ev)
+
+    def _notify_applied(self) -> None:
+        """Tell the clinic about the events applied at this instant (after alarms settled)."""
+        assert self.clinic is not None and self.desk is not None
+        applied, self._applied = self._applied, []
+        for ev in applied:
+            self.clinic.on_event(self.desk, ev)
+
+    def _book(self, at_h: float, ev: Any) -> None:
+        now = self.env.now
+        if at_h < now:
+            raise ValueError(f"cannot book {ev.type} at {at_h} h: it is already {now} h")
+        if at_h > self.sc.duration:
+            return
+        self._booked += 1
+        if isinstance(ev, schema.RefillEvent):
+            insort(self.refill_times, at_h)
+        self._at(at_h, self._on_event, len(self.sc.events) + self._booked - 1, ev)
 
     def _set_therapy(self, t: float, therapy: schema.Therapy, reason: str) -> None:
         self._check_reduction(t, therapy)
@@ -961,6 +1033,9 @@ class Engine:
         for at in sorted({e.at for e in sc.expect if e.at is not None}):
             if at <= sc.duration:
                 self._at(at, self._probe, at)
+        if self.clinic is not None:
+            self.desk = Desk(self)
+            self.clinic.start(self.desk)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).
         drain = self.flows.battery
         mean_f = self.schedule.total / self.schedule.period_h
