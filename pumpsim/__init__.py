@@ -19,6 +19,7 @@ __all__ = [
     "load_scenario",
     "load_scenario_text",
     "simulate",
+    "sweep",
 ]
 
 
@@ -32,6 +33,10 @@ def __getattr__(name: str):
         from pumpsim.api import simulate
 
         return simulate
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module("pumpsim.sweep")
     if name == "Result":
         from pumpsim.result import Result
 

@@ -6,4 +6,4 @@ so that building the parser (``pumpsim --help``) stays instant.
 """
 
 #: Subcommands in the order ``pumpsim --help`` lists them (module names in this package).
-COMMANDS = ("run", "check", "validate", "plot")
+COMMANDS = ("run", "check", "validate", "plot", "sweep")
