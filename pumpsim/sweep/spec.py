@@ -196,9 +196,12 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
     base["duration"] = data.get("duration", base.get("duration"))
     base.pop("expect", None)
     base.pop("faults", None)
-    if clinic_raw is not None and isinstance(base.get("events"), list):
+    if isinstance(base.get("events"), list):
         base["events"] = [
-            e for e in base["events"] if not (isinstance(e, dict) and e.get("type") == "refill")
+            e
+            for e in base["events"]
+            if not (clinic_raw is not None and isinstance(e, dict) and e.get("type") == "refill")
+            and not ("duration" in data and _after(e, duration_h))
         ]
     factory = ScenarioFactory(base, base_file)
     base_scenario = factory.checked({}, ())  # raises with the base file's name
@@ -277,6 +280,16 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
         factory=factory,
         fingerprint=fingerprint_of(data, base_data, __version__),
     )
+
+
+def _after(event: Any, duration_h: float) -> bool:
+    """Whether a base event falls after the sweep's duration (it is then left out)."""
+    if not isinstance(event, dict):
+        return False
+    try:
+        return parse_duration_h(event.get("at")) > duration_h
+    except DurationError:
+        return False  # a date, or invalid: the scenario check reports it
 
 
 def _located_path(section: str, path: tuple[object, ...], grid: dict[str, Any]) -> tuple:
