@@ -72,6 +72,12 @@ class ClinicPolicy:
 
 
 def _dist(spec: Any, path: tuple[object, ...]) -> Distribution:
+    if isinstance(spec, int | float) and not isinstance(spec, bool):
+        raise SettingsError(
+            f"bare number {spec!r} is not a duration: give a unit, e.g. '{spec}d', or a "
+            "distribution",
+            path,
+        )
     if isinstance(spec, str):
         spec = {"fixed": spec}
     try:

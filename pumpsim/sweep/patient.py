@@ -119,6 +119,35 @@ def _first_alarm(run: Any, start_h: float, end_h: float | None) -> str:
     return later[1] if later is not None else "none"
 
 
+def checked_variant(
+    spec: SweepSpec, point: GridPoint, patient: int, streams: PatientStreams
+) -> tuple[Any, list[Any]]:
+    """Draw a patient's ``vary:`` values and build its checked scenario (and the draws).
+
+    Raises ScenarioError naming the sweep file, the ``vary`` key and its line.
+    """
+    drawn = []
+    values = dict(point.scenario_values)
+    for key in spec.vary:
+        value = key.dist.draw(streams(key.stream))
+        drawn.append(value)
+        values[key.path] = yaml_draw(key, value)
+    try:
+        return spec.factory.checked(values), drawn
+    except ScenarioError as exc:
+        dotted = ".".join(str(p) for p in exc.path)
+        key = next((k for k in spec.vary if k.path == dotted), None)
+        if key is None:
+            key = next((k for k in spec.vary if dotted.startswith(k.path.rsplit(".", 1)[0])), None)
+        raise ScenarioError(
+            f"patient {patient} (grid point {point.index}) drew an invalid scenario: "
+            f"{dotted + ': ' if dotted else ''}{exc.message}",
+            file=spec.file,
+            path=("vary", key.path) if key else (),
+            line=key.line if key else None,
+        ) from None
+
+
 def simulate_patient(
     spec: SweepSpec, point: GridPoint, patient: int
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
@@ -127,24 +156,7 @@ def simulate_patient(
     from pumpsim.sweep.clinic import SyntheticClinic
 
     streams = PatientStreams(spec.seed, patient)
-    drawn = []
-    values = dict(point.scenario_values)
-    for key in spec.vary:
-        value = key.dist.draw(streams(key.stream))
-        drawn.append(value)
-        values[key.path] = yaml_draw(key, value)
-    try:
-        scenario = spec.factory.checked(values)
-    except ScenarioError as exc:
-        dotted = ".".join(str(p) for p in exc.path)
-        vary_key = next((k.path for k in spec.vary if k.path == dotted), None)
-        where = ("vary", vary_key) if vary_key else ()
-        raise ScenarioError(
-            f"patient {patient} (grid point {point.index}) drew an invalid scenario: "
-            f"{dotted + ': ' if dotted else ''}{exc.message}",
-            file=spec.file,
-            path=where,
-        ) from None
+    scenario, drawn = checked_variant(spec, point, patient, streams)
     clinic = SyntheticClinic(point.clinic, point.faults, streams, scenario.pump.age)
     run = Engine(scenario, clinic=clinic).run()
 

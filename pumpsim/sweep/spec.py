@@ -68,6 +68,7 @@ class VaryKey:
 
     path: str
     dist: Distribution
+    line: int | None = None  # in the sweep file, for messages
 
     @property
     def column(self) -> str:
@@ -218,7 +219,7 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
             dist = parse_distribution(spec)
         except DistributionError as exc:
             raise fail(str(exc), ("vary", key, *exc.path)) from None
-        vary.append(VaryKey(key, dist))
+        vary.append(VaryKey(key, dist, located.line_of(("vary", key))))
 
     raw_grid = data.get("grid") or {}
     if not isinstance(raw_grid, dict):
@@ -267,7 +268,7 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
             raise fail(str(exc), _located_path("faults", exc.path, raw_grid)) from None
         points.append(GridPoint(index, values, tuple(scenario_values), clinic, faults))
 
-    return SweepSpec(
+    spec = SweepSpec(
         name=name,
         file=file,
         base_file=base_file,
@@ -280,6 +281,14 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
         factory=factory,
         fingerprint=fingerprint_of(data, base_data, __version__),
     )
+    if vary:
+        # A key path the scenario does not have, or a distribution centred on forbidden values,
+        # is reported now rather than by the first patient in a worker.
+        from pumpsim.sweep.patient import checked_variant
+        from pumpsim.sweep.streams import PatientStreams
+
+        checked_variant(spec, spec.grid[0], 0, PatientStreams(seed, 0))
+    return spec
 
 
 def _after(event: Any, duration_h: float) -> bool:
