@@ -1,0 +1,128 @@
+"""``pumpsim sweep`` on the command line: the shipped examples, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from pumpsim.cli import main
+
+SWEEPS = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+BASE = ROOT / "scenarios" / "steady-state-year.yaml"
+
+
+def test_there_are_examples_and_a_comparison():
+    assert len(SWEEPS) >= 3
+    assert any("grid:" in p.read_text() for p in SWEEPS)
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.stem)
+def test_shipped_sweeps_run(path: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--out", str(out), "--patients", "3", "--workers", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "per 100 patient-years" in printed and "grid point 0" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["patients_per_grid_point"] == 3
+    assert (out / "patients.parquet").exists() or (out / "patients.csv").exists()
+
+
+def test_plot_is_written(tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    args = ["sweep", str(SWEEPS[0]), "--out", str(out), "--patients", "4", "--workers", "1"]
+    assert main([*args, "--plot", "-q"]) == 0
+    png = out / "survival.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out == ""
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("BASE", str(BASE)), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("name: x\nbase: BASE\npatients: 0\n", ":3: patients:", "whole number"),
+        (
+            "name: x\nbase: BASE\npatients: 2\nvary:\n  pump.accuracy: {normal: {mean: -3, sd: 0.1}}\n",
+            ":5: vary.pump.accuracy:",
+            "greater than -1",
+        ),
+        (
+            "name: x\nbase: BASE\npatients: 2\nvary:\n  pump.acuracy: {fixed: 0.1}\n",
+            ":5: vary.pump.acuracy:",
+            "did you mean 'accuracy'",
+        ),
+        (
+            "name: x\nbase: BASE\npatients: 2\ngrid:\n  pump.reservoir_ml: [20, 30]\n",
+            ":5: grid.pump.reservoir_ml:",
+            "not a synchromed-ii reservoir",
+        ),
+        (
+            "name: x\nbase: BASE\npatients: 2\nclinic:\n  refill_every: 30\n",
+            ":5: clinic.refill_every:",
+            "bare number",
+        ),
+        (
+            "name: x\nbase: BASE\npatients: 2\nfaults:\n  catheter: {model: gold}\n",
+            ":5: faults.catheter.model:",
+            "unknown catheter model",
+        ),
+        ("name: x\nbase: nowhere.yaml\npatients: 2\n", ":2: base:", "no such scenario file"),
+        ("name: x\nbase: BASE\npatients: 2\nwhatever: 1\n", ":4: whatever:", "unknown key"),
+    ],
+)
+def test_bad_sweep_file_is_one_line_exit_2(tmp_path: Path, text: str, where: str, what: str):
+    path = write(tmp_path, text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pumpsim", "sweep", path, "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(path + where), proc.stderr
+    assert what in proc.stderr
+
+
+def test_changed_sweep_refused_then_fresh(tmp_path: Path, capsys):
+    path = write(tmp_path, "name: x\nbase: BASE\npatients: 2\nduration: 30d\n")
+    out = str(tmp_path / "o")
+    assert main(["sweep", path, "--out", out, "-q", "--workers", "1"]) == 0
+    Path(path).write_text(Path(path).read_text().replace("patients: 2", "patients: 3"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pumpsim", "sweep", path, "--out", out],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and "--fresh" in proc.stderr and proc.stderr.count("\n") == 1
+    assert main(["sweep", path, "--out", out, "-q", "--fresh", "--workers", "1"]) == 0
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["patients_per_grid_point"] == 3
+
+
+def test_bad_options(tmp_path: Path, capsys):
+    path = write(tmp_path, "name: x\nbase: BASE\npatients: 2\n")
+    assert main(["sweep", path, "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys, pumpsim.cli as c\n"
+        "try:\n    c.main(['sweep', '--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'simpy', 'pydantic', 'pyarrow', 'dask', 'matplotlib')"
+        " if m in sys.modules]\nprint(heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().endswith("[]"), proc.stdout
