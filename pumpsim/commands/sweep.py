@@ -24,18 +24,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("--batch-size: give at least 1", file=sys.stderr)
         return EXIT_INVALID
     overrides = {"patients": args.patients} if args.patients is not None else None
+    from pumpsim.sweep.table import without_pandas
+
     spec = load_sweep(args.file, overrides)
     progress = not args.quiet and sys.stderr.isatty()
     try:
-        result = run_sweep(
-            spec,
-            args.out,
-            workers=args.workers,
-            dask=args.dask,
-            batch_size=args.batch_size,
-            fresh=args.fresh,
-            progress=progress,
-        )
+        with without_pandas():
+            result = run_sweep(
+                spec,
+                args.out,
+                workers=args.workers,
+                dask=args.dask,
+                batch_size=args.batch_size,
+                fresh=args.fresh,
+                progress=progress,
+            )
     except SweepInterrupted as exc:
         print(f"{args.out}: {exc}; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

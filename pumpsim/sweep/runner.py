@@ -259,19 +259,28 @@ def assemble(
             os.unlink(path)
     patients = TableWriter(os.path.join(out_dir, "patients"), cols, types, parquet)
     flags = TableWriter(os.path.join(out_dir, "flags"), FLAG_COLUMNS, FLAG_TYPES, parquet)
+    # Only the drawn and grid columns can hold values of another type than their column's.
+    convert = [
+        (i, t)
+        for i, (c, t) in enumerate(zip(cols, types, strict=True))
+        if c in spec.grid_keys or c in {v.column for v in spec.vary}
+    ]
+    alarm_at = [(i, c[len("n_alarm_") :]) for i, c in enumerate(cols) if c.startswith("n_alarm_")]
+    first_at = cols.index("first_abrupt_h")
     with patients, flags:
         for b in batches:
             rows, records = store.load(b.index)
-            rows = [tuple(cell(v, t) for v, t in zip(r, types, strict=True)) for r in rows]
+            for row in rows:
+                for i, kind in convert:
+                    row[i] = cell(row[i], kind)
             patients.write(rows)
             flags.write(records)
             for row in rows:
-                named = dict(zip(cols, row, strict=True))
-                tallies[row[0]].add_row(named)
+                tallies[row[0]].add_row(row[first_at], [(name, row[i]) for i, name in alarm_at])
                 if kept is not None:
-                    kept.append(named)
+                    kept.append(dict(zip(cols, row, strict=True)))
             for rec in records:
-                tallies[rec[0]].add_flag(dict(zip(FLAG_COLUMNS, rec, strict=True)))
+                tallies[rec[0]].add_flag(rec[5], rec[8], rec[4], rec[6], rec[7])
     doc = {
         "sweep": spec.name,
         "seed": spec.seed,

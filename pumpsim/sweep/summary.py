@@ -105,29 +105,33 @@ class PointTally:
     first_flag_h: list[float] = field(default_factory=list)
     alarms: dict[str, int] = field(default_factory=dict)
 
-    def add_row(self, row: dict[str, Any]) -> None:
-        """One patient's row (as a column -> value mapping)."""
+    def add_row(self, first_flag_h: float | None, alarms: list[tuple[str, int]]) -> None:
+        """One patient: its first flag's time (None: no flag) and its alarm counts."""
         self.patients += 1
-        first = row["first_abrupt_h"]
-        if first is not None:
+        if first_flag_h is not None:
             self.patients_flagged += 1
-            self.first_flag_h.append(first)
-        for key, value in row.items():
-            if key.startswith("n_alarm_"):
-                name = key[len("n_alarm_") :]
-                self.alarms[name] = self.alarms.get(name, 0) + value
+            self.first_flag_h.append(first_flag_h)
+        for name, count in alarms:
+            self.alarms[name] = self.alarms.get(name, 0) + count
 
-    def add_flag(self, flag: dict[str, Any]) -> None:
-        """One abrupt-discontinuation flag record."""
+    def add_flag(
+        self,
+        alarmed: bool,
+        severity: str | None,
+        cause: str,
+        first_alarm: str,
+        cause_to_flag_h: float | None,
+    ) -> None:
+        """One abrupt-discontinuation flag."""
         self.flags += 1
-        if not flag["alarmed"]:
+        if not alarmed:
             self.silent += 1
-        if flag["severity"] == "high":
+        if severity == "high":
             self.high_severity += 1
-        row = self.cause_alarm.setdefault(flag["cause"], {})
-        row[flag["first_alarm"]] = row.get(flag["first_alarm"], 0) + 1
-        if flag["cause_to_flag_h"] is not None:
-            self.cause_to_flag_h.append(flag["cause_to_flag_h"])
+        row = self.cause_alarm.setdefault(cause, {})
+        row[first_alarm] = row.get(first_alarm, 0) + 1
+        if cause_to_flag_h is not None:
+            self.cause_to_flag_h.append(cause_to_flag_h)
 
     @property
     def patient_years(self) -> float:

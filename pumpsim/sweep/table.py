@@ -10,9 +10,39 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+
+@contextmanager
+def without_pandas() -> Iterator[None]:
+    """Keep pyarrow from importing pandas (about half a second) in a process that never needs it.
+
+    pyarrow imports pandas on its first ``pa.array`` call to check for pandas objects; the CLI
+    never passes any, so it makes pandas unimportable for the duration. Not for library use:
+    pyarrow remembers that pandas was missing for the rest of the process.
+    """
+    if "pandas" in sys.modules:
+        yield
+        return
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(blocker)
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (see ``without_pandas``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
 
 
 def have_pyarrow() -> bool:
