@@ -15,7 +15,7 @@ from conftest import scenario_text
 import pumpsim
 from pumpsim.engine import Engine
 from pumpsim.profile import load_device_profile
-from pumpsim.sweep.clinic import SyntheticClinic, resolve_clinic
+from pumpsim.sweep.clinic import AlarmDate, SyntheticClinic, resolve_clinic
 from pumpsim.sweep.faults import SettingsError, resolve_faults
 from pumpsim.sweep.streams import PatientStreams
 
@@ -33,7 +33,9 @@ def simulate(clinic=None, faults=None, duration="250d", seed=1):
     policy = None if clinic is None else resolve_clinic(clinic, PROFILE)
     model = None if faults is None else resolve_faults({**QUIET, **faults}, PROFILE)
     sc = pumpsim.load_scenario_text(scenario_text(duration=duration))
-    desk_clinic = SyntheticClinic(policy, model, PatientStreams(seed, 0), 0.0)
+    desk_clinic = SyntheticClinic(
+        policy, model, PatientStreams(seed, 0), 0.0, alarm_after_fill_h=AlarmDate.of(sc, PROFILE)
+    )
     run = Engine(sc, clinic=desk_clinic).run()
     return run, desk_clinic.tally
 
@@ -115,6 +117,54 @@ def test_without_alarm_visits_the_reservoir_runs_dry_with_an_alarmed_flag():
     assert alarm_days(run, "empty_reservoir") == pytest.approx([97.5])
     assert flags and flags[0].cause == "minimum_rate" and flags[0].alarmed is True
     assert refill_days(run) == pytest.approx([150])
+
+
+def test_alarm_date_projection():
+    sc = pumpsim.load_scenario_text(scenario_text(pump_extra="low_reservoir_alarm_ml: 1.0"))
+    date = AlarmDate.of(sc, PROFILE)
+    assert date(20.0) == pytest.approx(95 * DAY) and date(0.5) == 0.0
+
+
+def test_visits_booked_before_the_alarm_date():
+    # the programmer's alarm date is 90 days after a full fill: book 7 days before it
+    run, _ = simulate(
+        {
+            "refill_every": "100d",
+            "late_by": "never",
+            "missed_probability": 0,
+            "book_before_alarm": "7d",
+            "alarm_visit_after": "never",
+        }
+    )
+    assert refill_days(run) == pytest.approx([83, 166, 249])
+    assert run.alarms.history == []
+    # a sooner drawn interval stands
+    run, _ = simulate(
+        {
+            "refill_every": "60d",
+            "late_by": "never",
+            "missed_probability": 0,
+            "book_before_alarm": "7d",
+        }
+    )
+    assert refill_days(run) == pytest.approx([60, 120, 180, 240])
+
+
+def test_missed_visit_retry_is_not_capped_by_the_alarm_date():
+    run, _ = simulate(
+        {
+            "refill_every": "100d",
+            "late_by": "never",
+            "missed_probability": 1.0,
+            "book_before_alarm": "7d",
+            "alarm_visit_after": "2d",
+        }
+    )
+    assert refill_days(run, missed=True) == pytest.approx([83, 183])
+    # LRA at 90 -> alarm visit at 92. The next LRA (day 182) is followed by the appointment of
+    # day 183, sooner than an alarm visit, so none is booked; it is missed, the empty alarm
+    # sounds at 189.5 and brings the patient in at 191.5.
+    assert refill_days(run) == pytest.approx([92, 191.5])
 
 
 def test_lateness_is_added_to_the_interval():
@@ -218,6 +268,7 @@ def test_same_patient_same_draws_whatever_the_grid_point():
         ({"missed_probability": 2}, "probability"),
         ({"refill_evry": "30d"}, "unknown key"),
         ({"late_by": {"normal": {"mean": 3, "sd": 1}}}, "duration"),
+        ({"book_before_alarm": 7}, "bare number"),
     ],
 )
 def test_bad_clinic_settings(raw, message):

@@ -30,13 +30,20 @@ from pumpsim.scenario import schema
 from pumpsim.sweep.distributions import Distribution, DistributionError, parse_distribution
 from pumpsim.sweep.faults import FaultModel, SettingsError
 from pumpsim.sweep.streams import PatientStreams
-from pumpsim.units import HOURS_PER_DAY
+from pumpsim.units import HOURS_PER_DAY, DurationError, parse_duration_h
 
 #: A drawn duration below this, where an interval is meant, is drawn again (contract 8).
 MIN_INTERVAL_H = HOURS_PER_DAY
 RESERVOIR_ALARMS = ("low_reservoir", "empty_reservoir")
 REPLACEMENT_ALARMS = ("eri", "eos", "motor_stall", "low_battery_reset", "critical_memory_error")
-_KEYS = ("refill_every", "refill_to", "late_by", "missed_probability", "alarm_visit_after")
+_KEYS = (
+    "refill_every",
+    "refill_to",
+    "late_by",
+    "missed_probability",
+    "alarm_visit_after",
+    "book_before_alarm",
+)
 
 #: Event templates: a booked event is a copy with its own values (``model_construct`` per event
 #: costs several times more, and these models are immutable).
@@ -69,6 +76,7 @@ class ClinicPolicy:
     late_by: Distribution | None
     missed_probability: float
     alarm_visit_after: Distribution | None  # None: never
+    book_before_alarm_h: float | None = None  # None: the drawn interval alone
 
 
 def _dist(spec: Any, path: tuple[object, ...]) -> Distribution:
@@ -118,7 +126,39 @@ def resolve_clinic(raw: Any, profile: DeviceProfile) -> ClinicPolicy:
         late_by=None if late in ("never", None, "0d") else _dist(late, ("late_by",)),
         missed_probability=float(missed),
         alarm_visit_after=None if visit == "never" else _dist(visit, ("alarm_visit_after",)),
+        book_before_alarm_h=_margin(raw.get("book_before_alarm", "never")),
     )
+
+
+def _margin(value: Any) -> float | None:
+    if value == "never":
+        return None
+    try:
+        return parse_duration_h(value)
+    except DurationError as exc:
+        raise SettingsError(f"{exc} (or 'never')", ("book_before_alarm",)) from None
+
+
+@dataclass(frozen=True)
+class AlarmDate:
+    """The programmer's projection: hours from a fill to the low-reservoir alarm at the
+    programme set at the visit (continuous rate; no boluses, stalls or faults)."""
+
+    low_reservoir_alarm_ml: float
+    programmed_ml_per_h: float
+
+    def __call__(self, fill_ml: float) -> float:
+        if self.programmed_ml_per_h <= 0:
+            return math.inf
+        return max(0.0, fill_ml - self.low_reservoir_alarm_ml) / self.programmed_ml_per_h
+
+    @classmethod
+    def of(cls, scenario: Any, profile: DeviceProfile) -> AlarmDate:
+        """From a scenario's pump, drug and initial programme."""
+        lra = scenario.pump.low_reservoir_alarm_ml
+        lra = profile.low_reservoir_alarm_ml if lra is None else lra
+        rate = scenario.therapy.daily_dose_mcg / scenario.drug.concentration_mcg_per_ml
+        return cls(lra, rate / HOURS_PER_DAY)
 
 
 @dataclass
@@ -144,11 +184,17 @@ class SyntheticClinic:
         faults: FaultModel | None,
         streams: PatientStreams,
         catheter_age_h: float,
+        alarm_after_fill_h: Any = None,
+        initial_ml: float | None = None,
     ) -> None:
         self.policy = policy
         self.faults = faults
         self.streams = streams
         self.catheter_age_h = catheter_age_h
+        #: fill volume (mL) -> hours until the programmer's low-reservoir alarm (for
+        #: ``book_before_alarm``); None when the clinic does not book by the alarm date
+        self.alarm_after_fill_h = alarm_after_fill_h
+        self.initial_ml = initial_ml
         self.tally = Tally()
         self._routine: Any = None
         self._routine_at: float | None = None
@@ -162,7 +208,7 @@ class SyntheticClinic:
     def start(self, desk: Any) -> None:
         """Book the first routine visit and the first fault of each stream."""
         if self.policy is not None:
-            self._book_routine(desk, 0.0)
+            self._book_routine(desk, 0.0, fill_ml=self.initial_ml)
         if self.faults is not None:
             self._book_catheter_fault(desk, 0.0, self.catheter_age_h)
             self._book_stall(desk, 0.0)
@@ -212,7 +258,7 @@ class SyntheticClinic:
                     found = self.faults.pocket_fill_found_after.draw(self.streams("pocket_fill"))
                     self._book_refill(desk, now + found)
             if event is self._routine:
-                self._book_routine(desk, now)
+                self._book_routine(desk, now, filled=not event.missed)
         elif kind == "pump_replacement":
             tally.pump_replacements += 1
             self._replacement_at = None
@@ -246,12 +292,19 @@ class SyntheticClinic:
         wanted = self.policy.refill_to_ml
         return size if wanted is None else min(wanted, size)
 
-    def _book_routine(self, desk: Any, from_h: float) -> None:
+    def _book_routine(
+        self, desk: Any, from_h: float, filled: bool = True, fill_ml: float | None = None
+    ) -> None:
         policy = self.policy
         assert policy is not None
-        at = from_h + policy.refill_every.draw_interval(
-            self.streams("refill_every"), MIN_INTERVAL_H
-        )
+        interval = policy.refill_every.draw_interval(self.streams("refill_every"), MIN_INTERVAL_H)
+        margin = policy.book_before_alarm_h
+        if filled and margin is not None and self.alarm_after_fill_h is not None:
+            # The visit is booked before the alarm date the programmer printed at this visit.
+            volume = self._fill_ml(desk) if fill_ml is None else fill_ml
+            latest = self.alarm_after_fill_h(volume) - margin
+            interval = min(interval, max(latest, MIN_INTERVAL_H))
+        at = from_h + interval
         if policy.late_by is not None:
             at += max(0.0, policy.late_by.draw(self.streams("late_by")))
         missed = policy.missed_probability > 0 and (

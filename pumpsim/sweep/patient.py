@@ -153,11 +153,22 @@ def simulate_patient(
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """One patient's row and abrupt-discontinuation flag records."""
     from pumpsim.engine import Engine
-    from pumpsim.sweep.clinic import SyntheticClinic
+    from pumpsim.profile import load_device_profile
+    from pumpsim.sweep.clinic import AlarmDate, SyntheticClinic
 
     streams = PatientStreams(spec.seed, patient)
     scenario, drawn = checked_variant(spec, point, patient, streams)
-    clinic = SyntheticClinic(point.clinic, point.faults, streams, scenario.pump.age)
+    alarm_date = None
+    if point.clinic is not None and point.clinic.book_before_alarm_h is not None:
+        alarm_date = AlarmDate.of(scenario, load_device_profile(scenario.pump.profile))
+    clinic = SyntheticClinic(
+        point.clinic,
+        point.faults,
+        streams,
+        scenario.pump.age,
+        alarm_after_fill_h=alarm_date,
+        initial_ml=scenario.pump.initial_volume_ml,
+    )
     run = Engine(scenario, clinic=clinic).run()
 
     alarm_counts = dict.fromkeys(ALARMS, 0)
