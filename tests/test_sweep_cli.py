@@ -126,3 +126,55 @@ def test_help_does_not_import_heavy_modules():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip().endswith("[]"), proc.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path: Path):
+    import os
+    import signal
+    import time
+
+    path = write(
+        tmp_path,
+        "name: x\nbase: BASE\npatients: 400\nduration: 2y\nseed: 5\n"
+        "vary:\n  pump.accuracy: {normal: {mean: 0.0, sd: 0.02}}\n"
+        "clinic: {refill_every: 57d}\n",
+    )
+    out = tmp_path / "o"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pumpsim",
+        "sweep",
+        path,
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--batch-size",
+        "10",
+        "-q",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    batches = out / "batches"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = list(batches.rglob("batch-*.json")) if batches.exists() else []
+        if len(done) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before it could be interrupted")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.count("\n") == 1 and "resume" in err
+    assert not (out / "summary.json").exists()
+    assert not list(out.rglob(".pumpsim-*"))  # no temporary file left behind
+    kept = len(list(batches.rglob("batch-*.json")))
+    assert 0 < kept < 40
+    assert subprocess.run(cmd, check=False).returncode == 0
+    whole = tmp_path / "whole"
+    assert subprocess.run([*cmd[:6], str(whole), *cmd[7:]], check=False).returncode == 0
+    for name in ("summary.json", "patients.csv", "patients.parquet"):
+        if (whole / name).exists():
+            assert (out / name).read_bytes() == (whole / name).read_bytes(), name
