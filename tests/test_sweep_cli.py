@@ -178,3 +178,26 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path: Path):
     for name in ("summary.json", "patients.csv", "patients.parquet"):
         if (whole / name).exists():
             assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_sweep_files_in_the_how_to_are_valid_sweeps():
+    import re
+
+    from pumpsim.scenario.yamlsafe import load_yaml_text
+    from pumpsim.sweep.spec import parse_sweep
+
+    doc = ROOT / "docs" / "howto-sweep.md"
+    blocks = re.findall(r"```yaml sweep\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        spec = parse_sweep(load_yaml_text(block, str(doc)), str(doc), {"patients": 2})
+        assert spec.patients == 2
+        shipped = ROOT / "scenarios" / "sweeps" / f"{spec.name}.yaml"
+        if shipped.exists():  # the how-to shows the shipped file
+            body = [line.split("#")[0].rstrip() for line in block.splitlines()]
+            shipped_lines = [
+                line.split("#")[0].rstrip() for line in shipped.read_text().splitlines()
+            ]
+            assert [b for b in body if b and not b.startswith("base:")] == [
+                s for s in shipped_lines if s and not s.startswith("base:")
+            ]
