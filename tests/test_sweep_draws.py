@@ -151,3 +151,19 @@ def test_wilson_interval():
     assert wilson_interval(0, 0) is None
     lo, hi = wilson_interval(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+
+
+def test_plain_progress_bar_shows_patients_rate_and_time_left():
+    import io
+
+    from pumpsim.sweep.progress import Progress
+
+    out = io.StringIO()
+    bar = Progress(100, 20, enabled=True, stream=out, use_tqdm=False)
+    bar.update(30)
+    bar.close()
+    text = out.getvalue()
+    assert "50/100 patients" in text and "/s" in text and "left" in text
+    quiet = io.StringIO()
+    Progress(100, enabled=False, stream=quiet).update(10)
+    assert quiet.getvalue() == ""

@@ -12,7 +12,15 @@ from pumpsim.units import format_duration_h
 class Progress:
     """tqdm when installed, else a one-line bar redrawn on ``stream`` (stderr)."""
 
-    def __init__(self, total: int, done: int = 0, *, enabled: bool, stream: TextIO | None = None):
+    def __init__(
+        self,
+        total: int,
+        done: int = 0,
+        *,
+        enabled: bool,
+        stream: TextIO | None = None,
+        use_tqdm: bool = True,
+    ) -> None:
         self.total = total
         self.done = done
         self.enabled = enabled
@@ -22,6 +30,8 @@ class Progress:
         self._bar: Any = None
         if enabled:
             try:
+                if not use_tqdm:
+                    raise ImportError
                 from tqdm import tqdm
             except ImportError:
                 self._draw()
