@@ -113,6 +113,29 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return float(out.stdout.strip())
 
 
+def _busy(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_efficiency() -> float:
+    """1 -> 2 process efficiency of a pure busy loop now: what the shared machine allows."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = 4_000_000
+    start = time.perf_counter()
+    for _ in range(4):
+        _busy(n)
+    serial = time.perf_counter() - start
+    with ProcessPoolExecutor(2) as pool:
+        start = time.perf_counter()
+        list(pool.map(_busy, [n] * 4))
+        parallel = time.perf_counter() - start
+    return serial / (2 * parallel)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 patient-years, fewer runs")
