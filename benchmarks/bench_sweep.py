@@ -165,6 +165,10 @@ def main() -> int:
         f"parallel efficiency 1 -> 2 workers: {100 * efficiency:.0f} % (wall); "
         f"CPU cost of the second process: {100 * (c2 / c1 - 1):+.0f} %"
     )
+    print(
+        f"calibration: a pure busy loop gets {100 * machine_efficiency():.0f} % from 1 to 2 "
+        "processes on this machine right now (100 % on idle cores)"
+    )
     split = in_process(patients)
     overhead = split["whole"] / split["pure"] - 1
     print(
