@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -38,8 +39,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def cli_run(patients: int, workers: int) -> tuple[float, float]:
-    """Wall and CPU time (all processes) of `pumpsim sweep` as a fresh process, start to exit."""
+def cli_run(patients: int, workers: int) -> tuple[float, float, float]:
+    """Wall time, CPU time (all processes) and the simulation phase's wall time (from run.log)
+    of `pumpsim sweep` as a fresh process, start to exit."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
@@ -59,9 +61,11 @@ def cli_run(patients: int, workers: int) -> tuple[float, float]:
         start = time.perf_counter()
         subprocess.run(cmd, check=True, env=_env())
         wall = time.perf_counter() - start
+        log = Path(tmp, "out", "run.log").read_text(encoding="utf-8")
+    phase = float(re.search(r"patient-years\) in ([0-9.]+) s", log).group(1))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, cpu, phase
 
 
 def in_process(patients: int) -> dict[str, float]:
@@ -149,8 +153,8 @@ def main() -> int:
     )
     cli_run(20, 1)  # warm the file cache
     repeat = 1 if args.quick else 3
-    t1, c1 = min(cli_run(patients, 1) for _ in range(repeat))
-    t2, c2 = min(cli_run(patients, 2) for _ in range(repeat))
+    t1, c1, p1 = min(cli_run(patients, 1) for _ in range(repeat))
+    t2, c2, p2 = min(cli_run(patients, 2) for _ in range(repeat))
     rate1, rate2 = years / t1, years / t2
     efficiency = t1 / (2 * t2)
     print(
@@ -164,6 +168,10 @@ def main() -> int:
     print(
         f"parallel efficiency 1 -> 2 workers: {100 * efficiency:.0f} % (wall); "
         f"CPU cost of the second process: {100 * (c2 / c1 - 1):+.0f} %"
+    )
+    print(
+        f"simulation phase alone (run.log): {p1:.2f} s -> {p2:.2f} s = "
+        f"{100 * p1 / (2 * p2):.0f} % efficiency (the rest is start-up and output assembly)"
     )
     print(
         f"calibration: a pure busy loop gets {100 * machine_efficiency():.0f} % from 1 to 2 "
