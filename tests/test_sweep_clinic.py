@@ -29,12 +29,19 @@ QUIET = {
 }
 
 
-def simulate(clinic=None, faults=None, duration="250d", seed=1):
+def simulate(clinic=None, faults=None, duration="250d", seed=1, accuracy=0.0):
     policy = None if clinic is None else resolve_clinic(clinic, PROFILE)
     model = None if faults is None else resolve_faults({**QUIET, **faults}, PROFILE)
-    sc = pumpsim.load_scenario_text(scenario_text(duration=duration))
+    sc = pumpsim.load_scenario_text(
+        scenario_text(duration=duration, pump_extra=f"accuracy: {accuracy}")
+    )
     desk_clinic = SyntheticClinic(
-        policy, model, PatientStreams(seed, 0), 0.0, alarm_after_fill_h=AlarmDate.of(sc, PROFILE)
+        policy,
+        model,
+        PatientStreams(seed, 0),
+        0.0,
+        alarm_after_fill_h=AlarmDate.of(sc, PROFILE),
+        pump_accuracy=sc.pump.accuracy,
     )
     run = Engine(sc, clinic=desk_clinic).run()
     return run, desk_clinic.tally
@@ -229,6 +236,25 @@ def test_pump_alarms_bring_a_new_pump():
     assert ends[0] == pytest.approx(stalls[0] + 2)
     flags = [f for f in run.flags.history if f.type == "abrupt_discontinuation"]
     assert flags[0].cause == "motor_stall" and flags[0].alarmed is True
+
+
+def test_new_pump_keeps_the_patients_accuracy():
+    run, _ = simulate(
+        {
+            "refill_every": "30d",
+            "late_by": "never",
+            "missed_probability": 0,
+            "alarm_visit_after": "2d",
+        },
+        faults={"motor_stall": {"rate_per_year": 4.0}},
+        duration="365d",
+        accuracy=0.1,
+    )
+    replaced = [e["t_h"] for e in run.pump_log if e["event"] == "pump_replacement"]
+    assert replaced
+    # 30 days after a refill at 0.2 mL/day x 1.1 the true reservoir holds 20 - 6.6 = 13.4 mL
+    later = [r for r in run.refills if r["at_h"] > replaced[0] + 30 * DAY and not r["missed"]]
+    assert later and any(r["discrepancy_ml"] == pytest.approx(-0.6) for r in later)
 
 
 def test_pocket_fill_is_found_and_refilled():

@@ -10,7 +10,8 @@ One ``SyntheticClinic`` drives one patient through the engine's clinic hook (``s
 - Alarm visits: after a ``low_reservoir`` or ``empty_reservoir`` alarm the patient comes in for a
   refill after an ``alarm_visit_after`` draw, unless a routine visit is booked sooner; after
   ``eri``, ``eos``, ``motor_stall``, ``low_battery_reset`` or ``critical_memory_error`` the
-  patient gets a new pump (filled to ``refill_to``). ``never`` turns alarm visits off.
+  patient gets a new pump of the same accuracy (filled to ``refill_to``). ``never`` turns alarm
+  visits off.
 - Faults: a catheter fault is repaired ``repair_after`` its onset (it is silent: symptoms bring
   the patient in), and the revised catheter starts a new first year; motor stalls and pump
   faults are Poisson streams (memoryless: a new pump keeps the pending draw); each refill is a
@@ -186,6 +187,7 @@ class SyntheticClinic:
         catheter_age_h: float,
         alarm_after_fill_h: Any = None,
         initial_ml: float | None = None,
+        pump_accuracy: float = 0.0,
     ) -> None:
         self.policy = policy
         self.faults = faults
@@ -195,6 +197,8 @@ class SyntheticClinic:
         #: ``book_before_alarm``); None when the clinic does not book by the alarm date
         self.alarm_after_fill_h = alarm_after_fill_h
         self.initial_ml = initial_ml
+        #: a new pump is of the same model and accuracy as the first (the patient's draw)
+        self.pump_accuracy = pump_accuracy
         self.tally = Tally()
         self._routine: Any = None
         self._routine_at: float | None = None
@@ -239,7 +243,7 @@ class SyntheticClinic:
             volume = self._fill_ml(desk)
             desk.book(
                 now + delay,
-                _event(_REPLACEMENT, at=now + delay, volume_ml=volume),
+                _event(_REPLACEMENT, at=now + delay, volume_ml=volume, accuracy=self.pump_accuracy),
             )
 
     def on_event(self, desk: Any, event: Any) -> None:

@@ -168,6 +168,7 @@ def simulate_patient(
         scenario.pump.age,
         alarm_after_fill_h=alarm_date,
         initial_ml=scenario.pump.initial_volume_ml,
+        pump_accuracy=scenario.pump.accuracy,
     )
     run = Engine(scenario, clinic=clinic).run()
 
