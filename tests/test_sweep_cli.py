@@ -78,6 +78,12 @@ def write(tmp_path: Path, text: str) -> str:
             "unknown catheter model",
         ),
         ("name: x\nbase: nowhere.yaml\npatients: 2\n", ":2: base:", "no such scenario file"),
+        (
+            "name: x\npatients: 2\nscenario:\n  name: y\n  duration: 30d\n"
+            "  drug: {concentration_mcg_per_ml: 2000}\n  therapy: {dose_mcg_per_day: 60000}\n",
+            ":7: scenario.therapy.dose_mcg_per_day:",
+            "programmable range",
+        ),
         ("name: x\nbase: BASE\npatients: 2\nwhatever: 1\n", ":4: whatever:", "unknown key"),
     ],
 )
@@ -93,6 +99,22 @@ def test_bad_sweep_file_is_one_line_exit_2(tmp_path: Path, text: str, where: str
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(path + where), proc.stderr
     assert what in proc.stderr
+
+
+def test_bad_base_file_is_named_with_its_line(tmp_path: Path):
+    base = tmp_path / "base.yaml"
+    base.write_text(BASE.read_text().replace("reservoir_ml: 20", "reservoir_ml: 30"))
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nbase: base.yaml\npatients: 2\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pumpsim", "sweep", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    line = next(i for i, t in enumerate(base.read_text().splitlines(), 1) if "reservoir_ml" in t)
+    assert proc.stderr.startswith(f"{base}:{line}: pump.reservoir_ml:"), proc.stderr
 
 
 def test_changed_sweep_refused_then_fresh(tmp_path: Path, capsys):

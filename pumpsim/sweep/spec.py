@@ -156,10 +156,14 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
             raise fail(f"no such scenario file {base_file}", ("base",))
         base_located, base_file = load_yaml_file(base_file)
         base_data = base_located.data
+        base_lines = base_located.lines
     else:
-        base_file = f"{file} (scenario:)"
+        base_file = file
         base_data = data["scenario"]
         base_located = None
+        base_lines = {
+            path[1:]: line for path, line in located.lines.items() if path[:1] == ("scenario",)
+        }
     if not isinstance(base_data, dict):
         raise fail(
             "the base scenario is a mapping", ("scenario",) if base_located is None else ("base",)
@@ -204,8 +208,15 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
             if not (clinic_raw is not None and isinstance(e, dict) and e.get("type") == "refill")
             and not ("duration" in data and _after(e, duration_h))
         ]
-    factory = ScenarioFactory(base, base_file)
-    base_scenario = factory.checked({}, ())  # raises with the base file's name
+    factory = ScenarioFactory(base, base_file, base_lines)
+    try:
+        base_scenario = factory.checked({}, ())  # raises with the base file's name
+    except ScenarioError as exc:
+        if base_located is not None:
+            raise
+        raise ScenarioError(
+            exc.message, file=file, path=("scenario", *exc.path), line=exc.line
+        ) from None
     profile = load_device_profile(base_scenario.pump.profile)
 
     vary = []

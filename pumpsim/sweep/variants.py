@@ -40,9 +40,12 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 class ScenarioFactory:
     """Builds checked scenarios from one base (plain YAML data) and key-path values."""
 
-    def __init__(self, base_data: dict[str, Any], file: str) -> None:
+    def __init__(
+        self, base_data: dict[str, Any], file: str, lines: dict[Any, int] | None = None
+    ) -> None:
         self.base_data = base_data
         self.file = file
+        self.lines = lines or {}  # key path -> line in ``file`` (for messages)
 
     def checked(self, values: dict[str, Any], context: tuple[object, ...] = ()) -> Scenario:
         """The base with ``values`` (key path -> YAML value) applied, fully validated.
@@ -55,4 +58,4 @@ class ScenarioFactory:
         data = self.base_data
         for path, value in values.items():
             data = set_path(data, path, value)
-        return parse_scenario(LocatedYaml(data=data), self.file)
+        return parse_scenario(LocatedYaml(data=data, lines=self.lines), self.file)
