@@ -223,3 +223,22 @@ def test_sweep_files_in_the_how_to_are_valid_sweeps():
             assert [b for b in body if b and not b.startswith("base:")] == [
                 s for s in shipped_lines if s and not s.startswith("base:")
             ]
+
+
+def test_closed_stdout_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch, capsys):
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            raise OSError("no file descriptor")
+
+    path = write(tmp_path, "name: x\nbase: BASE\npatients: 2\nduration: 30d\n")
+    monkeypatch.setattr(sys, "stdout", Closed())
+    code = main(["sweep", path, "--out", str(tmp_path / "o"), "--workers", "1"])
+    assert code == 141
+    assert "stdout closed" in capsys.readouterr().err
+    assert (tmp_path / "o" / "summary.json").exists()

@@ -9,6 +9,7 @@ from typing import Any
 from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
 
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # the shell's code for a closed pipe (128 + SIGPIPE)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -51,15 +52,34 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except ScenarioError:
         raise
-    if not args.quiet:
-        sys.stdout.write(result.text)
-        sys.stdout.write(f"\nwrote {result.table_path}, {args.out}/summary.json\n")
+    lines = (
+        []
+        if args.quiet
+        else [result.text, f"\nwrote {result.table_path}, {args.out}/summary.json\n"]
+    )
     if args.plot:
         from pumpsim.sweep.plot import plot_sweep
 
-        path = plot_sweep(result, args.plot)
-        if not args.quiet:
-            sys.stdout.write(f"wrote {path}\n")
+        try:
+            path = plot_sweep(result, args.plot)
+        except OSError as exc:
+            print(f"{args.plot}: cannot write the figure: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+        lines.append(f"wrote {path}\n")
+    if not args.quiet:
+        try:
+            sys.stdout.write("".join(lines))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): the files are written; say so once.
+            import contextlib
+            import os
+
+            # keep the interpreter's final flush from raising again
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("stdout closed early; the sweep's files are complete", file=sys.stderr)
+            return EXIT_PIPE
     return EXIT_OK
 
 

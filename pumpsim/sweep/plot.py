@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import Any
@@ -110,7 +111,9 @@ def plot_sweep(result: Any, path: str) -> str:
 
 
 def _label(point: dict[str, Any]) -> str:
-    values = ", ".join(f"{k}={v}" for k, v in point["values"].items())
+    values = ", ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in point["values"].items()
+    )
     ad = point["abrupt_discontinuation"]
     rate = f"{ad['per_100_patient_years']:.2g}/100 py"
     return f"{values or 'all patients'} ({rate})"

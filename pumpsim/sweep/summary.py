@@ -171,6 +171,13 @@ class PointTally:
         }
 
 
+def _show(value: Any) -> str:
+    """A grid value as written (JSON for anything but a string)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def summary_text(doc: dict[str, Any]) -> str:
     """The printed summary: one block per grid point."""
     lines = [
@@ -179,7 +186,7 @@ def summary_text(doc: dict[str, Any]) -> str:
     ]
     for point in doc["grid_points"]:
         ad = point["abrupt_discontinuation"]
-        label = ", ".join(f"{k}={v}" for k, v in point["values"].items()) or "all patients"
+        label = ", ".join(f"{k}={_show(v)}" for k, v in point["values"].items()) or "all patients"
         lines.append("")
         lines.append(
             f"grid point {point['grid_point']} ({label}): "
