@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-import golden  # noqa: E402
+import golden
 
 CASES = golden.cases()
 
