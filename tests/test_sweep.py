@@ -215,3 +215,60 @@ def test_python_api_without_out_folder(sweep_file):
     result = pumpsim.sweep(sweep_file, patients=4, workers=1)
     assert len(result.patients) == 8
     assert result.summary["patients_per_grid_point"] == 4
+
+
+CRN = """
+name: crn
+base: {base}
+patients: 30
+seed: 9
+duration: 3y
+vary:
+  pump.accuracy: {{normal: {{mean: 0.0, sd: 0.03}}}}
+  therapy.dose_mcg_per_day: {{lognormal: {{median: 400, sigma: 0.3}}}}
+{extra}grid:
+  risk.threshold: [0.3, 0.5, 0.7]
+clinic:
+  refill_every: {{normal: {{mean: 57d, sd: 15d}}}}
+  missed_probability: 0.1
+faults:
+  catheter: {{rate_per_year: 0.3}}
+  motor_stall: {{rate_per_year: 0.1}}
+"""
+
+
+def crn_rows(tmp_path: Path, extra: str = "", name: str = "crn.yaml") -> list[dict]:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(CRN.format(base=BASE, extra=extra)), encoding="utf-8")
+    return pumpsim.sweep(str(path), workers=1, parquet=False).patients
+
+
+def test_common_random_numbers_across_grid_points(tmp_path):
+    rows = crn_rows(tmp_path)
+    by_point = [[r for r in rows if r["grid"] == g] for g in range(3)]
+    same = (
+        "pump.accuracy",
+        "therapy.dose_mcg_per_day",
+        "n_refills",
+        "n_missed_refills",
+        "n_catheter_faults",
+        "n_motor_stalls",
+        "n_pump_replacements",
+    )
+    for i in range(30):
+        first = by_point[0][i]
+        for other in (by_point[1][i], by_point[2][i]):
+            assert {k: other[k] for k in same} == {k: first[k] for k in same}
+    # ...and the threshold, the only difference, moves the flags
+    flags = [sum(r["n_flag_abrupt_discontinuation"] for r in p) for p in by_point]
+    assert flags[0] <= flags[1] <= flags[2] and flags[0] < flags[2]
+
+
+def test_adding_a_drawn_key_changes_no_other_draw(tmp_path):
+    plain = crn_rows(tmp_path, name="a.yaml")
+    more = crn_rows(
+        tmp_path, "  patient.injury_level: {choice: {C5: 0.5, L1: 0.5}}\n", name="b.yaml"
+    )
+    keys = ("pump.accuracy", "therapy.dose_mcg_per_day", "n_refills", "n_catheter_faults")
+    assert [{k: r[k] for k in keys} for r in plain] == [{k: r[k] for k in keys} for r in more]
+    assert {r["patient.injury_level"] for r in more} == {"C5", "L1"}
