@@ -98,7 +98,10 @@ class DaskExecutor:
                 self._own.append(cluster)
                 client = Client(cluster)
             else:
-                client = Client(target)
+                try:
+                    client = Client(target, timeout="20s")
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise RuntimeError(f"--dask {target}: cannot connect: {exc}") from None
             self._own.insert(0, client)
         else:
             client = target

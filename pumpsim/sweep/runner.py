@@ -147,8 +147,9 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir`` and assemble its outputs.
 
-    ``on_batch(index)`` is called after each batch is stored (a progress or test hook; an
-    exception from it stops the sweep like Ctrl-C). Raises SweepInterrupted when stopped.
+    ``on_batch(index)`` is called after each batch is stored (a progress or test hook). Ctrl-C
+    (or a KeyboardInterrupt from the hook) stops the sweep with SweepInterrupted; any other
+    exception stops it too and propagates. Finished batches stay stored either way.
     """
     from pumpsim.sweep.executors import (
         DaskExecutor,
