@@ -193,7 +193,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path: Path):
     assert not (out / "summary.json").exists()
     assert not list(out.rglob(".pumpsim-*"))  # no temporary file left behind
     kept = len(list(batches.rglob("batch-*.json")))
-    assert 0 < kept < 40
+    assert 0 < kept <= 40
     assert subprocess.run(cmd, check=False).returncode == 0
     whole = tmp_path / "whole"
     assert subprocess.run([*cmd[:6], str(whole), *cmd[7:]], check=False).returncode == 0

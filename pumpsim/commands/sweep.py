@@ -43,6 +43,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except SweepInterrupted as exc:
         print(f"{args.out}: {exc}; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # while writing the outputs: every batch is stored
+        print(f"{args.out}: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RuntimeError as exc:  # e.g. --dask without the extra
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
