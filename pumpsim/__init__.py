@@ -26,6 +26,7 @@ __all__ = [
     "load_scenario",
     "load_scenario_text",
     "simulate",
+    "sweep",
 ]
 
 
@@ -39,6 +40,10 @@ def __getattr__(name: str):
         from pumpsim.api import simulate
 
         return simulate
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module("pumpsim.sweep")
     if name == "Result":
         from pumpsim.result import Result
 

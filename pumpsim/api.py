@@ -20,8 +20,10 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
     a ScenarioError, so that no device limit is skipped.
     With ``pump: {accuracy: fit}`` the accuracy of every interval between refills is first
     fitted to the recorded residuals (``pumpsim.clinic.fit``), and the reconstruction is run.
-    ``clinic``: an optional reactive clinic that books events as the run goes (see
-    ``pumpsim.clinic.desk``); None runs the scenario's own events only.
+    ``clinic``: an optional reactive clinic with ``start(desk)``, ``on_alarm(desk, alarm)`` and
+    ``on_event(desk, event)`` that books events as the run goes (see ``pumpsim.clinic.desk``);
+    None runs the scenario's own events only. A scenario with a ``faults:`` section gets its
+    fault streams, drawn from its seed.
     """
     if not isinstance(scenario, Scenario) or not scenario.checked:
         raise ScenarioError(
@@ -30,14 +32,34 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
             "model_copy(update=...) skip the device checks)"
         )
     if scenario.pump.accuracy == "fit":
-        if clinic is not None:
-            raise ScenarioError("a fitted replay (pump.accuracy: fit) takes no reactive clinic")
+        if clinic is not None or scenario.faults is not None:
+            raise ScenarioError(
+                "a fitted replay (pump.accuracy: fit) takes no fault streams or reactive clinic",
+                path=("pump", "accuracy"),
+            )
         from pumpsim.clinic.fit import simulate_fitted
 
         return simulate_fitted(scenario)
+    if clinic is None and scenario.faults is not None:
+        clinic = fault_streams(scenario)
     run = Engine(scenario, clinic=clinic).run()
     return Result(
         run=run,
         outcomes=evaluate(list(scenario.expect), run),
         notes=faulty_pump_notes(scenario),
     )
+
+
+def fault_streams(scenario: Scenario) -> Any:
+    """The fault streams a scenario's ``faults:`` section asks for (seeded by its ``seed``).
+
+    Catheter faults, motor stalls and pump faults are booked as events; a catheter fault is
+    repaired after ``repair_after``. No clinic visits are added (the scenario has its own).
+    """
+    from pumpsim.profile import load_device_profile
+    from pumpsim.sweep.clinic import SyntheticClinic
+    from pumpsim.sweep.faults import resolve_faults
+    from pumpsim.sweep.streams import PatientStreams
+
+    faults = resolve_faults(scenario.faults, load_device_profile(scenario.pump.profile))
+    return SyntheticClinic(None, faults, PatientStreams(scenario.seed, 0), scenario.pump.age)

@@ -168,6 +168,8 @@ def _run(argv: Sequence[str] | None, debug: bool) -> int:
         _report(str(exc), debug)
         return EXIT_INVALID
     except OutputError as exc:
+        if exc.path == "standard output":
+            _silence_stdout()  # the exit-time flush must not fail a second time
         _report(str(exc), debug)
         return exc.exit_code
     except ProfileError as exc:  # a device profile is input too (PUMPSIM_PROFILE_PATH)

@@ -229,6 +229,13 @@ class Engine:
         )  # fmt: skip
 
     # -- the run ------------------------------------------------------------------------------
+    def _book(self, at_h: float, event: Any) -> None:
+        """A clinic's booking: applied like a scenario event; a booked refill is a visit the
+        clinic knows of from now on (the refill-due projection compares with it)."""
+        if getattr(event, "type", None) == "refill":
+            self.detectors.know_visit(at_h)
+        self.clock.at_exactly(at_h, self._on_event, event)
+
     def run(self) -> RunOutput:
         """Simulate from t = 0 to the scenario's duration."""
         with collector_paused():  # cost linear in events (see pumpsim.collector)
@@ -251,7 +258,7 @@ class Engine:
                 sc.duration,
                 lambda: self.clock.now,
                 lambda: self.reservoir.size_ml,
-                lambda at_h, ev: self.clock.at_exactly(at_h, self._on_event, ev),
+                self._book,
             )
             self.clinic.start(self.desk)
         # Before t = 0 the battery drained at the initial programme's mean rate (assumed).

@@ -8,7 +8,7 @@ without a pedigree. The engine reads these dataclasses, never literals.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -67,6 +67,13 @@ class DeviceProfile:
     pocket_fill_watch_h: float
     alarms: dict[str, AlarmSpec]
     parameters: dict[str, Parameter]
+    fault_parameters: dict[str, Parameter] = field(default_factory=dict)
+
+    def fault_default(self, key: str) -> Any:
+        """A default of the fault streams or the synthetic clinic (``fault_parameters:``)."""
+        if key not in self.fault_parameters:
+            raise ProfileError(f"{self.name}: missing fault parameter {key}")
+        return self.fault_parameters[key].value
 
     def discrepancy_threshold_ml(self, reservoir_ml: float) -> float:
         """The refill-discrepancy limit for a reservoir size (nearest listed size)."""
@@ -115,9 +122,11 @@ def _read(name: str) -> dict[str, Any]:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _parameters(raw: dict[str, Any], origin: str) -> dict[str, Parameter]:
+def _parameters(
+    raw: dict[str, Any], origin: str, section: str = "parameters"
+) -> dict[str, Parameter]:
     params = {}
-    for key, entry in raw["parameters"].items():
+    for key, entry in (raw.get(section) or {}).items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ProfileError(f"{origin}: parameter {key} has no value")
         if not entry.get("source") and not entry.get("assumed"):
@@ -183,6 +192,7 @@ def load_device_profile(name: str) -> DeviceProfile:
         pocket_fill_watch_h=parse_duration_h(v("pocket_fill_watch")),
         alarms=alarms,
         parameters=p,
+        fault_parameters=_parameters(raw, name, "fault_parameters"),
     )
 
 

@@ -88,7 +88,7 @@ def test_reactive_refills_keep_the_pump_going():
     assert [x["at_h"] / DAY for x in r.run.refills] == pytest.approx([92.0, 184.0, 276.0, 368.0])
     assert r.run.refills[0]["actual_residual_ml"] == pytest.approx(1.6)
     assert not [f for f in r.flags if f.type == "abrupt_discontinuation"]
-    # booked refills do not count as the clinic's booked visits for the projection
+    # each visit is booked only when the alarm sounds, after the projections (t = 0, refills)
     assert not [f for f in r.flags if f.type == "refill_due_after_empty"]
     assert sum(1 for e in r.run.pump_log if e["event"] == "refill") == 4
 
@@ -202,7 +202,7 @@ def _shipped():
 
 @pytest.mark.parametrize("path", _shipped(), ids=lambda p: p.stem)
 def test_booked_events_do_what_scenario_events_do(path):
-    # (refills are left out: the refill-due projection knows only the scenario's own visits)
+    # (refills are left out: a replayed refill is known only once booked, not from t = 0)
     sc = pumpsim.load_scenario(path)
     as_scenario = pumpsim.simulate(sc).to_dict()
     booked = [ev for _, ev in sc.sorted_events()]

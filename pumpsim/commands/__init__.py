@@ -6,4 +6,14 @@ so that building the parser (``pumpsim --help``) stays instant.
 """
 
 #: Subcommands in the order ``pumpsim --help`` lists them (module names in this package).
-COMMANDS = ("run", "check", "validate", "plot", "report", "tones", "replay", "schema")
+COMMANDS = (
+    "run",
+    "check",
+    "validate",
+    "plot",
+    "report",
+    "tones",
+    "replay",
+    "schema",
+    "sweep",
+)

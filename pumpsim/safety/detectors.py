@@ -12,7 +12,7 @@ them; they only write flags.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -206,6 +206,11 @@ class Detectors:
         )
         flag.end_h = t_h  # an instant: the cut itself is the event
         self.flags.raise_flag(flag, keep_open=False)
+
+    def know_visit(self, at_h: float) -> None:
+        """A refill visit booked during the run (a reactive clinic): later projections compare
+        with it as with the scenario's own refill events."""
+        insort(self.refill_times_h, at_h)
 
     def project_refill_due(self, t_h: float, schedule: Schedule) -> None:
         """refill_due_after_empty (contract section 4), checked at t = 0 and at every refill

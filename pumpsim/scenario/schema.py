@@ -562,6 +562,30 @@ class Scenario(Strict):
     risk: Risk = Risk()
     events: list[Event] = []
     expect: list[Expectation] = []
+    #: Optional stochastic fault streams (contract section 8's ``faults:``), drawn from ``seed``.
+    #: Without it a scenario is deterministic.
+    faults: dict[str, Any] | None = None
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from pumpsim.errors import format_path
+        from pumpsim.profile import ProfileError, load_device_profile
+        from pumpsim.sweep.faults import SettingsError, resolve_faults
+
+        pump = info.data.get("pump")
+        try:
+            profile = load_device_profile(pump.profile if pump is not None else "synchromed-ii")
+        except ProfileError:
+            return value  # the unknown profile is reported by the profile check
+        try:
+            resolve_faults(value, profile)
+        except SettingsError as exc:
+            where = f"{format_path(exc.path)}: " if exc.path else ""
+            raise ValueError(f"{where}{exc}") from None
+        return value
 
     @field_validator("duration")
     @classmethod
