@@ -9,16 +9,17 @@ import copy
 import difflib
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from pumpsim.clinic.fit import check_fit_inputs
-from pumpsim.clinic.log import ClinicLog, read_clinic_log
 from pumpsim.errors import ScenarioError
 from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
+
+if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
+    from pumpsim.clinic.log import ClinicLog
 
 _EVENT_MODELS: dict[str, type[BaseModel]] = {
     "refill": schema.RefillEvent,
@@ -188,6 +189,8 @@ def _with_clinic_log(
         return None  # validation reports the bad start:
     path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
+    from pumpsim.clinic.log import read_clinic_log
+
     log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
     for key, rows in (("events", log.events), ("expect", log.expectations)):
         existing = data.get(key)
@@ -226,7 +229,10 @@ def parse_scenario(
         raise (moved or err) from None
     try:
         check_against_profile(scenario)
-        check_fit_inputs(scenario)
+        if scenario.pump.accuracy == "fit":
+            from pumpsim.clinic.fit import check_fit_inputs
+
+            check_fit_inputs(scenario)
     except ScenarioError as exc:
         moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
         raise (moved or exc.located(file, located.line_of(exc.path))) from None
