@@ -12,6 +12,19 @@ import pumpsim
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 
+
+def shipped_scenarios() -> list[Path]:
+    """Every scenario file shipped in ``scenarios/`` (replays included; sweep files are not
+    scenarios: they have no top-level ``therapy:``)."""
+    import re
+
+    return sorted(
+        p
+        for p in SCENARIOS.rglob("*.yaml")
+        if re.search(r"^therapy\s*:", p.read_text(encoding="utf-8"), re.M)
+    )
+
+
 BASE = """
 name: t
 duration: {duration}

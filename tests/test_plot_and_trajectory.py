@@ -5,12 +5,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SCENARIOS, run, scenario_text
+from conftest import ROOT, SCENARIOS, run, scenario_text, shipped_scenarios
 
 import pumpsim
 from pumpsim.cli import main
 
-FILES = sorted(SCENARIOS.glob("*.yaml"))
+FILES = shipped_scenarios()
 
 
 @pytest.mark.parametrize("path", FILES[::3], ids=lambda p: p.stem)

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import get_args
 
 import pytest
-from conftest import SCENARIOS, run, scenario_text
+from conftest import SCENARIOS, run, scenario_text, shipped_scenarios
 
 import pumpsim
 from pumpsim.cli import main
@@ -218,7 +218,7 @@ def test_catheter_spans_end_at_repair_or_duration():
     assert rows["cath"][-1] == "leak"
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", shipped_scenarios(), ids=lambda p: p.stem)
 def test_report_on_every_shipped_scenario(path):
     result = pumpsim.simulate(pumpsim.load_scenario(str(path)))
     html = render_report(result)

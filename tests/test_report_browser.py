@@ -14,7 +14,7 @@ import json
 
 import pytest
 from cdp import Browser, find_chromium
-from conftest import SCENARIOS
+from conftest import SCENARIOS, shipped_scenarios
 
 import pumpsim
 from pumpsim.report.html_report import alarm_label, render_report
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
         "installs it when apt works)"
     ),
 )
-FILES = sorted(SCENARIOS.glob("*.yaml"))
+FILES = shipped_scenarios()
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from pumpsim.commands.common import EXIT_OK, HelpFormatter, exit_codes_epilog
 
 def cmd_tones(args: argparse.Namespace) -> int:
     """Write critical.wav and non-critical.wav (and a scenario's alarm track)."""
+    from pumpsim.clock import Clock
     from pumpsim.errors import OutputError, ScenarioError
     from pumpsim.output import write_output
     from pumpsim.profile import ProfileError, load_device_profile
-    from pumpsim.report.calendar import when
     from pumpsim.report.guidance import alarm_label
     from pumpsim.report.tones import alarm_track, tone_pattern, write_tones
     from pumpsim.units import DurationError, format_duration_h, parse_duration_h
@@ -68,7 +68,7 @@ def cmd_tones(args: argparse.Namespace) -> int:
         for at_s, alarm in track[1]:
             print(
                 f"  {at_s:6.2f} s  {alarm.priority.replace('_', '-')}  {alarm_label(alarm.type)}"
-                f"  {when(sc.start, alarm.start_h)}"
+                f"  {Clock.of(sc.start).label(alarm.start_h)}"
             )
     return EXIT_OK
 

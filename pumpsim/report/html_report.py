@@ -22,8 +22,8 @@ from string import Template
 from typing import Any
 
 from pumpsim import __version__
+from pumpsim.clock import Clock
 from pumpsim.profile import load_device_profile
-from pumpsim.report.calendar import at, when
 from pumpsim.report.events import describe
 from pumpsim.report.guidance import alarm_label, flag_label, guidance
 from pumpsim.report.state import MODES, state_table
@@ -66,17 +66,21 @@ def _wav(priority: str, profile_name: str) -> bytes:
 def _overview(result: Any) -> str:
     sc = result.scenario
     th = sc.therapy
-    doc_end = at(sc.start, sc.duration).strftime("%Y-%m-%d %H:%M")
+    clock = Clock.of(sc.start)
+    accuracy = sc.pump.accuracy
+    if accuracy == "fit":
+        accuracy_text = ", accuracy fitted to the clinic log"
+    else:
+        accuracy_text = f", accuracy {accuracy:+.0%}" if accuracy else ""
     therapy = (
         f"a flex programme of {th.daily_dose_mcg:g} mcg/day"
         if th.mode == "flex"
         else f"{th.daily_dose_mcg:g} mcg/day, continuous"
     )
     facts = [
-        ("simulated", f"{at(sc.start, 0):%Y-%m-%d %H:%M} to {doc_end} "
-         f"({format_duration_h(sc.duration)})"),
-        ("pump", f"{sc.pump.profile}, {sc.pump.reservoir_ml:g} mL reservoir"
-         + (f", accuracy {sc.pump.accuracy:+.0%}" if sc.pump.accuracy else "")),
+        ("simulated", f"{clock.date_time(0)} to {clock.date_time(sc.duration)} "
+         f"({format_duration_h(sc.duration)}, {clock.offset_text()})"),
+        ("pump", f"{sc.pump.profile}, {sc.pump.reservoir_ml:g} mL reservoir{accuracy_text}"),
         ("drug", f"{sc.drug.name} {sc.drug.concentration_mcg_per_ml:g} mcg/mL"),
         ("programme", therapy),
     ]  # fmt: skip
@@ -93,7 +97,7 @@ def _overview(result: Any) -> str:
         facts.append(("hazards", ", ".join(sc.hazard)))
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)
     plan = "".join(
-        f"<li><strong>{escape(when(sc.start, e.at))}</strong>: {escape(describe(e))}</li>"
+        f"<li><strong>{escape(Clock.of(sc.start).label(e.at))}</strong>: {escape(describe(e))}</li>"
         for e in sorted(sc.events, key=lambda e: e.at)
     )
     plan_html = (
@@ -135,7 +139,7 @@ def _timeline(result: Any, doc: dict[str, Any]) -> str:
             rows.append((f.end_h, 3, "flag-end", "safety", f"flag ends: {flag_label(f.type)}"))
     rows.sort(key=lambda r: (r[0], r[1]))
     body = "".join(
-        f'<tr class="{cls}"><td class="when">{escape(when(sc.start, t))}</td>'
+        f'<tr class="{cls}"><td class="when">{escape(Clock.of(sc.start).label(t))}</td>'
         f"<td>{escape(who)}</td><td>{escape(text)}</td></tr>"
         for t, _, cls, who, text in rows
     )
@@ -162,9 +166,9 @@ def _alarm_table(result: Any) -> str:
         first = recs[0]
         prio = first.priority
         spans = "".join(
-            f"<li>{escape(when(sc.start, a.start_h))} to "
+            f"<li>{escape(Clock.of(sc.start).label(a.start_h))} to "
             + (
-                escape(when(sc.start, a.end_h))
+                escape(Clock.of(sc.start).label(a.end_h))
                 if a.end_h is not None
                 else "the end (still sounding)"
             )
@@ -199,7 +203,7 @@ def _flag_table(result: Any, doc: dict[str, Any]) -> str:
     for f in doc_flags:
         entry = g.get(f["type"], {"means": "", "todo": "", "sources": []})
         end = "" if f["end_h"] == f["start_h"] else (
-            " to " + (when(sc.start, f["end_h"]) if f["end_h"] is not None else "the end")
+            " to " + (Clock.of(sc.start).label(f["end_h"]) if f["end_h"] is not None else "the end")
         )  # fmt: skip
         bits = []
         if f.get("cause"):
@@ -211,7 +215,7 @@ def _flag_table(result: Any, doc: dict[str, Any]) -> str:
         course = ""
         if f.get("expected_course"):
             items = "".join(
-                f"<li>{escape(s['stage'])} (from {escape(when(sc.start, s['from_h']))}): "
+                f"<li>{escape(s['stage'])} (from {escape(Clock.of(sc.start).label(s['from_h']))}): "
                 f"{escape(', '.join(s['signs']))}</li>"
                 for s in f["expected_course"]
             )
@@ -219,7 +223,7 @@ def _flag_table(result: Any, doc: dict[str, Any]) -> str:
         silent = " silent" if f.get("alarmed") is False else ""
         rows.append(
             f'<tr class="flag{silent}"><td><strong>{escape(flag_label(f["type"]))}</strong><br>'
-            f"{escape(when(sc.start, f['start_h']))}{escape(end)}<br>"
+            f"{escape(Clock.of(sc.start).label(f['start_h']))}{escape(end)}<br>"
             f"{escape('; '.join(bits))}</td>"
             f"<td>{escape(entry['means'])}</td>"
             f"<td>{escape(entry['todo'])}{course}{_sources(entry['sources'])}</td></tr>"

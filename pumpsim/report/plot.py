@@ -19,8 +19,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from pumpsim.clock import Clock
 from pumpsim.output import write_output
-from pumpsim.report.calendar import at
 from pumpsim.report.events import EVENT_KINDS, kind_of
 from pumpsim.report.guidance import alarm_label, flag_label
 from pumpsim.units import HOURS_PER_DAY, format_duration_h
@@ -324,7 +324,7 @@ def figure(
     ax_alarm.xaxis.set_major_formatter(dates)
     ax_alarm.set_xlim(w.x(t0), w.x(t1))
     ax_alarm.set_xlabel(
-        f"date (the scenario starts {at(sc.start, 0).strftime('%Y-%m-%d %H:%M')})",
+        f"date (the scenario starts {Clock.of(sc.start).wall(0).strftime('%Y-%m-%d %H:%M')})",
         fontsize=_FONT_PT,
     )
     fig.pumpsim_time_axis = {"t0_h": t0, "t1_h": t1, "axes": ax_alarm}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pumpsim.clock import Clock
 from pumpsim.profile import load_device_profile
-from pumpsim.report.calendar import when
 
 #: What each delivery mode means, from the strongest alarm response in force.
 MODES = (
@@ -78,7 +78,7 @@ def state_table(result: Any, points: int = 801) -> dict[str, Any]:
         rank = min((_RANK[profile.alarms[alarms[i].type].response] for i in on), default=3)
         ratio = v["csf_ratio"]
         cols["t_h"].append(round(t, 6))
-        cols["when"].append(when(sc.start, t))
+        cols["when"].append(Clock.of(sc.start).label(t))
         cols["est"].append(round(v["estimated_ml"], 3))
         cols["true"].append(round(v["true_ml"], 3))
         cols["ratio"].append(round(ratio, 3) if math.isfinite(ratio) else None)
