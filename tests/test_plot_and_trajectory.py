@@ -238,3 +238,14 @@ def test_priority_key_comes_from_the_profile_and_the_scenario():
         "critical: 3-second two-tone, every 5min",
         "non-critical: 1-second single tone, every 1h",
     ]
+
+
+def test_plot_window_takes_calendar_dates(tmp_path, capsys):
+    out = tmp_path / "w.png"
+    args = ["plot", str(SCENARIOS / "missed-refill.yaml"), "-o", str(out)]
+    assert main([*args, "--from", "2026-04-06", "--to", "2026-04-10T12:00"]) == 0
+    assert out.stat().st_size > 0
+    assert main([*args, "--from", "2025-04-06"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(str(SCENARIOS / "missed-refill.yaml"))
+    assert "before the start of the scenario, 2026-01-01 00:00" in err

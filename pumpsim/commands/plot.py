@@ -12,9 +12,11 @@ from pumpsim.commands.common import EXIT_OK, HelpFormatter, exit_codes_epilog
 def cmd_plot(args: argparse.Namespace) -> int:
     """Simulate one scenario and draw it to a PNG, SVG or PDF (by the output's suffix)."""
     import pumpsim
+    from pumpsim.clock import Clock
     from pumpsim.errors import OutputError, ScenarioError
     from pumpsim.output import check_output_path
     from pumpsim.report.plot import FORMATS, save
+    from pumpsim.scenario.dates import InstantError, instant_hours
     from pumpsim.units import DurationError, parse_duration_h
 
     out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".png"
@@ -22,11 +24,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ScenarioError(f"-o {out}: unknown figure format; use a .png, .svg or .pdf name")
     scenario = pumpsim.load_scenario(args.file)
     window = []
+    clock = Clock.of(scenario.start)
     for opt, value in (("--from", args.start), ("--to", args.end)):
         try:
-            window.append(None if value is None else parse_duration_h(value))
-        except DurationError as exc:
-            raise ScenarioError(f"{opt}: {exc}") from None
+            # a calendar date or date-time on the scenario's clock, or an offset such as 95d
+            hours = None if value is None else instant_hours(value, clock, scenario.duration)
+            if hours is None and value is not None:
+                hours = parse_duration_h(value)
+            window.append(hours)
+        except (DurationError, InstantError) as exc:
+            raise ScenarioError(f"{opt}: {exc}", file=args.file) from None
     check_output_path(out, "the figure")
     try:
         save(pumpsim.simulate(scenario), out, window[0], window[1])
@@ -57,6 +64,16 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="output file, .png, .svg or .pdf by its suffix (default: NAME.png here)",
     )
-    plot.add_argument("--from", dest="start", metavar="TIME", help="window start, e.g. 95d")
-    plot.add_argument("--to", dest="end", metavar="TIME", help="window end, e.g. 100d")
+    plot.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help="window start: an offset (95d) or a date (2026-04-06)",
+    )
+    plot.add_argument(
+        "--to",
+        dest="end",
+        metavar="TIME",
+        help="window end: an offset (100d) or a date (2026-04-11T12:00)",
+    )
     plot.set_defaults(func=cmd_plot)
