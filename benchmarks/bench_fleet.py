@@ -45,7 +45,7 @@ def patient() -> Scenario:
         {"at": "430d", "type": "catheter_repair"},
         {"at": "1300d", "type": "motor_stall", "duration": "6h"},
     ]
-    return Scenario.model_validate(
+    return Scenario.from_dict(
         {
             "name": "fleet-patient",
             "duration": f"{days}d",
