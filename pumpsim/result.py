@@ -14,6 +14,7 @@ from pumpsim.profile import load_drug_profile
 from pumpsim.run_output import RunOutput
 from pumpsim.safety.flags import Flag
 from pumpsim.scenario.expectations import Outcome
+from pumpsim.trajectory import Trajectory
 from pumpsim.units import format_duration_h
 
 
@@ -34,6 +35,12 @@ class Result:
             f"{len(self.run.alarms.history)} alarm(s), {len(self.run.flags.history)} flag(s), "
             f"passed={self.passed}>"
         )
+
+    @property
+    def trajectory(self) -> Trajectory:
+        """The exact state at any instant: ``result.trajectory.at(t_h)`` for one instant (floats)
+        or for an array of instants (arrays)."""
+        return self.run.trajectory
 
     @property
     def scenario(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from typing import Any
 
 from pumpsim.flows import Flows
 from pumpsim.schedule import Schedule
@@ -73,8 +74,17 @@ class Trajectory:
             cols["csf_actual"].append(p.csf_actual)
         return cols
 
-    def at(self, t_h: float) -> dict[str, float]:
-        """Estimated and true volume, both CSF levels and their ratio at ``t_h``."""
+    def at(self, t_h: Any) -> dict[str, Any]:
+        """Estimated and true volume, both CSF levels and their ratio at ``t_h``.
+
+        ``t_h`` is one instant (hours; floats come back) or an array of instants (numpy arrays
+        of the same shape come back, with every column of ``pumpsim.notebook.SAMPLE_COLUMNS``):
+        exact either way, evaluated in closed form from the recorded pieces.
+        """
+        if not isinstance(t_h, int | float):
+            from pumpsim.notebook import sample_trajectory
+
+            return sample_trajectory(self, t_h)
         i = max(0, bisect_right(self._starts, t_h) - 1)
         p = self.pieces[i]
         fl = p.flows

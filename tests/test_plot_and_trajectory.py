@@ -249,3 +249,19 @@ def test_plot_window_takes_calendar_dates(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(str(SCENARIOS / "missed-refill.yaml"))
     assert "before the start of the scenario, 2026-01-01 00:00" in err
+
+
+def test_trajectory_at_takes_an_array_and_agrees_with_single_instants():
+    import numpy as np
+
+    import pumpsim
+
+    result = pumpsim.simulate(pumpsim.load_scenario(SCENARIOS / "missed-refill.yaml"))
+    assert result.trajectory is result.run.trajectory
+    times = np.array([[0.0, 1200.5], [2340.5, 2640.0]])
+    many = result.trajectory.at(times)
+    assert many["estimated_ml"].shape == times.shape
+    for index in np.ndindex(times.shape):
+        one = result.trajectory.at(float(times[index]))
+        for key in ("estimated_ml", "true_ml", "csf_expected", "csf_actual", "csf_ratio"):
+            assert many[key][index] == pytest.approx(one[key], rel=1e-12, abs=1e-12)
