@@ -21,7 +21,7 @@ import math
 from bisect import bisect_left, bisect_right
 from datetime import datetime
 
-from pumpsim.scenario.schema import WEEKDAYS, FlexStep, Therapy
+from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Therapy
 from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.

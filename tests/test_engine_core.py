@@ -117,7 +117,25 @@ def test_components_never_import_the_engine(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
     assert not {"pumpsim.engine", "pumpsim.api", "pumpsim.result"} & imported
-    assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 400
+    assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
+
+
+#: The project rule: small modules named after domain things, none over this many lines.
+MAX_MODULE_LINES = 400
+MODULES = sorted((ROOT / "pumpsim").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(Path(p).relative_to(ROOT)))
+def test_every_module_is_small(path):
+    lines = len(Path(path).read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, (
+        f"{Path(path).relative_to(ROOT)} has {lines} lines (limit {MAX_MODULE_LINES}): split it "
+        "into modules named after domain things"
+    )
+
+
+def test_every_module_is_checked_for_size():
+    assert len(MODULES) > 50 and ROOT / "pumpsim" / "engine.py" in MODULES
 
 
 def test_ten_thousand_events_at_one_instant_are_not_a_stuck_engine():

@@ -424,11 +424,26 @@ def _unit(name: str, value: Any) -> str:
 
 
 def _schema_docstrings() -> dict[str, str]:
-    """Attribute docs in the schema source: ``#:`` lines above a field, or a string below it."""
+    """Attribute docs in the schema source: ``#:`` lines above a field, or a string below it.
+
+    Read from every module whose models ``pumpsim.scenario.schema`` holds or re-exports.
+    """
     from pumpsim.scenario import schema
 
+    modules = {schema.__name__}
+    modules.update(
+        m.__module__
+        for m in vars(schema).values()
+        if isinstance(m, type) and m.__module__.startswith("pumpsim.scenario.")
+    )
     found: dict[str, str] = {}
-    source = inspect.getsource(schema)
+    for name in sorted(modules):
+        found.update(_docstrings_in(inspect.getsource(sys.modules[name])))
+    return found
+
+
+def _docstrings_in(source: str) -> dict[str, str]:
+    found: dict[str, str] = {}
     lines = source.splitlines()
     tree = ast.parse(source)
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):

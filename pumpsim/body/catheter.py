@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.logbook import Logbook
-from pumpsim.scenario.schema import RETAINING_FAULTS
+from pumpsim.scenario.events import RETAINING_FAULTS
 
 
 @dataclass

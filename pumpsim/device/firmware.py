@@ -18,7 +18,7 @@ from typing import Any
 from pumpsim.device.alarms import AlarmBook
 from pumpsim.logbook import Logbook
 from pumpsim.profile import DeviceProfile
-from pumpsim.scenario.schema import Therapy
+from pumpsim.scenario.therapy import Therapy
 from pumpsim.schedule import Schedule
 from pumpsim.units import HOURS_PER_DAY
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pumpsim.clock import Clock
-from pumpsim.scenario.schema import VISIT_TARGETS, Expectation
+from pumpsim.scenario.expect import VISIT_TARGETS, Expectation
 from pumpsim.units import format_duration_h
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.profile import DeviceProfile
-from pumpsim.scenario.schema import CATHETER_FAULT_KINDS, PUMP_FAULT_KINDS
+from pumpsim.scenario.events import CATHETER_FAULT_KINDS, PUMP_FAULT_KINDS
 from pumpsim.sweep.distributions import Distribution, DistributionError, parse_distribution
 from pumpsim.units import HOURS_PER_YEAR
 

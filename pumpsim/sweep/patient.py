@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.errors import ScenarioError
-from pumpsim.scenario.schema import AlarmName, FlagName
+from pumpsim.scenario.expect import AlarmName, FlagName
 from pumpsim.sweep.spec import GridPoint, SweepSpec, yaml_draw
 from pumpsim.sweep.streams import PatientStreams
 
