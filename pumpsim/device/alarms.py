@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pumpsim.profile import DeviceProfile
@@ -25,15 +24,15 @@ class AlarmRecord:
     tone: str
     tone_interval_h: float
 
-    def tone_times(self, until_h: float) -> Iterator[float]:
-        """Instants (h) at which the tone sounds, up to the clear time or ``until_h``."""
+    def tone_times(self, until_h: float) -> list[float]:
+        """Instants (h) at which this alarm's tone sounds, up to its clear time or ``until_h``.
+
+        Derived from the alarm's interval (first tone when raised, then one per repeat
+        interval), never simulated as events; see also ``Result.tone_times``.
+        """
         end = self.end_h if self.end_h is not None else until_h
-        n = self.tone_count(until_h)
-        for i in range(n):
-            t = self.start_h + i * self.tone_interval_h
-            if t > end:
-                return
-            yield t
+        times = (self.start_h + i * self.tone_interval_h for i in range(self.tone_count(until_h)))
+        return [t for t in times if t <= end]
 
     def tone_count(self, until_h: float) -> int:
         """How many times the tone sounds before the alarm clears (or ``until_h``)."""
