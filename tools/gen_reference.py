@@ -233,6 +233,10 @@ RESULT_FIELDS: dict[str, str] = {
     "flags[].end_h": "ended (h), equal to `start_h` for an instant, null if still open",
     "flags[].cause": "why (see [Causes](#causes))",
     "flags[].alarmed": "a critical alarm was sounding when the flag was raised",
+    "flags[].day": (
+        "reprogramming on a weekday programme: the calendar day (ISO date) whose dose fell "
+        "by more than `max_daily_reduction`"
+    ),
     "flags[].severity": "`high` with a boxed-warning risk factor, else `moderate`",
     "flags[].ratio_threshold": "the threshold the CSF ratio crossed",
     "flags[].time_to_critical_alarm_h": "withdrawal: time from the flag to the first critical "
