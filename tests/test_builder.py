@@ -148,3 +148,17 @@ def test_readme_python_example_runs(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     exec(compile(block.group(1), "README.md", "exec"), {})
     assert "reservoir_true_ml" in capsys.readouterr().out
+
+
+def test_with_values_places_calendar_instants_on_the_scenario_clock():
+    base = pumpsim.load_scenario(SCENARIOS / "missed-refill.yaml")
+    moved = base.with_values({"events[0].at": "2026-03-20"})
+    assert moved.events[0].at == 78 * 24.0
+    whole = base.with_values(
+        {"events": [{"at": "2026-02-01T12:00", "type": "refill", "volume_ml": 20}]}
+    )
+    assert [ev.at for ev in whole.events] == [31 * 24.0 + 12.0]
+    with pytest.raises(pumpsim.ScenarioError) as err:
+        base.with_values({"events[0].at": "2025-03-20"})
+    assert err.value.path == ("events", 0, "at")
+    assert "before the start of the scenario, 2026-01-01 00:00" in str(err.value)

@@ -10,8 +10,10 @@ refuses a scenario without that mark.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -126,6 +128,44 @@ def _replace_in(
     )
 
 
+def _calendar_instants(scenario: schema.Scenario, path: tuple[object, ...], value: Any) -> Any:
+    """``value`` with its calendar instants (``2026-03-27``) placed on the scenario's clock, as
+    the YAML path does (``pumpsim.scenario.dates``): the value is set at ``path`` in a mapping
+    that holds only ``start``/``duration`` besides it, and the same pre-pass resolves it."""
+    import copy
+
+    from pumpsim.scenario import dates
+
+    if not path or path[0] not in ("events", "expect", "pump") or not _has_text(value):
+        return value  # numbers and booleans hold no calendar date: the sweep's fast path
+    data: dict[str, Any] = {"start": scenario.start, "duration": f"{scenario.duration!r}h"}
+    node: Any = data
+    for part, after in itertools.pairwise(path):
+        child: Any = [None] * (after + 1) if isinstance(after, int) else {}
+        node[part] = child
+        node = child
+    node[path[-1]] = copy.deepcopy(value)
+    try:
+        dates.resolve_instants(data)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, path=(*path, *exc.path[len(path) :])) from None
+    node = data
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _has_text(value: Any) -> bool:
+    """Whether ``value`` holds a string or a date anywhere (where a calendar instant could be)."""
+    if isinstance(value, str | date):
+        return True
+    if isinstance(value, dict):
+        return any(_has_text(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_text(v) for v in value)
+    return False
+
+
 def with_values(scenario: schema.Scenario, changes: Mapping[str, Any]) -> schema.Scenario:
     """A checked variant of a checked scenario with the keys in ``changes`` replaced.
 
@@ -143,6 +183,7 @@ def with_values(scenario: schema.Scenario, changes: Mapping[str, Any]) -> schema
     changed: list[str] = []
     for key, value in changes.items():
         path = parse_key_path(key)
+        value = _calendar_instants(current, path, value)
         current = _assign(current, path, value, ())
         changed.append(_dependency_key(path))
     if current is scenario:
