@@ -51,12 +51,13 @@ class Entry:
     error: str | None = None
     result: Any = None
     seconds: float = 0.0
+    internal: bool = False  # the error is a bug in pumpsim, not bad input
 
     @property
     def verdict(self) -> str:
-        """PASS, FAIL or INVALID."""
+        """PASS, FAIL, INVALID or ERROR (an internal error while simulating this file)."""
         if self.error is not None:
-            return "INVALID"
+            return "ERROR" if self.internal else "INVALID"
         return "PASS" if self.result.passed else "FAIL"
 
 
@@ -67,7 +68,10 @@ class Suite:
     entries: list[Entry]
 
     def exit_code(self) -> int:
-        """2 if any file is invalid, else 1 if any expectation failed, else 0."""
+        """4 if pumpsim failed on a file (a bug), else 2 if any file is invalid, else 1 if any
+        expectation failed, else 0. The other files are run and reported either way."""
+        if any(e.internal for e in self.entries):
+            return 4
         if any(e.error for e in self.entries):
             return 2
         return 1 if any(e.verdict == "FAIL" for e in self.entries) else 0
@@ -82,7 +86,7 @@ class Suite:
         lines = [f"{'SCENARIO'.ljust(width)}  RESULT   EXPECTATIONS"]
         for e in self.entries:
             if e.error:
-                lines.append(f"{e.path.ljust(width)}  INVALID  see below")
+                lines.append(f"{e.path.ljust(width)}  {e.verdict:<7}  see below")
                 continue
             outs = e.result.outcomes
             n_ok = sum(1 for o in outs if o.passed)
@@ -210,7 +214,15 @@ def run_one(path: str) -> Entry:
         return entry
     entry.name = scenario.name
     entry.hazards = list(scenario.hazard)
-    entry.result = pumpsim.simulate(scenario)
+    try:
+        entry.result = pumpsim.simulate(scenario)
+    except ScenarioError as exc:
+        entry.error = str(exc)
+    except Exception as exc:  # a bug: report it for this file and go on with the others
+        entry.error = (
+            f"{path}: pumpsim: internal error: {type(exc).__name__}: {exc} (please report it)"
+        )
+        entry.internal = True
     entry.seconds = time.perf_counter() - t0
     return entry
 

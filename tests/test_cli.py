@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from conftest import SCENARIOS
@@ -144,3 +145,28 @@ def test_version_and_no_command(capsys):
 def test_console_script_installed():
     proc = subprocess.run(["pumpsim", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0
+
+
+def test_an_internal_error_in_one_scenario_is_reported_for_it_and_the_rest_run(
+    tmp_path, monkeypatch, capsys
+):
+    import pumpsim
+
+    broken = tmp_path / "a-broken.yaml"
+    text = Path(MISSED).read_text(encoding="utf-8")
+    broken.write_text(text.replace("name: missed-refill", "name: broken"), encoding="utf-8")
+    (tmp_path / "b-fine.yaml").write_text(text, encoding="utf-8")
+    real = pumpsim.simulate
+
+    def simulate(scenario, clinic=None):
+        if scenario.name == "broken":
+            raise ZeroDivisionError("a planted bug")
+        return real(scenario, clinic)
+
+    monkeypatch.setattr(pumpsim, "simulate", simulate)
+    assert main(["check", str(broken), str(tmp_path / "b-fine.yaml")]) == 4
+    out, err = capsys.readouterr()
+    assert "ERROR" in out and "PASS" in out
+    assert err.strip().splitlines() == [
+        f"{broken}: pumpsim: internal error: ZeroDivisionError: a planted bug (please report it)"
+    ]
