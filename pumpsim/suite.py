@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax import saxutils
 
 import yaml
 
@@ -39,6 +40,25 @@ def hazard_catalogue() -> dict[str, Hazard]:
                 h["id"], cls["name"], h["title"], h["cause"], h["pump_response"], h["flagged"]
             )
     return out
+
+
+#: Characters XML 1.0 cannot hold at all (control characters, lone surrogates from undecodable
+#: file names): written as visible ``\\xNN`` escapes so the JUnit file stays well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value, quoted, for any text."""
+    return saxutils.quoteattr(_xml_safe(text))
+
+
+def escape(text: str) -> str:
+    """XML character data for any text."""
+    return saxutils.escape(_xml_safe(text))
 
 
 @dataclass

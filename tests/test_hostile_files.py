@@ -223,3 +223,16 @@ def test_size_cap_before_parsing(capsys, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_bytes(b"#" * 2_000_000)
     one_error_line(capsys, ["validate", str(path)], "larger than")
+
+
+def test_junit_stays_well_formed_with_control_characters_in_file_names(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"ctl\x01\xff.yaml"), "wb") as fh:
+        fh.write(GOOD.encode("utf-8"))
+    junit = tmp_path / "junit.xml"
+    proc = _run_cli(["check", str(tmp_path), "--junit", str(junit)])
+    assert proc.returncode == 0, proc.stderr
+    names = [case.get("classname") for case in ET.parse(junit).getroot().iter("testcase")]
+    assert names and all("ctl\\x01" in name for name in names)
