@@ -1,9 +1,10 @@
-"""pytest plugin (entry point ``pytest11``): each scenario file is a test item.
+"""pytest plugin (entry point ``pytest11``): each expectation of a scenario file is a test item.
 
 ``pytest scenarios/`` collects every ``*.yaml``/``*.yml`` file that looks like a pumpsim scenario
-(top-level ``therapy:`` and ``expect:`` keys), simulates it and fails with expected against
-actual for each expectation that does not hold. An invalid scenario fails with the loader's
-one-line message.
+(top-level ``therapy:`` and ``expect:`` keys) with one test item per expectation (as
+``pumpsim check --junit`` has one test case per expectation), simulates each file once and fails
+an item with expected against actual when its expectation does not hold. An invalid scenario is
+one failing item with the loader's one-line message.
 """
 
 from __future__ import annotations
@@ -40,25 +41,51 @@ class ScenarioInvalid(Exception):
 
 
 class ScenarioFile(pytest.File):
-    """A scenario YAML file: one test item."""
+    """A scenario YAML file: one test item per expectation (one item when it has none or when
+    it is invalid). The scenario is simulated once, by whichever of its items runs first."""
 
     def collect(self):
-        yield ScenarioItem.from_parent(self, name=self.path.stem)
-
-
-class ScenarioItem(pytest.Item):
-    """Simulate one scenario and check its expectations."""
-
-    def runtest(self) -> None:
         import pumpsim
         from pumpsim.errors import ScenarioError
 
         try:
             scenario = pumpsim.load_scenario(str(self.path))
         except ScenarioError as exc:
-            raise ScenarioInvalid(str(exc)) from None
-        result = pumpsim.simulate(scenario)
-        failed = [o for o in result.outcomes if not o.passed]
+            yield ScenarioItem.from_parent(self, name=self.path.stem, invalid=str(exc))
+            return
+        if not scenario.expect:
+            yield ScenarioItem.from_parent(self, name=self.path.stem, scenario=scenario)
+            return
+        for index, expectation in enumerate(scenario.expect):
+            name = f"expect[{index}] {expectation.target}"
+            yield ScenarioItem.from_parent(self, name=name, scenario=scenario, index=index)
+
+    def result(self, scenario):
+        """The scenario's result, simulated on first use."""
+        cached = getattr(self, "_pumpsim_result", None)
+        if cached is None:
+            import pumpsim
+
+            cached = pumpsim.simulate(scenario)
+            self._pumpsim_result = cached
+        return cached
+
+
+class ScenarioItem(pytest.Item):
+    """One expectation of a scenario (or the whole scenario: it runs, or it is invalid)."""
+
+    def __init__(self, *, scenario=None, index=None, invalid=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.index = index
+        self.invalid = invalid
+
+    def runtest(self) -> None:
+        if self.invalid is not None:
+            raise ScenarioInvalid(self.invalid)
+        result = self.parent.result(self.scenario)
+        outcomes = result.outcomes if self.index is None else [result.outcomes[self.index]]
+        failed = [o for o in outcomes if not o.passed]
         if failed:
             raise ScenarioFailed(failed)
 
@@ -78,4 +105,4 @@ class ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, 0, f"scenario: {self.name}"
+        return self.path, 0, f"scenario: {self.path.stem}: {self.name}"

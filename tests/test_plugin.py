@@ -37,3 +37,16 @@ def test_invalid_scenario_fails_with_one_line(pytester):
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*invalid scenario:*broken.yaml:?: duration: bare number*"])
+
+
+def test_one_item_per_expectation_each_with_its_own_verdict(pytester):
+    two = GOOD + "  - {alarm: empty_reservoir, first_at: 80d}\n"
+    pytester.makefile(".yaml", two=two)
+    result = pytester.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*two.yaml::expect[[]0[]] alarm PASSED*",
+            "*two.yaml::expect[[]1[]] alarm FAILED*",
+        ]
+    )
