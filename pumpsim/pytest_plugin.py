@@ -96,9 +96,7 @@ class ScenarioItem(pytest.Item):
                 f"scenario {self.path.name}: {len(excinfo.value.args[0])} expectation(s) failed"
             ]
             for o in excinfo.value.args[0]:
-                lines.append(f"  {o.text}")
-                lines.append(f"    expected: {o.expected}")
-                lines.append(f"    actual:   {o.actual}")
+                lines.extend(o.failure_lines())
             return "\n".join(lines)
         if isinstance(excinfo.value, ScenarioInvalid):
             return f"invalid scenario: {excinfo.value}"

@@ -113,9 +113,7 @@ class Suite:
             lines.append(f"{e.path.ljust(width)}  {e.verdict:<7}  {n_ok}/{len(outs)}")
             for o in outs:
                 if not o.passed:
-                    lines.append(f"    FAIL {o.text}")
-                    lines.append(f"         expected: {o.expected}")
-                    lines.append(f"         actual:   {o.actual}")
+                    lines.extend(o.failure_lines("    "))
         n = len(self.entries)
         n_pass = sum(1 for e in self.entries if e.verdict == "PASS")
         n_fail = sum(1 for e in self.entries if e.verdict == "FAIL")

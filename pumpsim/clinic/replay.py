@@ -17,6 +17,7 @@ from pumpsim.clinic.fit import accuracy_text
 from pumpsim.clinic.visits import projected_alarm_h, refill_at
 from pumpsim.clock import Clock
 from pumpsim.scenario import schema
+from pumpsim.scenario.expectations import summary_lines
 
 _SAME_INSTANT_H = 1e-9
 
@@ -195,13 +196,6 @@ def visit_table_text(result: Any) -> str:
         lines.extend(f"    {text}" for text in tail)
     if not table:
         lines.append("(no visits)")
-    outcomes = result.outcomes
     lines.append("")
-    n_ok = sum(1 for o in outcomes if o.passed)
-    lines.append(f"expectations: {n_ok}/{len(outcomes)} passed")
-    for o in outcomes:
-        if not o.passed:
-            lines.append(f"  FAIL {o.text}")
-            lines.append(f"       expected: {o.expected}")
-            lines.append(f"       actual:   {o.actual}")
+    lines.extend(summary_lines(result.outcomes))
     return "\n".join(lines) + "\n"

@@ -81,12 +81,10 @@ def timeline_text(result: Any) -> str:
         f"final reservoir: pump estimate {doc['final']['reservoir_estimated_ml']:.3f} mL, "
         f"true {doc['final']['reservoir_true_ml']:.3f} mL"
     )
-    if doc["expectations"]:
-        n_ok = sum(1 for o in doc["expectations"] if o["passed"])
-        lines.append(f"expectations: {n_ok}/{len(doc['expectations'])} passed")
-        for o in doc["expectations"]:
-            if not o["passed"]:
-                lines.append(f"  FAIL {o['text']}: expected {o['expected']}, actual {o['actual']}")
+    if result.outcomes:
+        from pumpsim.scenario.expectations import summary_lines
+
+        lines.extend(summary_lines(result.outcomes))
     return "\n".join(lines) + "\n"
 
 

@@ -31,6 +31,25 @@ class Outcome:
             "actual": self.actual,
         }
 
+    def failure_lines(self, indent: str = "  ") -> list[str]:
+        """For people: ``FAIL text`` with expected and actual aligned beneath it."""
+        pad = indent + " " * len("FAIL ")
+        return [
+            f"{indent}FAIL {self.text}",
+            f"{pad}expected: {self.expected}",
+            f"{pad}actual:   {self.actual}",
+        ]
+
+
+def summary_lines(outcomes: list[Outcome]) -> list[str]:
+    """``expectations: 4/5 passed``, then every failed one, expected against actual."""
+    n_ok = sum(1 for o in outcomes if o.passed)
+    lines = [f"expectations: {n_ok}/{len(outcomes)} passed"]
+    for o in outcomes:
+        if not o.passed:
+            lines.extend(o.failure_lines())
+    return lines
+
 
 def _d(hours: float | None) -> str:
     """A span (durations, tolerances)."""
