@@ -140,27 +140,58 @@ def write_output(path: str, data: str | bytes, *, what: str = "the output") -> N
     if st is not None and not stat.S_ISREG(st.st_mode):
         _write_special(path, target, payload, what)
         return
+    fd, tmp = open_temporary(path, what, st)
+    try:
+        try:
+            _write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        commit_temporary(tmp, path, what)
+    except BaseException as exc:
+        discard_temporary(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _error(path, what, exc) from None
+        raise
+
+
+def open_temporary(
+    path: str, what: str = "the output", st: os.stat_result | None = None
+) -> tuple[int, str]:
+    """A new temporary file beside the (real) target of ``path``: ``(fd, name)``.
+
+    It already has the permissions the result will have (an existing file's own, else what the
+    umask allows); stale temporaries of dead runs in that folder are removed first. For writers
+    that stream (a table written batch by batch); ``write_output`` is built on it. Finish with
+    ``commit_temporary``, or ``discard_temporary`` on failure.
+    """
+    target = os.path.realpath(path)
+    if st is None:
+        with contextlib.suppress(OSError):
+            st = os.stat(target)
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     folder = os.path.dirname(target)
     remove_stale_temporaries(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
+        os.fchmod(fd, mode)
     except OSError as exc:
         raise _error(path, what, exc) from None
+    return fd, tmp
+
+
+def commit_temporary(tmp: str, path: str, what: str = "the output") -> None:
+    """The finished temporary file becomes the (real) target of ``path`` in one rename."""
     try:
-        try:
-            os.fchmod(fd, mode)
-            _write_all(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _error(path, what, exc) from None
-        raise
+        os.replace(tmp, os.path.realpath(path))
+    except OSError as exc:
+        raise _error(path, what, exc) from None
+
+
+def discard_temporary(tmp: str) -> None:
+    """Remove a temporary file after a failure (nothing to do when it is already gone)."""
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def _write_special(path: str, target: str, payload: bytes, what: str) -> None:

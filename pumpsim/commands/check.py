@@ -7,13 +7,6 @@ import sys
 from typing import Any
 
 from pumpsim.commands.common import (
-    EXIT_FAILED,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_OUTPUT,
-    EXIT_TERMINATED,
     HelpFormatter,
     emit,
     exit_codes_epilog,
@@ -48,15 +41,7 @@ def register(sub: Any) -> None:
         help="run scenarios and check their expectations",
         description="Run scenarios and check their expect: lists; print a pass/fail table "
         "(expected against actual) and, for several files, the hazard traceability matrix.",
-        epilog=exit_codes_epilog(
-            EXIT_OK,
-            EXIT_FAILED,
-            EXIT_INVALID,
-            EXIT_OUTPUT,
-            EXIT_INTERNAL,
-            EXIT_INTERRUPTED,
-            EXIT_TERMINATED,
-        ),
+        epilog=exit_codes_epilog(),
         formatter_class=HelpFormatter,
     )
     check.add_argument(

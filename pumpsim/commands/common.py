@@ -26,6 +26,17 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
+#: The codes of a command that checks no expectations (it cannot exit 1).
+NOTHING_CHECKED = (
+    EXIT_OK,
+    EXIT_INVALID,
+    EXIT_OUTPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+)
+
+
 def exit_codes_epilog(*codes: int) -> str:
     """The exit-code block of a ``--help`` text (all codes when none are named)."""
     chosen = codes or tuple(EXIT_CODES)

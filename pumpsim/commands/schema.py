@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_OK
+from pumpsim.commands.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -28,7 +28,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the ``schema`` subcommand."""
     schema = sub.add_parser(
-        "schema", help="print the JSON Schema of a scenario file or of a clinic-log row"
+        "schema",
+        help="print the JSON Schema of a scenario file or of a clinic-log row",
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
     )
     schema.add_argument(
         "what",

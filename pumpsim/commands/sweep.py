@@ -6,14 +6,19 @@ import argparse
 import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_INVALID, EXIT_OK
-
-EXIT_INTERRUPTED = 130
+from pumpsim.commands.common import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    NOTHING_CHECKED,
+    HelpFormatter,
+    exit_codes_epilog,
+)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run or resume a sweep; print its summary."""
-    from pumpsim.errors import ScenarioError
+    from pumpsim.sweep.executors import ExecutorError
     from pumpsim.sweep.runner import SweepInterrupted, run_sweep
     from pumpsim.sweep.spec import load_sweep
 
@@ -45,15 +50,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # while writing the outputs: every batch is stored
         print(f"{args.out}: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except RuntimeError as exc:  # e.g. --dask without the extra
+    except ExecutorError as exc:  # e.g. --dask without the extra
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     except OSError as exc:
         where = getattr(exc, "filename", None) or args.out
         print(f"{where}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
-    except ScenarioError:
-        raise
     lines = (
         []
         if args.quiet
@@ -62,11 +65,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.plot:
         from pumpsim.sweep.plot import plot_sweep
 
-        try:
-            path = plot_sweep(result, args.plot)
-        except OSError as exc:
-            print(f"{args.plot}: cannot write the figure: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_INVALID
+        path = plot_sweep(result, args.plot)  # an OutputError is the CLI's one line
         lines.append(f"wrote {path}\n")
     if not args.quiet:
         from pumpsim.commands.common import emit
@@ -88,6 +87,8 @@ def register(sub: Any) -> None:
     """Add the ``sweep`` subcommand."""
     p = sub.add_parser(
         "sweep",
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
         help="Monte Carlo fleet sweep: many patients, fault streams, a synthetic clinic",
         description=(
             "Simulate a population of patients drawn from a sweep file and write one row per "

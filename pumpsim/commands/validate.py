@@ -7,12 +7,9 @@ import sys
 from typing import Any
 
 from pumpsim.commands.common import (
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
-    EXIT_OUTPUT,
-    EXIT_TERMINATED,
+    NOTHING_CHECKED,
     HelpFormatter,
     exit_codes_epilog,
     scenario_files,
@@ -43,9 +40,7 @@ def register(sub: Any) -> None:
         "validate",
         help="check scenario files without running them",
         description="Check scenario files (schema and device-profile limits) without running them.",
-        epilog=exit_codes_epilog(
-            EXIT_OK, EXIT_INVALID, EXIT_OUTPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
-        ),
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
         formatter_class=HelpFormatter,
     )
     validate.add_argument(

@@ -27,6 +27,10 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class ExecutorError(RuntimeError):
+    """An executor that cannot be had: the Dask extra missing, a scheduler out of reach."""
+
+
 class SerialExecutor:
     """Runs each batch at once in this process (one worker: no process start-up cost)."""
 
@@ -86,7 +90,7 @@ class DaskExecutor:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise RuntimeError(
+            raise ExecutorError(
                 "--dask needs Dask distributed: pip install 'pumpsim[dask]'"
             ) from None
         self._own: list[Any] = []
@@ -101,7 +105,7 @@ class DaskExecutor:
                 try:
                     client = Client(target, timeout="20s")
                 except (OSError, TimeoutError, ValueError) as exc:
-                    raise RuntimeError(f"--dask {target}: cannot connect: {exc}") from None
+                    raise ExecutorError(f"--dask {target}: cannot connect: {exc}") from None
             self._own.insert(0, client)
         else:
             client = target

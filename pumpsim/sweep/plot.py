@@ -18,12 +18,10 @@ def plot_sweep(result: Any, path: str) -> str:
 
     A relative ``path`` is taken inside the sweep's output folder.
     """
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from pumpsim.sweep.store import write_atomic_bytes
+    from pumpsim.output import write_output
+    from pumpsim.report.plot import render
 
     if not os.path.isabs(path) and os.path.dirname(path) == "":
         path = os.path.join(result.out_dir, path)
@@ -31,7 +29,7 @@ def plot_sweep(result: Any, path: str) -> str:
     points = doc["grid_points"]
     shown = points[:MAX_HEATMAPS]
     years = doc["duration_h"] / HOURS_PER_YEAR
-    fig = plt.figure(figsize=(6 + 4.2 * len(shown), 5.2), layout="constrained")
+    fig = Figure(figsize=(6 + 4.2 * len(shown), 5.2), layout="constrained")
     grid = fig.add_gridspec(1, 1 + len(shown), width_ratios=[1.5] + [1.0] * len(shown))
 
     ax = fig.add_subplot(grid[0, 0])
@@ -101,12 +99,7 @@ def plot_sweep(result: Any, path: str) -> str:
         if k == 0:
             hm.set_ylabel("cause")
         hm.set_title(_label(point), fontsize=9)
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    write_atomic_bytes(path, buf.getvalue())
+    write_output(path, render(fig, "png"), what="the sweep figure")
     return path
 
 

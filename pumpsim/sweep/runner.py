@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pumpsim.output import write_output
 from pumpsim.sweep.patient import FLAG_COLUMNS, columns, simulate_batch
 from pumpsim.sweep.spec import SweepSpec
-from pumpsim.sweep.store import BatchStore, write_atomic_bytes
+from pumpsim.sweep.store import BatchStore
 from pumpsim.sweep.summary import PointTally, summary_text
 from pumpsim.sweep.table import TableWriter, have_pyarrow
 from pumpsim.units import HOURS_PER_YEAR
@@ -294,6 +295,6 @@ def assemble(
         "grid_points": [t.to_dict() for t in tallies],
     }
     text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    write_atomic_bytes(os.path.join(out_dir, "summary.json"), text.encode("utf-8"))
+    write_output(os.path.join(out_dir, "summary.json"), text, what="the sweep summary")
     first = [sorted(t.first_flag_h) for t in tallies]
     return SweepResult(doc, out_dir, patients.path, cols, kept, first)

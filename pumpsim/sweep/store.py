@@ -16,15 +16,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from typing import Any
 
 from pumpsim.errors import ScenarioError
+from pumpsim.output import write_output
 from pumpsim.sweep.patient import BatchResult
 
 MANIFEST = "sweep.json"
-#: Permissions of written files (mkstemp would leave them private to the owner).
-FILE_MODE = 0o644
 #: Files a sweep writes in its folder (``fresh`` removes these and nothing else).
 OUTPUTS = (
     "patients.parquet",
@@ -35,21 +33,6 @@ OUTPUTS = (
     "survival.png",
     "run.log",
 )
-
-
-def write_atomic_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (temporary file in the folder, rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".pumpsim-", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class BatchStore:
@@ -88,7 +71,7 @@ class BatchStore:
             )
         os.makedirs(self.folder, exist_ok=True)
         body = {"name": self.name, "fingerprint": self.fingerprint}
-        write_atomic_bytes(manifest, (json.dumps(body, indent=2) + "\n").encode("utf-8"))
+        write_output(manifest, json.dumps(body, indent=2) + "\n", what="the sweep manifest")
 
     def clear(self) -> None:
         """Remove this sweep's files from the folder (batches, outputs, manifest)."""
@@ -116,7 +99,7 @@ class BatchStore:
         """Store one finished batch atomically."""
         body = {"index": result.index, "rows": result.rows, "flags": result.flags}
         text = json.dumps(body, separators=(",", ":"), allow_nan=False)
-        write_atomic_bytes(self.path(result.index), text.encode("utf-8"))
+        write_output(self.path(result.index), text, what="a finished batch")
 
     def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]]]:
         """The rows and flag records of one finished batch."""

@@ -11,10 +11,11 @@ import csv
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from pumpsim.output import commit_temporary, discard_temporary, open_temporary
 
 
 @contextmanager
@@ -81,9 +82,7 @@ class TableWriter:
         self._schema: Any = None
 
     def __enter__(self) -> TableWriter:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, self._tmp = tempfile.mkstemp(prefix=".pumpsim-", suffix=".tmp", dir=folder)
-        os.chmod(self._tmp, 0o644)
+        fd, self._tmp = open_temporary(self.path, "the patient table")
         if self.parquet:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -133,8 +132,8 @@ class TableWriter:
                 self._fh.close()
             if kind is None:
                 assert self._tmp is not None
-                os.replace(self._tmp, self.path)
+                commit_temporary(self._tmp, self.path, "the patient table")
                 self._tmp = None
         finally:
-            if self._tmp is not None and os.path.exists(self._tmp):
-                os.unlink(self._tmp)
+            if self._tmp is not None:
+                discard_temporary(self._tmp)
