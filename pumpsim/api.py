@@ -40,7 +40,13 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
         from pumpsim.clinic.fit import simulate_fitted
 
         return simulate_fitted(scenario)
-    if clinic is None and scenario.faults is not None:
+    if scenario.faults is not None:
+        if clinic is not None:
+            raise ScenarioError(
+                "a scenario with faults: draws its own fault streams; pass no clinic= with it "
+                "(a sweep's synthetic clinic draws the faults itself)",
+                path=("faults",),
+            )
         clinic = fault_streams(scenario)
     run = Engine(scenario, clinic=clinic).run()
     return Result(

@@ -13,6 +13,8 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
+from pumpsim.units import HOURS_PER_DAY
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
@@ -93,13 +95,16 @@ def sample_trajectory(trajectory: Any, times: Any) -> dict[str, np.ndarray]:
         out["estimated_ml"][sel] = est
         out["true_ml"][sel] = true
         out["gap_ml"][sel] = est - true
-        out["programmed_ml_per_day"][sel] = (fl.motor.alpha * f_now + fl.motor.beta) * 24.0
-        out["delivered_mcg_per_day"][sel] = (fl.delivered.alpha * f_now + fl.delivered.beta) * 24.0
+        out["programmed_ml_per_day"][sel] = (fl.motor.alpha * f_now + fl.motor.beta) * HOURS_PER_DAY
+        out["delivered_mcg_per_day"][sel] = (
+            fl.delivered.alpha * f_now + fl.delivered.beta
+        ) * HOURS_PER_DAY
         out["csf_expected"][sel] = exp_
         out["csf_actual"][sel] = act
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(exp_ > 0, act / np.where(exp_ > 0, exp_, 1.0), 0.0)
-        ratio = np.where(exp_ > 0, ratio, np.where(act <= 0, 1.0, math.inf))
+        # CsfLevels.ratio_of, element by element
+        ratio = np.where(
+            exp_ > 0, act / np.where(exp_ > 0, exp_, 1.0), np.where(act <= 0, 1.0, math.inf)
+        )
         out["csf_ratio"][sel] = ratio
     return {name: values.reshape(shape) for name, values in out.items()}
 

@@ -24,7 +24,7 @@ class Snapshot:
     t_h: float
     reservoir_estimated_ml: float
     reservoir_true_ml: float
-    csf_ratio: float | None
+    csf_ratio: float
     delivered_intrathecal_mcg: float
     programmed_mcg: float
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from typing import Any
 
+from pumpsim.body.csf import CsfLevels
 from pumpsim.flows import Flows
 from pumpsim.schedule import Schedule
 from pumpsim.units import HOURS_PER_DAY
@@ -99,7 +99,7 @@ class Trajectory:
         act = sched.level_at(
             p.csf_actual, p.t_h, t_h, fl.delivered.alpha, fl.delivered.beta, self.k
         )
-        ratio = act / exp_ if exp_ > 0 else (1.0 if act <= 0 else math.inf)
+        ratio = CsfLevels.ratio_of(exp_, act)
         return {
             "estimated_ml": est,
             "true_ml": true,

@@ -414,3 +414,12 @@ def test_weekday_cut_is_flagged_day_by_day():
     assert flag.details["reduction"] == pytest.approx(0.6)
     # a 25 % Saturday cut stays within the 30 % rule
     assert not flags_of(run(WEEKDAY_CUT.format(sat=15)), "abrupt_discontinuation")
+
+
+def test_weekday_cut_is_flagged_on_a_start_with_a_utc_offset():
+    # the same programme, with start: carrying +01:00: the rule works on the wall clock
+    text = WEEKDAY_CUT.format(sat=8).replace(
+        "start: 2026-01-05T00:00:00", "start: 2026-01-05T00:00:00+01:00"
+    )
+    (flag,) = flags_of(run(text), "abrupt_discontinuation")
+    assert flag.cause == "reprogramming" and flag.details["day"] == "2026-01-10"

@@ -41,15 +41,17 @@ class CsfLevels:
             self.k_per_h,
         )
 
-    def ratio(self) -> float | None:
+    def ratio(self) -> float:
         """Actual/expected now (None when nothing is expected or present)."""
         return self.ratio_of(self.expected, self.actual)
 
     @staticmethod
-    def ratio_of(expected: float, actual: float) -> float | None:
-        """Actual/expected (None when nothing is expected or present)."""
+    def ratio_of(expected: float, actual: float) -> float:
+        """Actual/expected: 1 when neither is present (nothing is missing), inf when drug is
+        present that nothing called for. The one definition: the detector, the trajectory, the
+        notebook's arrays and expectations all read it."""
         if expected <= 0.0:
-            return None if actual <= 0.0 else math.inf
+            return 1.0 if actual <= 0.0 else math.inf
         return actual / expected
 
     def crossing(

@@ -151,7 +151,7 @@ class RefillProcedure:
             self.logs.world(
                 t_h, "concentration_change", from_mcg_per_ml=old_conc, to_mcg_per_ml=conc
             )
-        accuracy = getattr(ev, "accuracy", None)
+        accuracy = ev.accuracy
         if accuracy is not None and accuracy != self.drive.accuracy:
             # Measured at this visit (e.g. fitted from a clinic log): the pump's accuracy from
             # here on.

@@ -12,12 +12,14 @@ them; they only write flags.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right, insort
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pumpsim.body.catheter import Catheter
 from pumpsim.body.csf import CsfLevels
+from pumpsim.clock import Clock
 from pumpsim.device.alarms import AlarmBook
 from pumpsim.device.drive import Drive
 from pumpsim.device.reservoir import Crossing, Reservoir
@@ -48,6 +50,7 @@ class Detectors:
         self.max_daily_reduction = max_daily_reduction
         self.severity = severity
         self.start = start
+        self.clock = Clock.of(start)
         self.refill_times_h = sorted(refill_times_h)  # the booked visits the clinic knows of
         self.alarms = alarms
         self.reservoir = reservoir
@@ -180,9 +183,11 @@ class Detectors:
         next 7 calendar days (from the day of the change), what ``after`` delivers against
         what ``before`` (the programme in force 24 h earlier) would have delivered that day.
         The flag reports the day with the deepest cut."""
-        now = self.start + timedelta(hours=t_h)
-        midnight = datetime.combine(now.date(), datetime.min.time())
-        day0_h = t_h - (now - midnight).total_seconds() / 3600.0
+        # midnight of the day of the change, on the wall clock of start: (offset or not)
+        since_midnight_h = self.start.hour + self.start.minute / 60 + self.start.second / 3600
+        day0_h = (
+            math.floor((t_h + since_midnight_h) / HOURS_PER_DAY) * HOURS_PER_DAY - since_midnight_h
+        )
         limit = 1.0 - self.max_daily_reduction
         worst: tuple[float, float, float, int] | None = None  # (reduction, before, after, day)
         for day in range(7):
@@ -202,7 +207,7 @@ class Detectors:
             daily_dose_before_mcg=old,
             daily_dose_after_mcg=new,
             reduction=cut,
-            day=(midnight.date() + timedelta(days=day)).isoformat(),
+            day=self._date(day0_h + day * HOURS_PER_DAY).isoformat(),
         )
         flag.end_h = t_h  # an instant: the cut itself is the event
         self.flags.raise_flag(flag, keep_open=False)
@@ -245,7 +250,5 @@ class Detectors:
 
     def _date(self, t_h: float) -> date:
         """Calendar date of scenario time t (day-level comparisons); far future stays far."""
-        try:
-            return (self.start + timedelta(hours=t_h)).date()
-        except (OverflowError, ValueError):  # inf, or beyond year 9999
-            return date.max
+        wall = self.clock.wall(t_h)
+        return date.max if wall is None else wall.date()

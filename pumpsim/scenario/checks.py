@@ -153,10 +153,11 @@ def _accuracy_ok(profile: DeviceProfile, accuracy: Any, where: tuple[object, ...
 
 
 def check_accuracy(sc: schema.Scenario, profile: DeviceProfile) -> None:
-    """Every pump's accuracy (the first and any replacement) lies in the plausible range."""
+    """Every accuracy (the first pump's, a replacement's, one measured at a refill) lies in the
+    plausible range."""
     _accuracy_ok(profile, sc.pump.accuracy, ("pump", "accuracy"))
     for index, event in enumerate(sc.events):
-        if isinstance(event, schema.PumpReplacementEvent):
+        if isinstance(event, schema.PumpReplacementEvent | schema.RefillEvent):
             _accuracy_ok(profile, event.accuracy, ("events", index, "accuracy"))
 
 
@@ -291,4 +292,6 @@ def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
     for index, event in enumerate(sc.events):
         if isinstance(event, schema.PumpReplacementEvent):
             note(event.accuracy, f"events[{index}].accuracy (a replacement pump)")
+        elif isinstance(event, schema.RefillEvent):
+            note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
     return notes
