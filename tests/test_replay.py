@@ -156,3 +156,27 @@ def test_howto_error_example_is_what_a_typo_prints(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     shown = _howto_block("and the column, and exit code 2:\n\n```text\n").strip()
     assert err == shown.replace("scenarios/replay", str(tmp_path))
+
+
+def test_every_shipped_scenario_validates_against_the_published_schema(capsys):
+    """What `pumpsim schema scenario` gives editors must accept every shipped scenario (a
+    duration published as a number would make an editor flag `duration: 2h`)."""
+    import json
+
+    import jsonschema
+    import yaml
+    from conftest import shipped_scenarios
+
+    class TextDates(yaml.SafeLoader):
+        """Dates stay text, as an editor sees them (JSON has no date type)."""
+
+    TextDates.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in rules if tag != "tag:yaml.org,2002:timestamp"]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    assert main(["schema", "scenario"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    for path in shipped_scenarios():
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=TextDates)
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert not errors, (path.name, errors[:3])

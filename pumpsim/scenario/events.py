@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from pumpsim.scenario.quantities import (
     ConcentrationMcgPerMl,
@@ -67,14 +67,7 @@ class BolusEvent(_Event):
 
     type: Literal["bolus"]
     dose_mcg: PositiveDoseMcg
-    duration: Duration
-
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("a bolus duration must be longer than zero")
-        return value
+    duration: PositiveDuration
 
 
 class PtmBolusEvent(_Event):

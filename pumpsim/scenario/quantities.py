@@ -50,9 +50,7 @@ Duration = Annotated[
 ]
 """A duration given with its unit in YAML, held in hours."""
 
-PositiveDuration = Annotated[
-    float, BeforeValidator(read_duration_h), AfterValidator(_longer_than_zero)
-]
+PositiveDuration = Annotated[Duration, AfterValidator(_longer_than_zero)]
 """A duration that must be longer than zero (an interval, a span that divides)."""
 InstantH = Annotated[
     float,

@@ -163,16 +163,9 @@ class Patient(Strict):
 class Risk(Strict):
     """Abrupt-discontinuation detector settings (contract section 4)."""
 
-    csf_half_life: Duration | None = None  # default: the drug profile's half-life
+    csf_half_life: PositiveDuration | None = None  # default: the drug profile's half-life
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     max_daily_reduction: float = Field(0.3, gt=0.0, lt=1.0)
-
-    @field_validator("csf_half_life")
-    @classmethod
-    def _positive(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise ValueError("csf_half_life must be longer than zero")
-        return value
 
 
 class Scenario(Strict):
@@ -188,7 +181,7 @@ class Scenario(Strict):
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     description: str = ""
-    duration: Duration
+    duration: PositiveDuration
     seed: int = Field(0, ge=0, lt=limits.SEED_LIMIT)
     start: datetime = DEFAULT_START
     hazard: list[str] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
@@ -225,13 +218,6 @@ class Scenario(Strict):
         except SettingsError as exc:
             where = f"{format_path(exc.path)}: " if exc.path else ""
             raise ValueError(f"{where}{exc}") from None
-        return value
-
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("duration must be longer than zero")
         return value
 
     @field_validator("start", mode="before")
