@@ -155,6 +155,29 @@ def test_batch_size_does_not_change_results(sweep_file, tmp_path):
 
 
 @pytest.mark.skipif(not have_pyarrow(), reason="needs the parquet extra")
+def test_a_rerun_in_the_other_format_replaces_the_tables_only_once_written(
+    sweep_file, tmp_path, monkeypatch
+):
+    import pumpsim.sweep.table as table
+
+    out = tmp_path / "o"
+    run(sweep_file, out, parquet=False)
+    csv_bytes = (out / "patients.csv").read_bytes()
+
+    def broken_write(self, rows):  # the assembly fails half-way
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(table.TableWriter, "write", broken_write)
+        with pytest.raises(KeyboardInterrupt):
+            run(sweep_file, out, parquet=False)
+    assert (out / "patients.csv").read_bytes() == csv_bytes  # the last good table is kept
+    assert not list(out.glob(".pumpsim-*"))
+    run(sweep_file, out, parquet=True)
+    assert (out / "patients.parquet").exists() and not (out / "patients.csv").exists()
+
+
+@pytest.mark.skipif(not have_pyarrow(), reason="needs the parquet extra")
 def test_parquet_is_byte_identical_across_workers(sweep_file, tmp_path):
     import pyarrow.parquet as pq
 

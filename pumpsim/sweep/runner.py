@@ -255,10 +255,6 @@ def assemble(
         for p in spec.grid
     ]
     kept: list[dict[str, Any]] | None = [] if keep_rows else None
-    for stale in ("patients.csv", "patients.parquet", "flags.csv", "flags.parquet"):
-        path = os.path.join(out_dir, stale)
-        if os.path.exists(path):
-            os.unlink(path)
     patients = TableWriter(os.path.join(out_dir, "patients"), cols, types, parquet)
     flags = TableWriter(os.path.join(out_dir, "flags"), FLAG_COLUMNS, FLAG_TYPES, parquet)
     # Only the drawn and grid columns can hold values of another type than their column's.
@@ -296,5 +292,12 @@ def assemble(
     }
     text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
     write_output(os.path.join(out_dir, "summary.json"), text, what="the sweep summary")
+    # The new tables replaced the old ones in one rename each; a table of the other format (a
+    # run before pyarrow was installed, or after) is stale only now that they are in place.
+    other = ".csv" if parquet else ".parquet"
+    for name in ("patients", "flags"):
+        stale = os.path.join(out_dir, name + other)
+        if os.path.exists(stale):
+            os.unlink(stale)
     first = [sorted(t.first_flag_h) for t in tallies]
     return SweepResult(doc, out_dir, patients.path, cols, kept, first)
