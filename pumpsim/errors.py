@@ -41,7 +41,7 @@ class ScenarioError(Exception):
         )
 
     def __str__(self) -> str:
-        where = self.file or "<scenario>"
+        where = self.file or "pumpsim"  # no file: a command-line option or a built scenario
         if self.line is not None:
             where += f":{self.line}"
         key = f" {format_path(self.path)}:" if self.path else ""

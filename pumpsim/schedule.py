@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime
 
 from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Therapy
-from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
+from pumpsim.units import HOURS_PER_DAY, HOURS_PER_WEEK, hour_of_day
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.
 _FOREVER_PERIODS = 1e9
@@ -122,7 +122,7 @@ class Schedule:
     @classmethod
     def from_therapy(cls, therapy: Therapy, start: datetime) -> Schedule:
         """Build ``f(t)`` for a programme; ``start`` is the wall-clock time of t = 0."""
-        since_midnight_h = start.hour + start.minute / 60.0 + start.second / 3600.0
+        since_midnight_h = hour_of_day(start)
         if therapy.mode == "continuous":
             assert therapy.dose_mcg_per_day is not None
             sched = cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, time
 
+SECONDS_PER_HOUR = 3600.0
 HOURS_PER_DAY = 24.0
 HOURS_PER_WEEK = 7 * HOURS_PER_DAY
 #: A year is the Julian year (365.25 d), so `7y` is the same span whatever the start date.
@@ -20,7 +22,7 @@ _UNIT_HOURS = {
     "d": HOURS_PER_DAY,
     "h": 1.0,
     "min": 1.0 / 60.0,
-    "s": 1.0 / 3600.0,
+    "s": 1.0 / SECONDS_PER_HOUR,
 }
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(y|w|d|h|min|s)")
 _COMPACT = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:y|w|d|h|min|s))+\s*$")
@@ -28,6 +30,11 @@ _ISO = re.compile(
     r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<min>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
+
+
+def hour_of_day(moment: time | datetime) -> float:
+    """Hours after midnight of a wall-clock time (``08:30`` -> 8.5)."""
+    return moment.hour + moment.minute / 60.0 + moment.second / SECONDS_PER_HOUR
 
 
 class DurationError(ValueError):
@@ -77,7 +84,7 @@ def format_duration_h(hours: float) -> str:
     if hours is None or math.isnan(hours):
         return "-"
     sign = "-" if hours < 0 else ""
-    total_s = round(abs(hours) * 3600.0)
+    total_s = round(abs(hours) * SECONDS_PER_HOUR)
     days, rem = divmod(total_s, 86400)
     h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from pumpsim.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, emit
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -18,13 +17,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     import pumpsim
     from pumpsim.clinic.replay import visit_table_text
-    from pumpsim.result import write_atomic
+    from pumpsim.output import check_output_path, write_output
     from pumpsim.suite import Entry, Suite
 
+    for path, what in ((args.json, "the result"), (args.junit, "the JUnit XML")):
+        if path:
+            check_output_path(path, what)  # a bad path is found before any work is done
     t0 = time.perf_counter()
     scenario = pumpsim.load_scenario(args.scenario)
     result = pumpsim.simulate(scenario)
-    sys.stdout.write(visit_table_text(result))
+    emit(visit_table_text(result))
     outputs = []
     if args.json:
         outputs.append((args.json, "the result", result.to_json))
@@ -36,13 +38,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             result=result,
             seconds=time.perf_counter() - t0,
         )
-        outputs.append((args.junit, "JUnit XML", Suite([entry]).junit_xml))
+        outputs.append((args.junit, "the JUnit XML", Suite([entry]).junit_xml))
     for path, what, render in outputs:
-        try:
-            write_atomic(path, render())
-        except OSError as exc:
-            print(f"{path}: cannot write {what}: {exc.strerror}", file=sys.stderr)
-            return EXIT_INVALID
+        write_output(path, render(), what=what)  # an OutputError is the CLI's one line
     return EXIT_OK if result.passed else EXIT_FAILED
 
 

@@ -21,24 +21,24 @@ def cmd_tones(args: argparse.Namespace) -> int:
     from pumpsim.output import write_output
     from pumpsim.profile import ProfileError, load_device_profile
     from pumpsim.report.guidance import alarm_label
-    from pumpsim.report.tones import alarm_track, tone_pattern, write_tones
-    from pumpsim.units import DurationError, format_duration_h, parse_duration_h
+    from pumpsim.report.tones import PRIORITIES, alarm_track, tone_pattern, write_tones
+    from pumpsim.units import SECONDS_PER_HOUR, DurationError, format_duration_h, parse_duration_h
 
+    try:
+        seconds = parse_duration_h(args.seconds) * SECONDS_PER_HOUR
+    except DurationError as exc:
+        raise ScenarioError(f"--track-length: {exc}") from None
+    if seconds <= 0:
+        raise ScenarioError("--track-length: must be longer than 0s")
     result = None
     if args.scenario:
         import pumpsim
 
         result = pumpsim.simulate(pumpsim.load_scenario(args.scenario))
-    try:
-        seconds = parse_duration_h(args.seconds) * 3600.0
-    except DurationError as exc:
-        raise ScenarioError(f"--track-length: {exc}") from None
-    if seconds <= 0:
-        raise ScenarioError("--track-length: must be longer than 0s")
     name = result.scenario.pump.profile if result is not None else args.profile
     try:
         profile = load_device_profile(name)
-        patterns = [tone_pattern(profile, p) for p in ("critical", "non_critical")]
+        patterns = [tone_pattern(profile, p) for p in PRIORITIES]
         track = alarm_track(result, seconds) if result is not None else None
     except ProfileError as exc:
         raise ScenarioError(f"--profile: {exc}") from None

@@ -23,12 +23,11 @@ from typing import Any
 
 from pumpsim.output import write_output
 from pumpsim.profile import DeviceProfile, ProfileError
-from pumpsim.units import parse_duration_h
+from pumpsim.units import SECONDS_PER_HOUR, parse_duration_h
 
 #: Samples per second of the synthesised files: a rendering choice, not a device number. It is
 #: above twice the highest partial (5 x 1000 Hz, the IEC ceiling for a fundamental).
 SAMPLE_RATE_HZ = 16_000
-_SECONDS_PER_HOUR = 3600.0
 _FULL_SCALE = 32767
 PRIORITIES = ("critical", "non_critical")
 
@@ -59,7 +58,7 @@ class TonePattern:
 
 
 def _seconds(profile: DeviceProfile, key: str) -> float:
-    return parse_duration_h(profile.parameters[key].value) * _SECONDS_PER_HOUR
+    return parse_duration_h(profile.parameters[key].value) * SECONDS_PER_HOUR
 
 
 #: The profile parameters a tone needs.

@@ -26,7 +26,7 @@ from pumpsim.device.reservoir import Crossing, Reservoir
 from pumpsim.flows import Flows
 from pumpsim.safety.flags import Flag, FlagBook
 from pumpsim.schedule import Schedule
-from pumpsim.units import HOURS_PER_DAY
+from pumpsim.units import HOURS_PER_DAY, hour_of_day
 
 
 class Detectors:
@@ -184,7 +184,7 @@ class Detectors:
         what ``before`` (the programme in force 24 h earlier) would have delivered that day.
         The flag reports the day with the deepest cut."""
         # midnight of the day of the change, on the wall clock of start: (offset or not)
-        since_midnight_h = self.start.hour + self.start.minute / 60 + self.start.second / 3600
+        since_midnight_h = hour_of_day(self.start)
         day0_h = (
             math.floor((t_h + since_midnight_h) / HOURS_PER_DAY) * HOURS_PER_DAY - since_midnight_h
         )

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from pumpsim.units import format_duration_h
+from pumpsim.units import SECONDS_PER_HOUR, format_duration_h
 
 
 class Progress:
@@ -57,7 +57,7 @@ class Progress:
         left = (self.total - self.done) / rate if rate > 0 else None
         width = 30
         filled = int(width * self.done / self.total) if self.total else width
-        eta = "?" if left is None else format_duration_h(left / 3600.0)
+        eta = "?" if left is None else format_duration_h(left / SECONDS_PER_HOUR)
         self.stream.write(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} patients, "
             f"{rate:.0f}/s, {eta} left  "
