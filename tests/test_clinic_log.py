@@ -389,7 +389,10 @@ def test_missing_log_is_invalid_input(tmp_path, capsys):
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO.format(start=""), encoding="utf-8")
     assert main(["check", str(path)]) == 2
-    assert "log.csv: no such clinic log" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    # the scenario file, the clinic_log key and its line, then the log that is missing
+    assert err.startswith(f"{path}:") and " clinic_log: " in err
+    assert err.endswith("log.csv: no such clinic log")
 
 
 def test_not_utf8_names_the_line(tmp_path, capsys):

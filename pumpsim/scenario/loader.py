@@ -191,7 +191,18 @@ def _with_clinic_log(
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
     from pumpsim.clinic.log import read_clinic_log
 
-    log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
+    try:
+        log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
+    except ScenarioError as exc:
+        if exc.line is not None:
+            raise  # a bad row: the log's file, line and column say where
+        # the log as a whole cannot be read: the scenario's clinic_log key says which
+        raise ScenarioError(
+            f"{shown}: {exc.message}",
+            file=file,
+            path=("clinic_log",),
+            line=located.line_of(("clinic_log",)),
+        ) from None
     for key, rows in (("events", log.events), ("expect", log.expectations)):
         existing = data.get(key)
         if existing is None:
