@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import scenario_text
 
 from pumpsim.cli import main
 
@@ -402,3 +403,30 @@ def test_flex_step_rates_are_rechecked_after_a_concentration_change(capsys, writ
         key="events[0].concentration_mcg_per_ml",
         words=["720 mcg/day at 20 mcg/mL is 36 mL/day"],
     )
+
+
+@pytest.mark.parametrize(
+    ("event", "key", "hint"),
+    [
+        (
+            "{at: 5d, type: reprogram, therapy: {dose_mcg_per_dy: 300}}",
+            "events[0].therapy.dose_mcg_per_dy",
+            "dose_mcg_per_day",
+        ),
+        (
+            "{at: 5d, type: refill, volume_ml: 20, concentraton_mcg_per_ml: 1000}",
+            "events[0].concentraton_mcg_per_ml",
+            "concentration_mcg_per_ml",
+        ),
+        (
+            '{at: 5d, type: reprogram, therapy: {mode: flex, steps: [{at: "00:00", dose_mcg_per_hr: 3}]}}',
+            "events[0].therapy.steps[0].dose_mcg_per_hr",
+            "dose_mcg_per_hour",
+        ),
+    ],
+)
+def test_did_you_mean_reaches_keys_nested_in_events(event, key, hint, write_yaml, capsys):
+    path = write_yaml(scenario_text(extra=f"events:\n  - {event}\n"))
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f" {key}: " in err and f"did you mean {hint!r}?" in err

@@ -9,7 +9,7 @@ import copy
 import difflib
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,59 +21,48 @@ from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_tex
 if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
     from pumpsim.clinic.log import ClinicLog
 
-_EVENT_MODELS: dict[str, type[BaseModel]] = {
-    "refill": schema.RefillEvent,
-    "reprogram": schema.ReprogramEvent,
-    "bolus": schema.BolusEvent,
-    "ptm_bolus": schema.PtmBolusEvent,
-    "catheter_fault": schema.CatheterFaultEvent,
-    "catheter_repair": schema.CatheterRepairEvent,
-    "mri": schema.MriEvent,
-    "motor_stall": schema.MotorStallEvent,
-    "pump_fault": schema.PumpFaultEvent,
-    "pump_replacement": schema.PumpReplacementEvent,
-}
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every model an annotation can hold, through Optional, lists, dicts, unions, Annotated."""
+    found: list[type[BaseModel]] = []
+    stack = [annotation]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            found.append(item)
+        else:
+            stack.extend(get_args(item))
+    return found
+
+
+def _pick(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
+    """The model of a mapping among candidates: the only one, or the event of its ``type``."""
+    if len(models) == 1:
+        return models[0]
+    kind = node.get("type") if isinstance(node, dict) else None
+    for model in models:
+        field = model.model_fields.get("type")
+        if field is not None and kind in get_args(field.annotation):
+            return model
+    return None
 
 
 def _model_at(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
-    """The pydantic model that owns the mapping at ``path`` (for did-you-mean)."""
-    model: Any = schema.Scenario
+    """The pydantic model that owns the mapping at ``path`` (for did-you-mean), read from the
+    schema's own annotations, at any depth (``events[0].therapy.steps[1]``)."""
+    models: list[type[BaseModel]] = [schema.Scenario]
     node = data
     for part in path:
         if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             continue
-        if model is None:
-            return None
-        field = model.model_fields.get(str(part))
-        node = node.get(part) if isinstance(node, dict) else None
+        model = _pick(models, node)
+        field = model.model_fields.get(str(part)) if model is not None else None
         if field is None:
             return None
-        name = str(part)
-        if name == "events":
-            model = _EVENT_MODELS.get(node.get("type")) if isinstance(node, dict) else None
-            continue
-        model = {
-            "pump": schema.Pump,
-            "battery": schema.Battery,
-            "drug": schema.Drug,
-            "catheter": schema.Catheter,
-            "patient": schema.Patient,
-            "therapy": schema.Therapy,
-            "ptm": schema.Ptm,
-            "risk": schema.Risk,
-            "expect": schema.Expectation,
-            "steps": schema.FlexStep,
-        }.get(name)
-    return model
-
-
-def _event_model(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
-    if len(path) >= 2 and path[0] == "events" and isinstance(path[1], int):
-        events = data.get("events") if isinstance(data, dict) else None
-        if isinstance(events, list) and path[1] < len(events) and isinstance(events[path[1]], dict):
-            return _EVENT_MODELS.get(events[path[1]].get("type"))
-    return None
+        models = _models_in(field.annotation)
+        node = node.get(part) if isinstance(node, dict) else None
+    return _pick(models, node)
 
 
 #: Names pydantic gives the members of a union (``float | Literal["fit"]``): not user keys.
@@ -120,8 +109,7 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
-        owner = _event_model(path, data) if len(path) == 3 else None
-        owner = owner or _model_at(path[:-1], data)
+        owner = _model_at(path[:-1], data)
         known = list(owner.model_fields) if owner is not None else []
         return unknown_key_message(key, known)
     if kind == "missing":
@@ -162,7 +150,11 @@ def error_from_validation(
     path mapped onto ``data`` (the input that was validated, found at ``prefix``)."""
     errors = exc.errors(include_url=False)
     # Report the deepest, most specific error first (a union's members add noise).
-    err = max(errors, key=lambda e: len(_data_path(tuple(e["loc"]), data)))
+    # At equal depth an unknown key goes first: a typo also explains the key it makes missing.
+    err = max(
+        errors,
+        key=lambda e: (len(_data_path(tuple(e["loc"]), data)), e["type"] == "extra_forbidden"),
+    )
     path = _data_path(tuple(err["loc"]), data)
     full = (*prefix, *path)
     message = _message(err, path, data) if not prefix else _message(err, full, {})
