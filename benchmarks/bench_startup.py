@@ -1,6 +1,6 @@
 """Process start to exit: the interpreter floor, ``--help``, the scenario load path, ``run``.
 
-    PYTHONPATH=. python3 benchmarks/bench_startup.py [REPEATS]
+    PYTHONPATH=. python3 benchmarks/bench_startup.py [REPEATS] [--quick]
 
 Median and minimum over REPEATS (default 15) fresh processes per case, run round-robin,
 in milliseconds. On a shared machine the
@@ -40,7 +40,13 @@ def run_ms(argv: list[str]) -> float:
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repeats", nargs="?", type=int, default=15, help="processes per case")
+    parser.add_argument("--quick", action="store_true", help="5 processes per case")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else args.repeats
     times: dict[str, list[float]] = {name: [] for name in CASES}
     for _ in range(repeats):  # round-robin, so a change in the machine's load hits every case
         for name, argv in CASES.items():

@@ -161,7 +161,10 @@ ALARM_NOTES: dict[str, tuple[str, str]] = {
     "empty_reservoir": ("estimate ≤ empty-reservoir level", "a refill or new pump lifts it above"),
     "motor_stall": ("the motor stops (stall, MRI)", "the motor turns again"),
     "eri": ("the battery reaches its replacement indicator", "pump replacement"),
-    "eos": ("ERI + `eos_after_eri` (never after `hard_stop_life`)", "pump replacement"),
+    "eos": (
+        "ERI + `eos_after_eri`, always (ERI comes by `hard_stop_life` − `eos_after_eri`)",
+        "pump replacement",
+    ),
     "low_battery_reset": ("`pump_fault` of that kind", "pump replacement"),
     "critical_memory_error": ("`pump_fault` of that kind", "pump replacement"),
 }
