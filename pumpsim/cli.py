@@ -29,9 +29,8 @@ from pumpsim.commands.common import (
     HelpFormatter,
     exit_codes_epilog,
 )
-from pumpsim.commands.run import timeline_text
 
-__all__ = ["build_parser", "main", "timeline_text"]
+__all__ = ["build_parser", "main"]
 
 
 class Terminated(BaseException):

@@ -53,7 +53,7 @@ class Clock:
             return None
 
     def offset_text(self) -> str:
-        """``UTC+01:00``, or ``local time`` when the start has no offset."""
+        """``UTC+01:00``, or ``no UTC offset`` when the start has none."""
         if self.utc_offset is None:
             return "no UTC offset"
         return "UTC" + _offset(self.utc_offset)

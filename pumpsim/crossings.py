@@ -53,7 +53,7 @@ def next_crossing(
 
     reservoir.estimate_crossings(flows.est_debit, active_alarms, when, cands)
     mech = flows.mech
-    if (mech.alpha > 0 or mech.beta > 0) and reservoir.true_ml > 0:
+    if mech.moves() and reservoir.true_ml > 0:
         cands.append((when(mech, reservoir.true_ml), "true_empty"))
         front = catheter.front_volume_ml(reservoir.conc_mcg_per_ml)
         if front is not None:

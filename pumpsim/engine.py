@@ -198,9 +198,7 @@ class Engine:
         fw = self.firmware
         schedule = Schedule.from_therapy(therapy, self.sc.start)
         day_before = t - HOURS_PER_DAY
-        self.detectors.check_programme_change(
-            t, fw.schedule_in_force(day_before), fw.dose_in_force_mcg(day_before), schedule
-        )
+        self.detectors.check_programme_change(t, fw.schedule_in_force(day_before), schedule)
         fw.program(t, therapy, schedule, reason)
 
     def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:

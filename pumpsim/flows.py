@@ -44,10 +44,6 @@ class Affine:
         return f"Affine(alpha={self.alpha!r}, beta={self.beta!r})"
 
 
-ZERO = Affine()
-"""No flow (never mutate it)."""
-
-
 class Flows:
     """Every flow between two events, for the state after the last one."""
 

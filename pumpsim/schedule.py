@@ -30,15 +30,9 @@ _FOREVER_PERIODS = 1e9
 _SEARCH_SLACK = 1e-9
 
 
-def _clock_h(text: str) -> float:
-    """Hours after midnight of a validated ``HH:MM`` step time (no regex on the hot path)."""
-    hours, _, minutes = text.partition(":")
-    return int(hours) + int(minutes) / 60.0
-
-
 def _steps_h(steps: list[FlexStep]) -> tuple[list[float], list[float]]:
-    """(start hour, dose per hour) of each step of a day, parsed once."""
-    return [_clock_h(s.at) for s in steps], [s.dose_mcg_per_hour for s in steps]
+    """(start hour, dose per hour) of each step of a day."""
+    return [s.at_h for s in steps], [s.dose_mcg_per_hour for s in steps]
 
 
 def _week(therapy: Therapy) -> list[tuple[list[float], list[float]]]:
@@ -52,23 +46,6 @@ def _week(therapy: Therapy) -> list[tuple[list[float], list[float]]]:
             parsed[key] = _steps_h(steps)
         week.append(parsed[key])
     return week
-
-
-def daily_dose_mcg(therapy: Therapy) -> float:
-    """The programme's dose per day (weekly patterns: the mean over the week); the same value,
-    bit for bit, as ``Therapy.daily_dose_mcg``, with each step time parsed once."""
-    if therapy.mode == "continuous":
-        assert therapy.dose_mcg_per_day is not None
-        return therapy.dose_mcg_per_day
-    return _mean_daily_dose(_week(therapy))
-
-
-def _mean_daily_dose(week: list[tuple[list[float], list[float]]]) -> float:
-    total = 0.0
-    for at_h, doses in week:
-        ends = [*at_h[1:], 24.0]
-        total += sum(d * (e - a) for d, a, e in zip(doses, at_h, ends, strict=True))
-    return total / 7.0
 
 
 class Schedule:
@@ -126,7 +103,7 @@ class Schedule:
         if therapy.mode == "continuous":
             assert therapy.dose_mcg_per_day is not None
             sched = cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
-            sched.daily_dose_mcg = therapy.dose_mcg_per_day
+            sched.daily_dose_mcg = therapy.daily_dose_mcg
             return sched
         week = _week(therapy)
         if all(day == week[0] for day in week):
@@ -141,7 +118,7 @@ class Schedule:
                     rates.append(d)
             phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
             sched = cls(HOURS_PER_WEEK, starts, rates, phase)
-        sched.daily_dose_mcg = _mean_daily_dose(week)  # bit for bit Therapy.daily_dose_mcg
+        sched.daily_dose_mcg = therapy.daily_dose_mcg  # the programme's own figure, bit for bit
         return sched
 
     # -- evaluation ---------------------------------------------------------------------------

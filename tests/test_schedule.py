@@ -194,9 +194,10 @@ def test_step_boundaries_and_zero_steps_are_found_exactly():
     assert s.time_to_amount(0.0, 1.0, 0.0, 18.0 * 1000 + 6.0) == pytest.approx(24000.0 + 6.0)
 
 
-def test_daily_dose_is_the_schema_value_bit_for_bit():
+def test_a_schedule_carries_the_programmes_daily_dose_bit_for_bit():
+    from datetime import datetime
+
     from pumpsim.scenario.schema import Therapy
-    from pumpsim.schedule import daily_dose_mcg
 
     steps = [{"at": "00:00", "dose_mcg_per_hour": 12.3}, {"at": "07:45", "dose_mcg_per_hour": 7.1}]
     weekend = [{"at": "00:00", "dose_mcg_per_hour": 3.3}, {"at": "13:05", "dose_mcg_per_hour": 9}]
@@ -205,4 +206,8 @@ def test_daily_dose_is_the_schema_value_bit_for_bit():
         Therapy(mode="flex", steps=steps),
         Therapy(mode="flex", steps=steps, days={"sat": weekend, "sun": weekend}),
     ):
-        assert daily_dose_mcg(therapy) == therapy.daily_dose_mcg
+        schedule = Schedule.from_therapy(therapy, datetime(2026, 1, 1))
+        assert schedule.daily_dose_mcg == therapy.daily_dose_mcg
+        # and it is what the schedule delivers over a week, to rounding
+        week = schedule.integral(0.0, 168.0) / 7.0
+        assert week == pytest.approx(therapy.daily_dose_mcg, rel=1e-12)

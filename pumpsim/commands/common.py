@@ -84,10 +84,6 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
     return files
 
 
-#: Former name, kept for callers that import it.
-_scenario_files = scenario_files
-
-
 def emit(text: str, chunk_chars: int = 1 << 14) -> None:
     """Write ``text`` to standard output in pieces.
 

@@ -6,12 +6,7 @@ import argparse
 from typing import Any
 
 from pumpsim.commands.common import EXIT_FAILED, EXIT_OK, HelpFormatter, emit, exit_codes_epilog
-
-
-def _fmt_t(hours: float) -> str:
-    from pumpsim.units import format_duration_h
-
-    return format_duration_h(hours)
+from pumpsim.units import format_duration_h
 
 
 def _describe_log(entry: dict[str, Any]) -> str:
@@ -42,7 +37,7 @@ def timeline_text(result: Any) -> str:
     therapy = sc.therapy
     lines = [f"{sc.name}: {' '.join(sc.description.split())}" if sc.description else sc.name]
     lines.append(
-        f"{_fmt_t(sc.duration)} simulated from {clock.date_time(0.0)} to "
+        f"{format_duration_h(sc.duration)} simulated from {clock.date_time(0.0)} to "
         f"{clock.date_time(sc.duration)} ({clock.offset_text()}), seed {sc.seed}, "
         f"profile {doc['device_profile']}, {sc.pump.reservoir_ml:g} mL reservoir, "
         f"{sc.drug.concentration_mcg_per_ml:g} mcg/mL, {therapy.mode} "
@@ -61,7 +56,9 @@ def timeline_text(result: Any) -> str:
         if f.get("severity"):
             bits.append(f"severity {f['severity']}")
         if f.get("time_to_critical_alarm_h") not in (None, 0.0):
-            bits.append(f"first critical alarm {_fmt_t(f['time_to_critical_alarm_h'])} later")
+            bits.append(
+                f"first critical alarm {format_duration_h(f['time_to_critical_alarm_h'])} later"
+            )
         rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised ({', '.join(bits)})"))
         if f["end_h"] is not None and f["end_h"] != f["start_h"]:
             rows.append((f["end_h"], 2, f"FLAG   {f['type']} ended"))

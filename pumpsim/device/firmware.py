@@ -56,9 +56,8 @@ class Firmware:
         self.logs = logs
         self.therapy = therapy
         self.schedule = Schedule.from_therapy(therapy, start)
-        # Programme history: since when (h) each daily dose was in force, in order.
+        # Programme history: since when (h) each programme was in force, in order.
         self.programme_since_h: list[float] = [-math.inf]
-        self.programme_dose_mcg: list[float] = [self.schedule.daily_dose_mcg]
         self.programme_schedule: list[Schedule] = [self.schedule]
         self.boluses: list[Bolus] = []
         self.ptm_last_h: float | None = None
@@ -67,11 +66,6 @@ class Firmware:
         self.bridge_active = False
 
     # -- programme ----------------------------------------------------------------------------
-    def dose_in_force_mcg(self, t_h: float) -> float:
-        """The daily dose of the programme that was in force at ``t_h``."""
-        i = bisect_right(self.programme_since_h, t_h) - 1
-        return self.programme_dose_mcg[max(i, 0)]
-
     def schedule_in_force(self, t_h: float) -> Schedule:
         """The programme (as a schedule) that was in force at ``t_h``."""
         i = bisect_right(self.programme_since_h, t_h) - 1
@@ -84,7 +78,6 @@ class Firmware:
         self.therapy = therapy
         self.schedule = schedule
         self.programme_since_h.append(t_h)
-        self.programme_dose_mcg.append(dose)
         self.programme_schedule.append(schedule)
         self.logs.device(
             t_h, "programme_change", reason=reason, mode=therapy.mode, daily_dose_mcg=dose

@@ -65,7 +65,7 @@ class Reservoir:
         out: list[Crossing],
     ) -> None:
         """Append when the estimate next reaches the low and empty alarm levels and zero."""
-        if not (debit.alpha > 0 or debit.beta > 0):
+        if not debit.moves():
             return
         est = self.est_ml
         # Only the nearest level matters: the next event re-asks (ties: the same snap).

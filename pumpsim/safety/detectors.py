@@ -152,14 +152,12 @@ class Detectors:
         )
 
     # -- programme and clinic rules -----------------------------------------------------------
-    def check_programme_change(
-        self, t_h: float, before: Schedule, before_daily_mcg: float, after: Schedule
-    ) -> None:
+    def check_programme_change(self, t_h: float, before: Schedule, after: Schedule) -> None:
         """The reprogramming rule for a change now from ``before`` (the programme in force
-        24 h earlier, ``before_daily_mcg`` a day) to ``after``: by daily dose when both are
-        alike every day, else day by day."""
+        24 h earlier) to ``after``: by daily dose when both are alike every day, else day by
+        day."""
         if before.period_h == HOURS_PER_DAY and after.period_h == HOURS_PER_DAY:
-            self.check_reduction(t_h, before_daily_mcg, after.daily_dose_mcg)
+            self.check_reduction(t_h, before.daily_dose_mcg, after.daily_dose_mcg)
         else:
             self.check_reduction_by_day(t_h, before, after)
 

@@ -51,8 +51,11 @@ class FlexStep(Strict):
 
     @property
     def at_h(self) -> float:
-        """Hours after midnight."""
-        return clock_to_h(self.at)
+        """Hours after midnight. ``at`` was validated as ``HH:MM``, so no regex here: the
+        schedule reads this for every step of every programme it builds. (Not cached: a
+        variant from ``with_values`` copies the model, and a cache would go stale.)"""
+        hours, _, minutes = self.at.partition(":")
+        return int(hours) + int(minutes) / 60.0
 
 
 def _check_steps(steps: list[FlexStep]) -> None:
@@ -117,15 +120,23 @@ class Therapy(Strict):
 
     @property
     def daily_dose_mcg(self) -> float:
-        """The programme's dose per day (for weekly patterns: the mean over the week)."""
+        """The programme's dose per day (for weekly patterns: the mean over the week); the one
+        definition, which the schedule and the reprogramming rule read."""
         if self.mode == "continuous":
             assert self.dose_mcg_per_day is not None
             return self.dose_mcg_per_day
+        by_list: dict[int, float] = {}  # weekdays mostly share one step list: sum it once
         total = 0.0
         for weekday in WEEKDAYS:
             steps = self.day_steps(weekday)
-            ends = [s.at_h for s in steps[1:]] + [24.0]
-            total += sum(
-                s.dose_mcg_per_hour * (e - s.at_h) for s, e in zip(steps, ends, strict=True)
-            )
+            day = by_list.get(id(steps))
+            if day is None:
+                starts = [s.at_h for s in steps]
+                ends = [*starts[1:], 24.0]
+                day = sum(
+                    s.dose_mcg_per_hour * (e - a)
+                    for s, a, e in zip(steps, starts, ends, strict=True)
+                )
+                by_list[id(steps)] = day
+            total += day
         return total / 7.0
