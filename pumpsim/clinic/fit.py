@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pumpsim.clinic.visits import SAME_INSTANT_H, refill_at
 from pumpsim.errors import ScenarioError
 from pumpsim.profile import load_device_profile
 from pumpsim.scenario import schema
 
-_SAME_INSTANT_H = 1e-9
 #: Reconstruction passes: the closed form is exact unless the pump's own estimate floors at
 #: zero or a catheter fault holds drug back; a few linear corrections then close the gap.
 _CORRECTIONS = 4
@@ -88,7 +88,7 @@ def _withdrawn_at(sc: schema.Scenario, t_h: float) -> tuple[int, float] | None:
         if (
             exp.residual_withdrawn_ml is not None
             and exp.at is not None
-            and abs(exp.at - t_h) <= _SAME_INSTANT_H
+            and abs(exp.at - t_h) <= SAME_INSTANT_H
         ):
             return i, exp.residual_withdrawn_ml
     return None
@@ -149,13 +149,6 @@ def _assign(sc: schema.Scenario, fits: list[IntervalFit]) -> Any:
     return _with_accuracies(sc, first, after)
 
 
-def _refill_record(run: Any, t_h: float) -> dict[str, Any] | None:
-    for rec in run.refills:
-        if abs(rec["at_h"] - t_h) <= _SAME_INSTANT_H and not rec["missed"]:
-            return rec
-    return None
-
-
 def fit_scenario(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit]]:
     """The reconstructed scenario (numeric accuracies in place of ``fit``) and the fits."""
     fitted, fits, _ = _fit(sc)
@@ -172,7 +165,7 @@ def _fit(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit], Any]:
     base = Engine(_with_accuracies(sc, 0.0, {})).run()
     previous = 0.0
     for fit in fits:
-        rec = _refill_record(base, fit.end_h) if fit.ends_with_refill else None
+        rec = refill_at(base, fit.end_h) if fit.ends_with_refill else None
         if rec is not None:
             bounds_est = _injected_estimate(sc, fit.start_h)
             fit.programmed_ml = bounds_est - float(rec["expected_residual_ml"])
@@ -194,7 +187,7 @@ def _fit(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit], Any]:
         for fit in fits:
             if fit.basis != MEASURED:
                 continue
-            rec = _refill_record(run, fit.end_h)
+            rec = refill_at(run, fit.end_h)
             assert rec is not None and fit.withdrawn_ml is not None
             got = float(rec["actual_residual_ml"])
             if abs(got - fit.withdrawn_ml) <= _RESIDUAL_MATCH_ML or got <= 0.0:
@@ -213,7 +206,7 @@ def _fit(sc: schema.Scenario) -> tuple[schema.Scenario, list[IntervalFit], Any]:
 
 def _injected_estimate(sc: schema.Scenario, t_h: float) -> float:
     for b in _boundaries(sc):
-        if abs(b.t_h - t_h) <= _SAME_INSTANT_H:
+        if abs(b.t_h - t_h) <= SAME_INSTANT_H:
             return b.injected_est_ml
     raise AssertionError("no boundary at the interval start")  # pragma: no cover
 
@@ -225,7 +218,7 @@ def annotate_refills(run: Any, fits: list[IntervalFit], profile_name: str) -> No
     for fit in fits:
         if not fit.ends_with_refill:
             continue
-        rec = _refill_record(run, fit.end_h)
+        rec = refill_at(run, fit.end_h)
         if rec is None:  # pragma: no cover - every refill boundary has a record
             continue
         dry = [t for t in empties if fit.start_h < t <= fit.end_h]

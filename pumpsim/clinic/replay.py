@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim.clinic.fit import accuracy_text
-from pumpsim.clinic.visits import projected_alarm_h, refill_at
+from pumpsim.clinic.visits import SAME_INSTANT_H, projected_alarm_h, refill_at
 from pumpsim.clock import Clock
 from pumpsim.scenario import schema
 from pumpsim.scenario.expectations import summary_lines
-
-_SAME_INSTANT_H = 1e-9
 
 
 @dataclass
@@ -61,7 +59,7 @@ def visits(result: Any) -> list[Visit]:
 
     def row(t: float) -> Visit:
         for key, visit in rows.items():
-            if abs(key - t) <= _SAME_INSTANT_H:
+            if abs(key - t) <= SAME_INSTANT_H:
                 return visit
         rows[t] = Visit(t, [])
         return rows[t]
@@ -100,7 +98,7 @@ def visits(result: Any) -> list[Visit]:
     happenings = _happenings(result, clock)
     bounds = [v.t_h for v in out]
     for t, text in happenings:
-        i = next((k for k, b in enumerate(bounds) if t <= b + _SAME_INSTANT_H), None)
+        i = next((k for k, b in enumerate(bounds) if t <= b + SAME_INSTANT_H), None)
         if i is not None:
             out[i].since.append((t, text))
     return out
@@ -127,7 +125,7 @@ def after_last_visit(result: Any, table: list[Visit]) -> list[str]:
     """What happened after the last visit, until the end of the scenario."""
     clock = Clock.of(result.scenario.start)
     last = table[-1].t_h if table else -math.inf
-    return [text for t, text in _happenings(result, clock) if t > last + _SAME_INSTANT_H]
+    return [text for t, text in _happenings(result, clock) if t > last + SAME_INSTANT_H]
 
 
 def _ml(value: float | None) -> str:

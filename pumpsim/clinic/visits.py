@@ -20,7 +20,8 @@ from pumpsim.schedule import Schedule
 if TYPE_CHECKING:
     from pumpsim.engine import RunOutput
 
-_SAME_INSTANT_H = 1e-9
+#: Two instants closer than this are the same visit (float noise of dates turned into hours).
+SAME_INSTANT_H = 1e-9
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def setting_after(scenario: schema.Scenario, t_h: float) -> PumpSetting:
     reservoir_conc = conc
     size = scenario.pump.reservoir_ml
     for _, ev in scenario.sorted_events():
-        if ev.at > t_h + _SAME_INSTANT_H:
+        if ev.at > t_h + SAME_INSTANT_H:
             break
         if isinstance(ev, schema.RefillEvent) and not ev.missed:
             if ev.concentration_mcg_per_ml:
@@ -60,7 +61,7 @@ def setting_after(scenario: schema.Scenario, t_h: float) -> PumpSetting:
 def refill_at(run: RunOutput, t_h: float) -> dict[str, Any] | None:
     """The (first, not missed) refill record at an instant, or None."""
     for rec in run.refills:
-        if abs(rec["at_h"] - t_h) <= _SAME_INSTANT_H and not rec["missed"]:
+        if abs(rec["at_h"] - t_h) <= SAME_INSTANT_H and not rec["missed"]:
             return rec
     return None
 

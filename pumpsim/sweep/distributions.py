@@ -89,6 +89,17 @@ class Distribution:
         return None
 
 
+def cumulative_shares(weights: list[float]) -> list[float]:
+    """Cumulative shares of positive-sum weights, the last exactly 1 (one uniform draw picks)."""
+    total = sum(weights)
+    out, run = [], 0.0
+    for w in weights:
+        run += w
+        out.append(run / total)
+    out[-1] = 1.0
+    return out
+
+
 def _number(value: Any, path: tuple[object, ...]) -> tuple[float, bool]:
     """A parameter as (value, is_duration): a plain number, or a duration string in hours."""
     if isinstance(value, bool):
@@ -141,14 +152,9 @@ def parse_distribution(spec: Any, *, duration: bool | None = None) -> Distributi
             if is_dur or w < 0:
                 raise DistributionError(f"weight {weight!r} must be a number >= 0", (kind, value))
             weights.append(w)
-        total = sum(weights)
-        if total <= 0:
+        if sum(weights) <= 0:
             raise DistributionError("choice weights must not all be zero", (kind,))
-        cumulative, run = [], 0.0
-        for w in weights:
-            run += w
-            cumulative.append(run / total)
-        cumulative[-1] = 1.0
+        cumulative = cumulative_shares(weights)
         values = tuple(_choice_value(v) for v in body)
         is_dur = all(
             isinstance(v, float) and isinstance(k, str) for k, v in zip(body, values, strict=True)

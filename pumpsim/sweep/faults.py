@@ -14,7 +14,12 @@ from typing import Any
 
 from pumpsim.profile import DeviceProfile
 from pumpsim.scenario.events import CATHETER_FAULT_KINDS, PUMP_FAULT_KINDS
-from pumpsim.sweep.distributions import Distribution, DistributionError, parse_distribution
+from pumpsim.sweep.distributions import (
+    Distribution,
+    DistributionError,
+    cumulative_shares,
+    parse_distribution,
+)
 from pumpsim.units import HOURS_PER_YEAR
 
 CATHETER_MODELS = ("reinforced", "silicone")
@@ -109,12 +114,7 @@ def _choice(weights: Any, allowed: tuple[str, ...], path: tuple[object, ...]) ->
     total = sum(values)
     if not math.isfinite(total) or total <= 0:
         raise SettingsError("weights must not all be zero", path)
-    cumulative, run = [], 0.0
-    for w in values:
-        run += w
-        cumulative.append(run / total)
-    cumulative[-1] = 1.0
-    return Choice(tuple(names), tuple(cumulative))
+    return Choice(tuple(names), tuple(cumulative_shares(values)))
 
 
 def _rate(value: Any, path: tuple[object, ...], upper: float | None = None) -> float:

@@ -97,13 +97,6 @@ class SweepSpec:
     factory: ScenarioFactory
     fingerprint: str
 
-    @property
-    def patient_years_per_point(self) -> float:
-        """Patient-years simulated at each grid point (every patient counts the full duration)."""
-        from pumpsim.units import HOURS_PER_YEAR
-
-        return self.patients * self.duration_h / HOURS_PER_YEAR
-
 
 def fingerprint_of(sweep_data: Any, base_data: Any, version: str) -> str:
     """SHA-256 of the parsed sweep, the base scenario's content and the pumpsim version."""

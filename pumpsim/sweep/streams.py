@@ -13,11 +13,6 @@ import hashlib
 from functools import cache
 from typing import Any
 
-#: The fixed streams of the synthetic clinic and the fault model. ``vary`` streams are named
-#: ``vary:<key path>``.
-CLINIC_STREAMS = ("refill_every", "late_by", "missed", "alarm_visit_after", "pocket_fill")
-FAULT_STREAMS = ("catheter", "motor_stall", "pump_fault")
-
 
 @cache
 def stream_key(name: str) -> int:
