@@ -314,3 +314,19 @@ def test_every_event_kind_in_plain_words():
             "Refill with 20 mL (10% injected into the pocket by mistake).",
         ),
     ]
+
+
+def test_teaching_text_takes_the_device_numbers_from_the_profile():
+    from types import SimpleNamespace
+
+    from pumpsim.report.guidance import device_text, guidance
+
+    other = SimpleNamespace(eos_after_eri_h=60 * 24.0, refill_discrepancy_ml={10.0: 0.5})
+    eri = device_text(guidance()["alarms"]["eri"]["means"], other)
+    assert "60d later" in eri and "90" not in eri
+    flag = device_text(guidance()["flags"]["refill_discrepancy"]["means"], other)
+    assert "more than 0.5 mL (10 mL pump)" in flag
+    for section in ("alarms", "flags"):  # no placeholder is left unfilled
+        for entry in guidance()[section].values():
+            for key in ("means", "todo"):
+                assert "{" not in device_text(entry.get(key, ""), other)

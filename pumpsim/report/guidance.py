@@ -21,6 +21,20 @@ def guidance() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def device_text(text: str, profile: Any) -> str:
+    """A teaching sentence with the device's own numbers filled in from its profile (the text
+    never restates a device number): ``{eos_after_eri}`` and ``{discrepancy_limits}``."""
+    from pumpsim.units import format_duration_h
+
+    limits = " or ".join(
+        f"{limit:g} mL ({size:g} mL pump)"
+        for size, limit in sorted(profile.refill_discrepancy_ml.items())
+    )
+    return text.replace("{eos_after_eri}", format_duration_h(profile.eos_after_eri_h)).replace(
+        "{discrepancy_limits}", limits
+    )
+
+
 def alarm_label(name: str) -> str:
     """The readable name of an alarm (``eri`` -> ``ERI (replace soon)``)."""
     entry = guidance()["alarms"].get(name)

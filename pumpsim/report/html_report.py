@@ -25,7 +25,7 @@ from pumpsim import __version__
 from pumpsim.clock import Clock
 from pumpsim.profile import load_device_profile
 from pumpsim.report.events import describe
-from pumpsim.report.guidance import alarm_label, flag_label, guidance
+from pumpsim.report.guidance import alarm_label, device_text, flag_label, guidance
 from pumpsim.report.state import MODES, state_table
 from pumpsim.units import format_duration_h
 
@@ -184,8 +184,9 @@ def _alarm_table(result: Any) -> str:
             f'<audio controls preload="auto" class="tone tone-{prio}" '
             f'src="{_wav_uri(prio, sc.pump.profile)}"></audio>'
             f'<ul class="spans">{spans}</ul></td>'
-            f"<td>{escape(entry['means'])}</td>"
-            f"<td>{escape(entry['todo'])}{_sources(entry['sources'])}</td></tr>"
+            f"<td>{escape(device_text(entry['means'], result.run.profile))}</td>"
+            f"<td>{escape(device_text(entry['todo'], result.run.profile))}"
+            f"{_sources(entry['sources'])}</td></tr>"
         )
     return (
         '<table class="guide"><thead><tr><th>alarm and its tone</th><th>what it means</th>'
@@ -225,8 +226,9 @@ def _flag_table(result: Any, doc: dict[str, Any]) -> str:
             f'<tr class="flag{silent}"><td><strong>{escape(flag_label(f["type"]))}</strong><br>'
             f"{escape(Clock.of(sc.start).label(f['start_h']))}{escape(end)}<br>"
             f"{escape('; '.join(bits))}</td>"
-            f"<td>{escape(entry['means'])}</td>"
-            f"<td>{escape(entry['todo'])}{course}{_sources(entry['sources'])}</td></tr>"
+            f"<td>{escape(device_text(entry['means'], result.run.profile))}</td>"
+            f"<td>{escape(device_text(entry['todo'], result.run.profile))}{course}"
+            f"{_sources(entry['sources'])}</td></tr>"
         )
     return (
         '<table class="guide"><thead><tr><th>safety flag</th><th>what it means</th>'
