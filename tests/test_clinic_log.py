@@ -398,7 +398,7 @@ def test_missing_log_is_invalid_input(tmp_path, capsys):
 def test_not_utf8_names_the_line(tmp_path, capsys):
     path = write(tmp_path, "", raw=b"date,event,note\n2026-01-02,note,caf\xe9\n")
     assert main(["validate", path]) == 2
-    assert "log.csv:2: clinic log is not UTF-8 text" in capsys.readouterr().err
+    assert "log.csv:2: file is not UTF-8 text (byte 0xe9" in capsys.readouterr().err
 
 
 def test_log_is_relative_to_the_scenario_file(tmp_path, monkeypatch):
@@ -502,3 +502,14 @@ def test_visit_expectations_can_be_written_in_yaml_too(write_yaml, capsys):
     )
     assert main(["validate", missing]) == 2
     assert "alarm_date needs at:" in capsys.readouterr().err
+
+
+def test_a_fifo_as_clinic_log_is_refused_without_waiting(tmp_path, capsys):
+    import os
+
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(start=""), encoding="utf-8")
+    os.mkfifo(tmp_path / "log.csv")  # nobody will ever write into it: opening it would hang
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert " clinic_log: " in err and err.endswith("is a FIFO (named pipe), not a clinic log")

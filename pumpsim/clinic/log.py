@@ -92,22 +92,15 @@ def read_clinic_log(
 ) -> ClinicLog:
     """Read and check a whole clinic log. Raises ScenarioError (file, line, column)."""
     name = shown or path
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_LOG_BYTES + 1)
-    except FileNotFoundError:
-        raise ScenarioError("no such clinic log", file=name) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a clinic log", file=name) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read clinic log: {exc.strerror}", file=name) from None
-    if len(raw) > MAX_LOG_BYTES:
-        raise ScenarioError(f"clinic log is larger than {MAX_LOG_BYTES} bytes", file=name)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError("clinic log is not UTF-8 text", file=name, line=line) from None
+    from pumpsim.scenario.yamlsafe import read_text_file
+
+    try:  # regular files only (a FIFO is never opened), size cap, UTF-8 with or without BOM
+        text = read_text_file(path, limit=MAX_LOG_BYTES)
+    except ScenarioError as exc:
+        message = exc.message.replace("no such file", "no such clinic log").replace(
+            "not a scenario file", "not a clinic log"
+        )
+        raise ScenarioError(message, file=name, line=exc.line) from None
     return parse_clinic_log(text, name, clock, end_h)
 
 
