@@ -73,10 +73,10 @@ def in_process(patients: int) -> dict[str, float]:
     code = f"""
 import json, sys, tempfile, time
 sys.path.insert(0, {str(ROOT)!r})
-from pumpsim.sweep.spec import load_sweep
-from pumpsim.sweep.patient import simulate_patient
-from pumpsim.sweep.runner import run_sweep
-from pumpsim.sweep.table import have_pyarrow, without_pandas
+from pumpsim.studies.sweep.spec import load_sweep
+from pumpsim.studies.sweep.patient import simulate_patient
+from pumpsim.studies.sweep.runner import run_sweep
+from pumpsim.studies.sweep.table import have_pyarrow, without_pandas
 have_pyarrow()  # import time belongs to process start-up, measured above
 spec = load_sweep({str(SWEEP)!r}, {{"patients": {patients}}})
 point = spec.grid[0]
@@ -104,8 +104,8 @@ def peak_rss_mb(patients: int) -> float:
     code = f"""
 import resource, sys, tempfile
 sys.path.insert(0, {str(ROOT)!r})
-from pumpsim.sweep.spec import load_sweep
-from pumpsim.sweep.runner import run_sweep
+from pumpsim.studies.sweep.spec import load_sweep
+from pumpsim.studies.sweep.runner import run_sweep
 spec = load_sweep({str(SWEEP)!r}, {{"patients": {patients}, "duration": "1y"}})
 with tempfile.TemporaryDirectory() as tmp:
     run_sweep(spec, tmp + "/out", workers=1)

@@ -37,15 +37,15 @@ def __getattr__(name: str):
 
         return getattr(loader, name)
     if name == "simulate":
-        from pumpsim.api import simulate
+        from pumpsim.outputs.api import simulate
 
         return simulate
     if name == "sweep":
         import importlib
 
-        return importlib.import_module("pumpsim.sweep")
+        return importlib.import_module("pumpsim.studies.sweep")
     if name == "Result":
-        from pumpsim.result import Result
+        from pumpsim.outputs.result import Result
 
         return Result
     if name == "Scenario":

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pumpsim
-from pumpsim.engine import Engine
+from pumpsim.model.engine import Engine
 from pumpsim.scenario.schema import EVENT_TYPES, Scenario
 
 EVENT_KINDS = list(EVENT_TYPES)  # every event type of the contract

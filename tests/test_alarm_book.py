@@ -7,8 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pumpsim.device.alarms import AlarmBook
-from pumpsim.profile import load_device_profile
+from pumpsim.model.parts.alarms import AlarmBook
+from pumpsim.scenario.profiles import load_device_profile
 
 PROFILE = load_device_profile("synchromed-ii")
 NAMES = ["low_reservoir", "empty_reservoir", "motor_stall", "eos", "critical_memory_error"]

@@ -238,7 +238,7 @@ def test_eri_and_eos_follow_the_longevity_model():
             )
         )
 
-    from pumpsim.profile import load_device_profile
+    from pumpsim.scenario.profiles import load_device_profile
 
     prof = load_device_profile("synchromed-ii")
     # 200 mcg/day = 0.1 mL/day: the energy model gives > 6.75 y, so ERI comes 90 days before the 7-y stop.

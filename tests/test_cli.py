@@ -150,13 +150,13 @@ def test_console_script_installed():
 def test_an_internal_error_in_one_scenario_is_reported_for_it_and_the_rest_run(
     tmp_path, monkeypatch, capsys
 ):
-    import pumpsim.api
+    import pumpsim.outputs.api
 
     broken = tmp_path / "a-broken.yaml"
     text = Path(MISSED).read_text(encoding="utf-8")
     broken.write_text(text.replace("name: missed-refill", "name: broken"), encoding="utf-8")
     (tmp_path / "b-fine.yaml").write_text(text, encoding="utf-8")
-    real = pumpsim.api.simulate
+    real = pumpsim.outputs.api.simulate
 
     def simulate(scenario, clinic=None):
         if scenario.name == "broken":
@@ -164,7 +164,7 @@ def test_an_internal_error_in_one_scenario_is_reported_for_it_and_the_rest_run(
         return real(scenario, clinic)
 
     # patch where it lives: ``pumpsim.simulate`` is a lazy attribute that must stay lazy
-    monkeypatch.setattr(pumpsim.api, "simulate", simulate)
+    monkeypatch.setattr(pumpsim.outputs.api, "simulate", simulate)
     assert main(["check", str(broken), str(tmp_path / "b-fine.yaml")]) == 4
     out, err = capsys.readouterr()
     assert "ERROR" in out and "PASS" in out

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from test_accounting import timelines
 
 import pumpsim
-from pumpsim.engine import Engine
+from pumpsim.model.engine import Engine
 from pumpsim.scenario.schema import (
     PumpReplacementEvent,
     RefillEvent,

@@ -12,7 +12,7 @@ import pytest
 from conftest import alarm_starts, flags_of, scenario_text
 
 import pumpsim
-from pumpsim.engine import Engine
+from pumpsim.model.engine import Engine
 from pumpsim.scenario import schema
 
 DAY = 24.0

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.clinic.log import COLUMNS, EVENT_KINDS, parse_clinic_log
-from pumpsim.clock import Clock
 from pumpsim.errors import ScenarioError
+from pumpsim.model.clock import Clock
 from pumpsim.scenario import schema
+from pumpsim.scenario.clinic_log import COLUMNS, EVENT_KINDS, parse_clinic_log
 
 CLOCK = Clock.of(datetime(2026, 1, 1))
 END_H = 200 * 24.0
@@ -419,7 +419,7 @@ def test_log_events_join_the_scenario_events(tmp_path):
 
 
 def test_every_column_is_documented_in_the_schema():
-    from pumpsim.clinic.log import clinic_log_json_schema
+    from pumpsim.scenario.clinic_log import clinic_log_json_schema
 
     doc = clinic_log_json_schema()
     assert list(doc["properties"]) == list(COLUMNS)

@@ -10,7 +10,7 @@ from conftest import ROOT, run, scenario_text
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.clock import Clock
+from pumpsim.model.clock import Clock
 
 START = "start: 2026-01-01T00:00:00\n"
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, SCENARIOS, run
 
 import pumpsim
-from pumpsim import notebook
+from pumpsim.outputs import notebook
 
 WEEKLY_FLEX = """
 name: weekly

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import ROOT, run
 
-from pumpsim.profile import ProfileError, available_profiles, load_device_profile
+from pumpsim.scenario.profiles import ProfileError, available_profiles, load_device_profile
 
 SHIPPED = ROOT / "pumpsim" / "profiles" / "synchromed-ii.yaml"
 

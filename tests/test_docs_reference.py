@@ -48,9 +48,9 @@ def test_every_schema_key_is_listed():
 
 
 def test_every_event_type_alarm_flag_and_cause_is_listed():
-    from pumpsim.profile import load_device_profile
-    from pumpsim.safety.flags import CAUSES
+    from pumpsim.model.flags import CAUSES
     from pumpsim.scenario import schema
+    from pumpsim.scenario.profiles import load_device_profile
 
     for model in typing.get_args(typing.get_args(schema.Event)[0]):
         (kind,) = typing.get_args(model.model_fields["type"].annotation)
@@ -64,7 +64,7 @@ def test_every_event_type_alarm_flag_and_cause_is_listed():
 
 
 def test_every_profile_parameter_with_its_provenance():
-    from pumpsim.profile import available_profiles, load_device_profile, load_drug_profile
+    from pumpsim.scenario.profiles import available_profiles, load_device_profile, load_drug_profile
 
     for name in available_profiles():
         for key, param in load_device_profile(name).parameters.items():

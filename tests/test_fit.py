@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.clinic.fit import fit_scenario
+from pumpsim.studies.fit import fit_scenario
 
 
 def fitted(text: str) -> pumpsim.Result:

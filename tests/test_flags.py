@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import pumpsim
-from pumpsim.safety.flags import level_index
+from pumpsim.model.flags import level_index
 from pumpsim.scenario.schema import Patient, Scenario
 
 DAY = 24.0

@@ -7,8 +7,8 @@ import pytest
 from conftest import ROOT, SCENARIOS
 
 import pumpsim
+from pumpsim.outputs.suite import hazard_catalogue
 from pumpsim.scenario.schema import EVENT_TYPES
-from pumpsim.suite import hazard_catalogue
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))
 

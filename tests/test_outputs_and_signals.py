@@ -15,7 +15,7 @@ from conftest import SCENARIOS
 import pumpsim
 from pumpsim.cli import build_parser, main
 from pumpsim.errors import OutputError
-from pumpsim.output import remove_stale_temporaries, write_output
+from pumpsim.files import remove_stale_temporaries, write_output
 
 MISSED = str(SCENARIOS / "missed-refill.yaml")
 
@@ -137,7 +137,7 @@ def test_failed_or_interrupted_write_leaves_nothing(tmp_path, monkeypatch, failu
 
 
 def test_write_atomic_is_still_importable(tmp_path):
-    from pumpsim.result import write_atomic
+    from pumpsim.outputs.result import write_atomic
 
     write_atomic(str(tmp_path / "a.txt"), "hello")
     assert (tmp_path / "a.txt").read_text() == "hello"
@@ -236,7 +236,7 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, c
     def boom(scenario):
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr("pumpsim.api.simulate", boom)
+    monkeypatch.setattr("pumpsim.outputs.api.simulate", boom)
     assert main(["run", MISSED]) == 4
     line = one_line(capsys.readouterr().err)
     assert "internal error: ZeroDivisionError" in line and "--debug" in line

@@ -107,7 +107,7 @@ def test_plot_unknown_suffix_is_exit_2_and_writes_nothing(tmp_path, capsys):
 
 
 def test_svg_and_pdf_are_byte_identical_across_runs():
-    from pumpsim.report.plot import figure, render
+    from pumpsim.outputs.report.plot import figure, render
 
     r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
     for fmt in ("svg", "pdf", "png"):
@@ -118,7 +118,7 @@ def test_figure_does_not_touch_pyplot_or_the_backend():
     # issue 9: switching to Agg broke Jupyter. Build in a fresh interpreter with another backend.
     code = (
         "import sys, matplotlib; matplotlib.use('pdf'); import pumpsim;"
-        "from pumpsim.report.plot import figure, render;"
+        "from pumpsim.outputs.report.plot import figure, render;"
         "from matplotlib.figure import Figure;"
         f"r = pumpsim.simulate(pumpsim.load_scenario({str(SCENARIOS / 'missed-refill.yaml')!r}));"
         "f = figure(r); render(f, 'svg');"
@@ -132,7 +132,7 @@ def test_figure_does_not_touch_pyplot_or_the_backend():
 
 
 def _laid_out(result, **window):
-    from pumpsim.report.plot import figure, render
+    from pumpsim.outputs.report.plot import figure, render
 
     fig = figure(result, **window)
     render(fig, "png")  # lay it out

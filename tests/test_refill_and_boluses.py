@@ -234,7 +234,7 @@ def test_ptm_refused_without_ptm_or_when_not_delivering():
 
 
 def test_ptm_default_duration_from_profile():
-    from pumpsim.profile import load_device_profile
+    from pumpsim.scenario.profiles import load_device_profile
 
     r = run(
         scenario_text(

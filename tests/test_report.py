@@ -15,9 +15,9 @@ from conftest import SCENARIOS, run, scenario_text, shipped_scenarios
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.profile import load_device_profile
-from pumpsim.report.html_report import guidance, render_report
-from pumpsim.report.state import catheter_spans, state_table
+from pumpsim.outputs.report.html_report import guidance, render_report
+from pumpsim.outputs.report.state import catheter_spans, state_table
+from pumpsim.scenario.profiles import load_device_profile
 from pumpsim.scenario.schema import AlarmName, FlagName
 
 
@@ -269,7 +269,7 @@ def test_report_bytes_do_not_depend_on_the_process(tmp_path):
 
 
 def test_every_event_kind_in_plain_words():
-    from pumpsim.report.events import describe, kind_of
+    from pumpsim.outputs.report.events import describe, kind_of
 
     r = run(
         scenario_text(
@@ -319,7 +319,7 @@ def test_every_event_kind_in_plain_words():
 def test_teaching_text_takes_the_device_numbers_from_the_profile():
     from types import SimpleNamespace
 
-    from pumpsim.report.guidance import device_text, guidance
+    from pumpsim.outputs.report.guidance import device_text, guidance
 
     other = SimpleNamespace(eos_after_eri_h=60 * 24.0, refill_discrepancy_ml={10.0: 0.5})
     eri = device_text(guidance()["alarms"]["eri"]["means"], other)

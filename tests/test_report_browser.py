@@ -17,8 +17,8 @@ from cdp import Browser, find_chromium
 from conftest import SCENARIOS, shipped_scenarios
 
 import pumpsim
-from pumpsim.report.html_report import alarm_label, render_report
-from pumpsim.report.state import MODES, state_table
+from pumpsim.outputs.report.html_report import alarm_label, render_report
+from pumpsim.outputs.report.state import MODES, state_table
 
 EXE = find_chromium()
 pytestmark = pytest.mark.skipif(

@@ -169,7 +169,7 @@ def test_eos_follows_an_explicit_eri_by_the_full_interval_past_the_hard_stop():
     # Implanted 6 years 300 days ago (the 7-year hard stop is 65 days ahead, 7y = 2555.0 days
     # here); ERI is set explicitly at day 50: EOS follows 90 days later, at day 140, not at the
     # hard stop.
-    from pumpsim.units import parse_duration_h
+    from pumpsim.model.units import parse_duration_h
 
     text = scenario_text(
         duration="160d",
@@ -185,7 +185,7 @@ def test_eos_follows_an_explicit_eri_by_the_full_interval_past_the_hard_stop():
 def test_eos_follows_the_latest_eri_by_the_interval():
     # No explicit ERI, a battery that barely drains: ERI comes at the latest 90 days before the
     # hard stop, EOS 90 days after it.
-    from pumpsim.units import parse_duration_h
+    from pumpsim.model.units import parse_duration_h
 
     r = run(scenario_text(duration="400d", therapy="{dose_mcg_per_day: 100}", pump_extra="age: 6y"))
     hard_stop_h = parse_duration_h("7y") - parse_duration_h("6y")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pumpsim.schedule import Schedule
+from pumpsim.model.schedule import Schedule
 
 
 @st.composite

@@ -11,8 +11,8 @@ from conftest import ROOT
 
 import pumpsim
 from pumpsim.errors import ScenarioError
-from pumpsim.sweep.runner import SweepInterrupted
-from pumpsim.sweep.table import have_pyarrow
+from pumpsim.studies.sweep.runner import SweepInterrupted
+from pumpsim.studies.sweep.table import have_pyarrow
 
 BASE = ROOT / "scenarios" / "steady-state-year.yaml"
 
@@ -158,7 +158,7 @@ def test_batch_size_does_not_change_results(sweep_file, tmp_path):
 def test_a_rerun_in_the_other_format_replaces_the_tables_only_once_written(
     sweep_file, tmp_path, monkeypatch
 ):
-    import pumpsim.sweep.table as table
+    import pumpsim.studies.sweep.table as table
 
     out = tmp_path / "o"
     run(sweep_file, out, parquet=False)

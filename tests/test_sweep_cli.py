@@ -206,7 +206,7 @@ def test_sweep_files_in_the_how_to_are_valid_sweeps():
     import re
 
     from pumpsim.scenario.yamlsafe import load_yaml_text
-    from pumpsim.sweep.spec import parse_sweep
+    from pumpsim.studies.sweep.spec import parse_sweep
 
     doc = ROOT / "docs" / "howto-sweep.md"
     blocks = re.findall(r"```yaml sweep\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)

@@ -13,11 +13,11 @@ import pytest
 from conftest import scenario_text
 
 import pumpsim
-from pumpsim.engine import Engine
-from pumpsim.profile import load_device_profile
-from pumpsim.sweep.clinic import AlarmDate, SyntheticClinic, resolve_clinic
-from pumpsim.sweep.faults import SettingsError, resolve_faults
-from pumpsim.sweep.streams import PatientStreams
+from pumpsim.model.engine import Engine
+from pumpsim.scenario.faults import SettingsError, resolve_faults
+from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic, resolve_clinic
+from pumpsim.studies.sweep.streams import PatientStreams
 
 DAY = 24.0
 PROFILE = load_device_profile("synchromed-ii")

@@ -8,12 +8,12 @@ import statistics
 import numpy as np
 import pytest
 
-from pumpsim.profile import load_device_profile
-from pumpsim.sweep.distributions import DistributionError, parse_distribution
-from pumpsim.sweep.faults import resolve_faults
-from pumpsim.sweep.streams import PatientStreams, stream_key
-from pumpsim.sweep.summary import poisson_interval, wilson_interval
-from pumpsim.units import HOURS_PER_YEAR
+from pumpsim.model.units import HOURS_PER_YEAR
+from pumpsim.scenario.distributions import DistributionError, parse_distribution
+from pumpsim.scenario.faults import resolve_faults
+from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.studies.sweep.streams import PatientStreams, stream_key
+from pumpsim.studies.sweep.summary import poisson_interval, wilson_interval
 
 
 def draws(spec, n=20000, seed=5):
@@ -156,7 +156,7 @@ def test_wilson_interval():
 def test_plain_progress_bar_shows_patients_rate_and_time_left():
     import io
 
-    from pumpsim.sweep.progress import Progress
+    from pumpsim.studies.sweep.progress import Progress
 
     out = io.StringIO()
     bar = Progress(100, 20, enabled=True, stream=out, use_tqdm=False)

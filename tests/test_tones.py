@@ -10,8 +10,8 @@ import pytest
 from conftest import run, scenario_text
 
 from pumpsim.cli import main
-from pumpsim.profile import load_device_profile
-from pumpsim.report.tones import SAMPLE_RATE_HZ, tone_pattern, wav_bytes
+from pumpsim.outputs.report.tones import SAMPLE_RATE_HZ, tone_pattern, wav_bytes
+from pumpsim.scenario.profiles import load_device_profile
 
 PROFILE = load_device_profile("synchromed-ii")
 
@@ -154,7 +154,7 @@ def test_tone_times_stop_when_the_alarm_clears():
 def test_profile_without_tone_parameters_is_refused_clearly():
     import dataclasses
 
-    from pumpsim.profile import ProfileError
+    from pumpsim.model.profile import ProfileError
 
     params = {k: v for k, v in PROFILE.parameters.items() if k != "tone_ramp"}
     bare = dataclasses.replace(PROFILE, parameters=params)

@@ -1,6 +1,6 @@
 import pytest
 
-from pumpsim.units import DurationError, format_duration_h, parse_duration_h
+from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pumpsim  # noqa: E402
-from pumpsim.suite import hazard_catalogue  # noqa: E402
+from pumpsim.outputs.suite import hazard_catalogue  # noqa: E402
 
 HEADER = """\
 # Hazard catalogue

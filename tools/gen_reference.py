@@ -11,7 +11,7 @@ What is introspected, so that new keys, commands and parameters appear without e
   a default the schema leaves to the device or drug profile shows the profile's value;
 * device and drug profiles: every shipped ``pumpsim/profiles/*.yaml`` (every parameter with its
   value, unit, and source or *assumed* tag; the alarm table);
-* flags and causes: ``FlagName`` in the schema and ``CAUSES`` in ``pumpsim/safety/flags.py``;
+* flags and causes: ``FlagName`` in the schema and ``CAUSES`` in ``pumpsim/model/flags.py``;
 * the result document: the keys that the scenario library's runs actually produce;
 * the command line: ``pumpsim.cli.build_parser()`` (every subcommand and option).
 
@@ -478,7 +478,7 @@ class Gen:
     """Collects undocumented entries while rendering."""
 
     def __init__(self) -> None:
-        from pumpsim.profile import load_device_profile, load_drug_profile
+        from pumpsim.scenario.profiles import load_device_profile, load_drug_profile
 
         self.missing: list[str] = []
         self.docstrings = _schema_docstrings()
@@ -511,7 +511,7 @@ class Gen:
         from pydantic import BaseModel
         from pydantic_core import PydanticUndefined
 
-        from pumpsim.units import format_duration_h
+        from pumpsim.model.units import format_duration_h
 
         info = model.model_fields[name]
         value = info.default
@@ -676,7 +676,7 @@ def type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
 # sections
 # ---------------------------------------------------------------------------------------------
 def section_durations() -> list[str]:
-    from pumpsim.units import _UNIT_HOURS
+    from pumpsim.model.units import _UNIT_HOURS
 
     units = ", ".join(f"`{u}`" for u in _UNIT_HOURS)
     return [
@@ -758,7 +758,7 @@ def _is_parameter_table(entries: Any) -> bool:
 def section_profiles(g: Gen) -> list[str]:
     import yaml
 
-    from pumpsim.profile import Parameter, load_device_profile
+    from pumpsim.scenario.profiles import Parameter, load_device_profile
 
     out = ["## Device profiles", ""]
     out += [
@@ -819,7 +819,7 @@ def section_profiles(g: Gen) -> list[str]:
 def section_drugs() -> list[str]:
     import yaml
 
-    from pumpsim.profile import load_drug_profile
+    from pumpsim.scenario.profiles import load_drug_profile
 
     out = ["## Drug data", ""]
     for path in sorted((ROOT / "pumpsim" / "profiles").glob("*.yaml")):
@@ -850,11 +850,11 @@ def section_drugs() -> list[str]:
 
 
 def section_clinic_log() -> list[str]:
-    """The clinic-log columns, when this version reads clinic logs (``pumpsim.clinic.log``)."""
+    """The clinic-log columns (``pumpsim.scenario.clinic_log``)."""
     import importlib
 
     try:
-        log = importlib.import_module("pumpsim.clinic.log")
+        log = importlib.import_module("pumpsim.scenario.clinic_log")
     except ImportError:
         return []
     columns = getattr(log, "COLUMNS", None)
@@ -875,7 +875,7 @@ def section_clinic_log() -> list[str]:
 
 
 def section_flags(g: Gen) -> list[str]:
-    from pumpsim.safety.flags import CAUSES
+    from pumpsim.model.flags import CAUSES
     from pumpsim.scenario import schema
 
     out = ["## Flags", ""]
@@ -986,7 +986,7 @@ def section_result(g: Gen) -> list[str]:
         "",
         "In Python, `Result.run.trajectory.at(t_h)` evaluates the estimate, the true volume, "
         "both CSF levels and their ratio exactly at any instant, and "
-        "`pumpsim.notebook.sample(result, times)` does so for an array of instants; "
+        "`pumpsim.outputs.notebook.sample(result, times)` does so for an array of instants; "
         "`Result.to_frame()`, `alarms_frame()` and `flags_frame()` give pandas frames indexed "
         "by calendar date (see [Use pumpsim from Python and Jupyter](howto-python.md)).",
         "",

@@ -10,8 +10,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pumpsim.errors import ScenarioError, format_path
-from pumpsim.profile import DeviceProfile, ProfileError, available_profiles, load_device_profile
 from pumpsim.scenario import schema
+from pumpsim.scenario.profiles import (
+    DeviceProfile,
+    ProfileError,
+    available_profiles,
+    load_device_profile,
+)
 
 Check = Callable[[schema.Scenario, DeviceProfile], None]
 
@@ -172,7 +177,7 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
     for index, event in sc.sorted_events():
         where: tuple[object, ...] = ("events", index)
         if event.at > sc.duration:
-            from pumpsim.clock import Clock
+            from pumpsim.model.clock import Clock
 
             clock = Clock.of(sc.start)
             raise ScenarioError(
@@ -233,7 +238,7 @@ def check_expectations(sc: schema.Scenario, profile: DeviceProfile) -> None:
     """Flag causes named in expectations exist."""
     for i, exp in enumerate(sc.expect):
         if exp.cause is not None and exp.flag is not None:
-            from pumpsim.safety.flags import CAUSES
+            from pumpsim.model.flags import CAUSES
 
             if exp.cause not in CAUSES:
                 raise ScenarioError(

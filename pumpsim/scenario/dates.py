@@ -16,9 +16,9 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
-from pumpsim.clock import Clock
 from pumpsim.errors import ScenarioError
-from pumpsim.units import DurationError, format_duration_h, parse_duration_h
+from pumpsim.model.clock import Clock
+from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
 
 DEFAULT_START = datetime(2026, 1, 1)
 

@@ -19,7 +19,7 @@ from pumpsim.scenario.checks import check_against_profile
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
 
 if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
-    from pumpsim.clinic.log import ClinicLog
+    from pumpsim.scenario.clinic_log import ClinicLog
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -181,7 +181,7 @@ def _with_clinic_log(
         return None  # validation reports the bad start:
     path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
-    from pumpsim.clinic.log import read_clinic_log
+    from pumpsim.scenario.clinic_log import read_clinic_log
 
     try:
         log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
@@ -233,7 +233,7 @@ def parse_scenario(
     try:
         check_against_profile(scenario)
         if scenario.pump.accuracy == "fit":
-            from pumpsim.clinic.fit import check_fit_inputs
+            from pumpsim.studies.fit import check_fit_inputs
 
             check_fit_inputs(scenario)
     except ScenarioError as exc:

@@ -1,6 +1,6 @@
 """The quantities of the scenario contract: durations, instants, volumes, doses, fractions.
 
-Durations are read with their unit and held in hours (see ``pumpsim.units``); an instant is a
+Durations are read with their unit and held in hours (see ``pumpsim.model.units``); an instant is a
 duration from the start or a calendar date already placed on the scenario clock. Also the
 ``Strict`` base every scenario model derives from: unknown keys are errors, numbers are finite.
 """
@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
 from pumpsim.scenario import limits
 from pumpsim.scenario.dates import Instant
-from pumpsim.units import DurationError, format_duration_h, parse_duration_h
 
 
 def read_duration_h(value: Any) -> float:

@@ -1,7 +1,7 @@
 """The scenario contract as pydantic models (shared/scenario-format.md, sections 1, 2 and 5).
 
 Every model is strict: an unknown key is an error. Durations are read with their unit and held
-in hours (fields named after the YAML key hold hours; see ``pumpsim.units``).
+in hours (fields named after the YAML key hold hours; see ``pumpsim.model.units``).
 
 This module holds the ``Scenario`` itself and what is implanted and known at t = 0 (pump,
 battery, drug, catheter, patient, risk settings). The rest of the contract lives in modules named
@@ -205,8 +205,8 @@ class Scenario(Strict):
         if value is None:
             return None
         from pumpsim.errors import format_path
-        from pumpsim.profile import ProfileError, load_device_profile
-        from pumpsim.sweep.faults import SettingsError, resolve_faults
+        from pumpsim.scenario.faults import SettingsError, resolve_faults
+        from pumpsim.scenario.profiles import ProfileError, load_device_profile
 
         pump = info.data.get("pump")
         try:

@@ -1,1 +1,0 @@
-"""What physically happens downstream of the pump: catheter and CSF."""

@@ -1,0 +1,52 @@
+"""``pumpsim check``: run scenarios, check their expectations, print a table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pumpsim.cli.common import (
+    HelpFormatter,
+    emit,
+    exit_codes_epilog,
+    scenario_files,
+)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run scenarios and check their expectations; print a table (and a hazard matrix)."""
+    from pumpsim.files import check_output_path, write_output
+    from pumpsim.outputs.suite import run_suite
+
+    if args.junit:
+        check_output_path(args.junit, "the JUnit XML")
+    files = scenario_files(args.files)
+    suite = run_suite(files)
+    if args.junit:
+        write_output(args.junit, suite.junit_xml(), what="the JUnit XML")
+    emit(suite.table_text())
+    if args.matrix or len(files) > 1:
+        emit(suite.matrix_text())
+    sys.stdout.flush()
+    for line in suite.error_lines():
+        print(line, file=sys.stderr)
+    return suite.exit_code()
+
+
+def register(sub: Any) -> None:
+    """Add the ``check`` subcommand."""
+    check = sub.add_parser(
+        "check",
+        help="run scenarios and check their expectations",
+        description="Run scenarios and check their expect: lists; print a pass/fail table "
+        "(expected against actual) and, for several files, the hazard traceability matrix.",
+        epilog=exit_codes_epilog(),
+        formatter_class=HelpFormatter,
+    )
+    check.add_argument(
+        "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
+    )
+    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML for CI")
+    check.add_argument("--matrix", action="store_true", help="print the hazard traceability matrix")
+    check.set_defaults(func=cmd_check)

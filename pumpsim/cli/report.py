@@ -1,0 +1,41 @@
+"""``pumpsim report``: one self-contained HTML report of a scenario, for teaching."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Simulate one scenario and write its HTML report (figure, tones, guidance, slider)."""
+    import pumpsim
+    from pumpsim.errors import ScenarioError
+    from pumpsim.files import check_output_path
+    from pumpsim.model.profile import ProfileError
+    from pumpsim.outputs.report.html_report import write_report
+
+    out = args.out or os.path.splitext(os.path.basename(args.file))[0] + ".html"
+    check_output_path(out, "the report")
+    result = pumpsim.simulate(pumpsim.load_scenario(args.file))
+    try:
+        write_report(result, out)
+    except ProfileError as exc:
+        raise ScenarioError(f"{args.file}: pump.profile: {exc}") from None
+    print(out)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``report`` subcommand."""
+    report = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report (figure, alarm tones, what to do)",
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
+    )
+    report.add_argument("file", help="scenario YAML file")
+    report.add_argument("-o", "--out", metavar="HTML", help="output file (default: NAME.html here)")
+    report.set_defaults(func=cmd_report)

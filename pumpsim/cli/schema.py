@@ -1,0 +1,41 @@
+"""``pumpsim schema``: print the JSON Schema of a scenario file or of a clinic log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print a JSON Schema (for editors: validation and completion)."""
+    if args.what == "scenario":
+        from pumpsim.scenario.schema import Scenario
+
+        doc = Scenario.model_json_schema()
+        doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc}
+    else:
+        from pumpsim.scenario.clinic_log import clinic_log_json_schema
+
+        doc = clinic_log_json_schema()
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the ``schema`` subcommand."""
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a scenario file or of a clinic-log row",
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
+    )
+    schema.add_argument(
+        "what",
+        choices=("scenario", "clinic-log"),
+        help="which file format: a scenario YAML file or a clinic-log CSV row",
+    )
+    schema.set_defaults(func=cmd_schema)

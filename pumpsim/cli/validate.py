@@ -1,0 +1,49 @@
+"""``pumpsim validate``: check scenario files without running them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pumpsim.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    NOTHING_CHECKED,
+    HelpFormatter,
+    exit_codes_epilog,
+    scenario_files,
+)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files without running them: ``ok  FILE`` or one error line each."""
+    import pumpsim
+    from pumpsim.errors import ScenarioError
+
+    status = EXIT_OK
+    for path in scenario_files(args.files):
+        try:
+            pumpsim.load_scenario(path)
+        except ScenarioError as exc:
+            sys.stdout.flush()
+            print(str(exc), file=sys.stderr)
+            status = EXIT_INVALID
+        else:
+            print(f"ok  {path}")
+    return status
+
+
+def register(sub: Any) -> None:
+    """Add the ``validate`` subcommand."""
+    validate = sub.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        description="Check scenario files (schema and device-profile limits) without running them.",
+        epilog=exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
+    )
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
+    )
+    validate.set_defaults(func=cmd_validate)

@@ -1,1 +1,0 @@
-"""The clinic: what happens at visits (refills, programming) and what a clinic records of them."""

@@ -1,1 +1,0 @@
-"""What the pump is and believes: alarms, battery."""

@@ -1,0 +1,161 @@
+"""The refill procedure (contract 3.5): empty, compare, fill, and what can go wrong doing it.
+
+The clinician withdraws what is truly left and compares it with what the pump expected (a
+discrepancy beyond the profile's limit is flagged); injects the new volume, of which a
+``pocket_fraction`` may miss the port and go into the subcutaneous pocket; tells the pump the
+new volume and (normally) the new concentration; may start a bridge bolus so that the old drug
+in the catheter is pushed out at the pump's new setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pumpsim.model.flags import Flag, FlagBook
+from pumpsim.model.ledger import Totals
+from pumpsim.model.logbook import Logbook
+from pumpsim.model.parts.alarms import AlarmBook
+from pumpsim.model.parts.catheter import Catheter
+from pumpsim.model.parts.drive import Drive
+from pumpsim.model.parts.firmware import Firmware
+from pumpsim.model.parts.reservoir import Reservoir
+from pumpsim.model.profile import DeviceProfile
+from pumpsim.scenario import schema
+
+_MORE = (
+    "more drug left than the pump expected: under-delivery (stall, occlusion) or a "
+    "programming error"
+)
+_LESS = "less drug left than the pump expected: over-infusion or a leak from the reservoir"
+
+
+class RefillProcedure:
+    """A refill visit, performed or missed, and its record in the result's ``refills``."""
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        reservoir: Reservoir,
+        catheter: Catheter,
+        firmware: Firmware,
+        drive: Drive,
+        alarms: AlarmBook,
+        flags: FlagBook,
+        totals: Totals,
+        logs: Logbook,
+        duration_h: float,
+    ) -> None:
+        self.profile = profile
+        # How long a pocket fill keeps the overdose flag up (a profile value, assumed).
+        self.pocket_fill_watch_h = profile.pocket_fill_watch_h
+        self.duration_h = duration_h
+        self.reservoir = reservoir
+        self.catheter = catheter
+        self.firmware = firmware
+        self.drive = drive
+        self.alarms = alarms
+        self.flags = flags
+        self.totals = totals
+        self.logs = logs
+        self.records: list[dict[str, Any]] = []
+
+    def missed(self, t_h: float) -> None:
+        """The patient did not come: nothing is done, the pump logs the missed visit."""
+        self.records.append(
+            {
+                "at_h": t_h,
+                "missed": True,
+                "expected_residual_ml": None,
+                "actual_residual_ml": None,
+                "discrepancy_ml": None,
+            }
+        )
+        self.logs.device(t_h, "refill_missed")
+
+    def perform(self, t_h: float, ev: schema.RefillEvent) -> None:
+        """Empty, compare, fill (the caller applies a new programme, if any, afterwards)."""
+        assert ev.volume_ml is not None
+        res, tot, cath = self.reservoir, self.totals, self.catheter
+        expected, actual = res.est_ml, res.true_ml
+        discrepancy = actual - expected
+        tot.withdrawn_ml += actual
+        tot.withdrawn_mcg += actual * res.conc_mcg_per_ml
+        limit = self.profile.discrepancy_threshold_ml(res.size_ml)
+        if abs(discrepancy) > limit:
+            self.flags.raise_flag(
+                Flag(
+                    "refill_discrepancy",
+                    t_h,
+                    t_h,
+                    cause="more_than_expected" if discrepancy > 0 else "less_than_expected",
+                    details={
+                        "discrepancy_ml": discrepancy,
+                        "limit_ml": limit,
+                        "interpretation": _MORE if discrepancy > 0 else _LESS,
+                    },
+                ),
+                keep_open=False,
+            )
+        conc = ev.concentration_mcg_per_ml or res.conc_mcg_per_ml
+        pocket_ml = ev.volume_ml * ev.pocket_fraction
+        into_ml = ev.volume_ml - pocket_ml
+        tot.injected_ml += ev.volume_ml
+        tot.injected_mcg += ev.volume_ml * conc
+        tot.pocket_ml += pocket_ml
+        tot.pocket_mcg += pocket_ml * conc
+        if pocket_ml > 0:
+            watch_end = t_h + self.pocket_fill_watch_h
+            self.flags.raise_flag(
+                Flag(
+                    "overdose_risk",
+                    t_h,
+                    watch_end if watch_end <= self.duration_h else None,  # None: still watched
+                    cause="pocket_fill",
+                    alarmed=self.alarms.critical_active(),
+                    details={"pocket_ml": pocket_ml, "pocket_mcg": pocket_ml * conc},
+                ),
+                keep_open=False,
+            )
+            self.logs.world(t_h, "pocket_fill", pocket_ml=pocket_ml, pocket_mcg=pocket_ml * conc)
+        old_conc = res.conc_mcg_per_ml
+        res.fill(ev.volume_ml, into_ml, conc, ev.update_pump_concentration)
+        self.records.append(
+            {
+                "at_h": t_h,
+                "missed": False,
+                "expected_residual_ml": expected,
+                "actual_residual_ml": actual,
+                "discrepancy_ml": discrepancy,
+                "volume_ml": ev.volume_ml,
+                "concentration_mcg_per_ml": conc,
+                "pocket_ml": pocket_ml,
+            }
+        )
+        self.logs.device(
+            t_h,
+            "refill",
+            volume_ml=ev.volume_ml,
+            concentration_mcg_per_ml=conc,
+            pump_concentration_mcg_per_ml=res.pump_conc_mcg_per_ml,
+            expected_residual_ml=expected,
+        )
+        if ev.bridge_bolus and cath.holds_other_than(conc):
+            self.firmware.bridge_active = True
+            self.logs.device(
+                t_h,
+                "bridge_bolus_started",
+                catheter_ml=cath.content_ml(),
+                catheter_mcg=cath.content_mcg(),
+            )
+        if conc != old_conc:
+            self.logs.world(
+                t_h, "concentration_change", from_mcg_per_ml=old_conc, to_mcg_per_ml=conc
+            )
+        accuracy = ev.accuracy
+        if accuracy is not None and accuracy != self.drive.accuracy:
+            # Measured at this visit (e.g. fitted from a clinic log): the pump's accuracy from
+            # here on.
+            self.logs.world(
+                t_h, "pump_accuracy", from_accuracy=self.drive.accuracy, to_accuracy=accuracy
+            )
+            self.drive.accuracy = accuracy

@@ -1,1 +1,0 @@
-"""Safety signals: the flags that mark when the patient is at risk."""

@@ -1,0 +1,165 @@
+"""Clinic logs (contract section 7): a clinic's CSV export → scenario events and expectations.
+
+One row per clinic event, a header row, units in the column names, an empty cell meaning "not
+recorded". UTF-8 with or without a byte-order mark, LF or CRLF, cells quoted as spreadsheets
+export them. A date-only cell is 00:00 on the clock of ``start:``; a time without an offset is on
+the start's offset. Rows may come in any order (same-instant rows keep file order).
+
+Every recorded measurement becomes an expectation (``residual_expected_ml``,
+``residual_withdrawn_ml``, ``alarm_date`` at the row's instant), each with its own result line.
+
+A bad row is invalid input: one ScenarioError naming the CSV file, the row's physical line (the
+header is line 1) and the column. The whole file is read and checked before anything is used:
+nothing is half-read.
+
+This module reads the file and maps errors about the scenario's ``events``/``expect`` back onto
+the row they came from. The columns and their cells are in ``log_columns``, a row's event and
+expectations in ``log_rows``; their public names are re-exported here.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from pumpsim.errors import ScenarioError
+from pumpsim.model.clock import Clock
+from pumpsim.scenario.clinic_log_columns import (
+    COLUMNS,
+    EVENT_KINDS,
+    KEY_COLUMN,
+    RowOrigin,
+    clinic_log_json_schema,
+)
+from pumpsim.scenario.clinic_log_rows import read_row
+
+__all__ = [
+    "COLUMNS",
+    "EVENT_KINDS",
+    "EXPECTED_RESIDUAL_TOLERANCE_ML",
+    "MAX_LOG_BYTES",
+    "ClinicLog",
+    "RowOrigin",
+    "clinic_log_json_schema",
+    "parse_clinic_log",
+    "read_clinic_log",
+]
+
+MAX_LOG_BYTES = 5_000_000
+
+#: The simulated estimate must match a recorded ``residual_expected_ml`` within this (contract 7).
+EXPECTED_RESIDUAL_TOLERANCE_ML = 0.05
+
+
+@dataclass
+class ClinicLog:
+    """A read clinic log: raw event and expectation mappings, ready to join a scenario's data."""
+
+    file: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+    origins: list[RowOrigin] = field(default_factory=list)  # one per event
+    expect_origins: list[RowOrigin] = field(default_factory=list)  # one per expectation
+
+    def relocate(
+        self, exc: ScenarioError, first_event: int, first_expect: int = 0
+    ) -> ScenarioError | None:
+        """Map an error about ``events[i]``/``expect[i]`` from this log onto its row."""
+        path = exc.path
+        if len(path) < 2 or path[0] not in ("events", "expect") or not isinstance(path[1], int):
+            return None
+        if path[0] == "expect":
+            i = path[1] - first_expect
+            if not 0 <= i < len(self.expect_origins):
+                return None
+            column = str(path[2]) if len(path) > 2 else None
+            return self.expect_origins[i].error(exc.message, column)
+        i = path[1] - first_event
+        if not 0 <= i < len(self.origins):
+            return None
+        key = str(path[2]) if len(path) > 2 else None
+        column = None if key is None else KEY_COLUMN.get(key, key)
+        if len(path) > 3 and path[2] == "therapy":
+            column = "flex_steps" if "steps" in path else "dose_mcg_per_day"
+        return self.origins[i].error(exc.message, column)
+
+
+def read_clinic_log(
+    path: str, clock: Clock, end_h: float | None, *, shown: str | None = None
+) -> ClinicLog:
+    """Read and check a whole clinic log. Raises ScenarioError (file, line, column)."""
+    name = shown or path
+    from pumpsim.scenario.yamlsafe import read_text_file
+
+    try:  # regular files only (a FIFO is never opened), size cap, UTF-8 with or without BOM
+        text = read_text_file(path, limit=MAX_LOG_BYTES)
+    except ScenarioError as exc:
+        message = exc.message.replace("no such file", "no such clinic log").replace(
+            "not a scenario file", "not a clinic log"
+        )
+        raise ScenarioError(message, file=name, line=exc.line) from None
+    return parse_clinic_log(text, name, clock, end_h)
+
+
+def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) -> ClinicLog:
+    """Parse clinic-log CSV text (see the module docstring). Raises ScenarioError."""
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            rows.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise ScenarioError(f"unreadable CSV: {exc}", file=file, line=reader.line_num) from None
+    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+    if not rows:
+        raise ScenarioError("clinic log is empty: expected a header row", file=file, line=1)
+    header_line, header = rows[0]
+    columns = _header(header, file, header_line)
+    parsed: list[tuple[float, int, dict[str, Any], list[dict[str, Any]], RowOrigin]] = []
+    for order, (n, cells) in enumerate(rows[1:]):
+        origin = RowOrigin(file, n)
+        if len(cells) > len(columns):
+            raise origin.error(
+                f"row has {len(cells)} cells but the header names {len(columns)} columns", None
+            )
+        row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
+        hours, event, expects = read_row(row, origin, clock, end_h)
+        parsed.append((hours, order, event, expects, origin))
+    parsed.sort(key=lambda r: (r[0], r[1]))
+    log = ClinicLog(file)
+    for _, _, event, expects, origin in parsed:
+        if event is not None:
+            log.events.append(event)
+            log.origins.append(origin)
+        log.expectations.extend(expects)
+        log.expect_origins.extend(origin for _ in expects)
+    return log
+
+
+def _header(header: list[str], file: str, line: int) -> list[str]:
+    columns = [h.strip() for h in header]
+    seen: set[str] = set()
+    for col in columns:
+        if col not in COLUMNS:
+            close = difflib.get_close_matches(col, list(COLUMNS), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(COLUMNS)})"
+            raise ScenarioError(
+                f"column {col or '(empty)'}: unknown column {col!r}{hint}", file=file, line=line
+            )
+        if col in seen:
+            raise ScenarioError(f"column {col}: appears twice in the header", file=file, line=line)
+        seen.add(col)
+    for required in ("date", "event"):
+        if required not in seen:
+            raise ScenarioError(
+                f"column {required}: required column is missing from the header",
+                file=file,
+                line=line,
+            )
+    return columns

@@ -1,0 +1,225 @@
+"""Simulate one patient of a sweep, and a batch of them: draws, variant, run, one table row.
+
+Everything a patient needs derives from (seed, patient index, stream name), so a patient's row
+is the same whichever worker, batch or run computes it. The engine's result is read directly
+(alarm and flag histories, the physical log); no result document is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pumpsim.errors import ScenarioError
+from pumpsim.scenario.expect import AlarmName, FlagName
+from pumpsim.studies.sweep.spec import GridPoint, SweepSpec, yaml_draw
+from pumpsim.studies.sweep.streams import PatientStreams
+
+ALARMS: tuple[str, ...] = AlarmName.__args__  # type: ignore[attr-defined]
+FLAGS: tuple[str, ...] = FlagName.__args__  # type: ignore[attr-defined]
+TALLIES = (
+    "refills",
+    "missed_refills",
+    "alarm_visits",
+    "pump_replacements",
+    "catheter_faults",
+    "motor_stalls",
+    "pump_faults",
+    "pocket_fills",
+)
+FIRST = (
+    "first_abrupt_h",
+    "first_abrupt_cause",
+    "first_abrupt_alarmed",
+    "first_abrupt_first_alarm",
+    "first_abrupt_cause_to_flag_h",
+)
+#: Per-flag records (every abrupt-discontinuation flag): the summary's counts come from these.
+FLAG_COLUMNS = (
+    "grid",
+    "patient",
+    "start_h",
+    "end_h",
+    "cause",
+    "alarmed",
+    "first_alarm",
+    "cause_to_flag_h",
+    "severity",
+)
+#: Where each cause starts: (log, entry) read from the engine's physical log or alarm history.
+CAUSE_ONSETS = {
+    "catheter": ("physical", "catheter_fault"),
+    "motor_stall": ("physical", "motor_stopped"),
+    "pump_fault": ("physical", "pump_fault"),
+    "reservoir_empty": ("physical", "reservoir_empty"),
+    "end_of_service": ("alarm", "eos"),
+    "minimum_rate": ("alarm", "empty_reservoir"),
+}
+
+
+def columns(spec: SweepSpec) -> tuple[str, ...]:
+    """The patients table's columns, in order."""
+    return (
+        "grid",
+        *spec.grid_keys,
+        "patient",
+        *(v.column for v in spec.vary),
+        *(f"n_alarm_{a}" for a in ALARMS),
+        *(f"n_flag_{f}" for f in FLAGS),
+        *(f"n_{t}" for t in TALLIES),
+        *FIRST,
+    )
+
+
+@dataclass
+class BatchResult:
+    """The rows and flag records of one batch (plain tuples: cheap to pickle and store)."""
+
+    index: int
+    rows: list[tuple[Any, ...]]
+    flags: list[tuple[Any, ...]]
+
+
+def _onset(run: Any, cause: str, before_h: float) -> float | None:
+    where = CAUSE_ONSETS.get(cause)
+    if cause == "reprogramming":
+        return before_h
+    if where is None:
+        return None
+    log, name = where
+    best = None
+    if log == "physical":
+        for entry in run.physical_log:
+            t = entry["t_h"]
+            if t > before_h:
+                break
+            if entry["event"] == name:
+                best = t
+    else:
+        for rec in run.alarms.history:
+            if rec.type == name and rec.start_h <= before_h:
+                best = rec.start_h
+    return best
+
+
+def _first_alarm(run: Any, start_h: float, end_h: float | None) -> str:
+    """The alarm sounding when a flag was raised (critical first), else the first raised while
+    it was open, else ``none``."""
+    sounding = []
+    later: tuple[float, str] | None = None
+    stop = float("inf") if end_h is None else end_h
+    for rec in run.alarms.history:
+        rec_end = float("inf") if rec.end_h is None else rec.end_h
+        if rec.start_h <= start_h < rec_end:
+            sounding.append((rec.priority != "critical", rec.start_h, rec.type))
+        elif start_h < rec.start_h <= stop and (later is None or rec.start_h < later[0]):
+            later = (rec.start_h, rec.type)
+    if sounding:
+        return min(sounding)[2]
+    return later[1] if later is not None else "none"
+
+
+def checked_variant(
+    spec: SweepSpec, point: GridPoint, patient: int, streams: PatientStreams
+) -> tuple[Any, list[Any]]:
+    """Draw a patient's ``vary:`` values and build its checked scenario (and the draws).
+
+    Raises ScenarioError naming the sweep file, the ``vary`` key and its line.
+    """
+    drawn = []
+    values = dict(point.scenario_values)
+    for key in spec.vary:
+        value = key.dist.draw(streams(key.stream))
+        drawn.append(value)
+        values[key.path] = yaml_draw(key, value)
+    try:
+        return spec.factory.checked(values), drawn
+    except ScenarioError as exc:
+        dotted = ".".join(str(p) for p in exc.path)
+        key = next((k for k in spec.vary if k.path == dotted), None)
+        if key is None:
+            key = next((k for k in spec.vary if dotted.startswith(k.path.rsplit(".", 1)[0])), None)
+        raise ScenarioError(
+            f"patient {patient} (grid point {point.index}) drew an invalid scenario: "
+            f"{dotted + ': ' if dotted else ''}{exc.message}",
+            file=spec.file,
+            path=("vary", key.path) if key else (),
+            line=key.line if key else None,
+        ) from None
+
+
+def simulate_patient(
+    spec: SweepSpec, point: GridPoint, patient: int
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """One patient's row and abrupt-discontinuation flag records."""
+    from pumpsim.model.engine import Engine
+    from pumpsim.scenario.profiles import load_device_profile
+    from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic
+
+    streams = PatientStreams(spec.seed, patient)
+    scenario, drawn = checked_variant(spec, point, patient, streams)
+    alarm_date = None
+    if point.clinic is not None and point.clinic.book_before_alarm_h is not None:
+        alarm_date = AlarmDate.of(scenario, load_device_profile(scenario.pump.profile))
+    clinic = SyntheticClinic(
+        point.clinic,
+        point.faults,
+        streams,
+        scenario.pump.age,
+        alarm_after_fill_h=alarm_date,
+        initial_ml=scenario.pump.initial_volume_ml,
+        pump_accuracy=scenario.pump.accuracy,
+    )
+    run = Engine(scenario, clinic=clinic).run()
+
+    alarm_counts = dict.fromkeys(ALARMS, 0)
+    for rec in run.alarms.history:
+        alarm_counts[rec.type] += 1
+    flag_counts = dict.fromkeys(FLAGS, 0)
+    records = []
+    for flag in run.flags.history:
+        flag_counts[flag.type] += 1
+        if flag.type != "abrupt_discontinuation":
+            continue
+        onset = _onset(run, flag.cause, flag.start_h)
+        records.append(
+            (
+                point.index,
+                patient,
+                flag.start_h,
+                flag.end_h,
+                flag.cause,
+                bool(flag.alarmed),
+                _first_alarm(run, flag.start_h, flag.end_h),
+                None if onset is None else flag.start_h - onset,
+                flag.severity,
+            )
+        )
+    tally = clinic.tally
+    first = records[0] if records else None
+    row = (
+        point.index,
+        *(v for _, v in point.values),
+        patient,
+        *drawn,
+        *(alarm_counts[a] for a in ALARMS),
+        *(flag_counts[f] for f in FLAGS),
+        *(getattr(tally, t) for t in TALLIES),
+        *(
+            (first[2], first[4], first[5], first[6], first[7])
+            if first is not None
+            else (None, None, None, None, None)
+        ),
+    )
+    return row, records
+
+
+def simulate_batch(spec: SweepSpec, index: int, grid: int, first: int, stop: int) -> BatchResult:
+    """Patients ``first``..``stop - 1`` of grid point ``grid`` (batch number ``index``)."""
+    point = spec.grid[grid]
+    rows, flags = [], []
+    for patient in range(first, stop):
+        row, records = simulate_patient(spec, point, patient)
+        rows.append(row)
+        flags.extend(records)
+    return BatchResult(index, rows, flags)

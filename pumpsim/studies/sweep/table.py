@@ -1,0 +1,139 @@
+"""The per-patient and per-flag tables: Parquet with pyarrow, CSV without it.
+
+Rows are streamed batch by batch (memory flat in the number of patients) into a temporary
+file that is renamed when complete. Same rows, same bytes: CSV floats are written with
+``repr`` (shortest round-trip form); Parquet files hold no timestamps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from pumpsim.files import commit_temporary, discard_temporary, open_temporary
+
+
+@contextmanager
+def without_pandas() -> Iterator[None]:
+    """Keep pyarrow from importing pandas (about half a second) in a process that never needs it.
+
+    pyarrow imports pandas on its first ``pa.array`` call to check for pandas objects; the CLI
+    never passes any, so it makes pandas unimportable for the duration. Not for library use:
+    pyarrow remembers that pandas was missing for the rest of the process.
+    """
+    if "pandas" in sys.modules:
+        yield
+        return
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(blocker)
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (see ``without_pandas``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def have_pyarrow() -> bool:
+    """Whether the parquet extra is installed."""
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class TableWriter:
+    """Writes one table whole or not at all. Use as a context manager; ``write(rows)``."""
+
+    def __init__(
+        self, path_stem: str, columns: Sequence[str], types: Sequence[str], parquet: bool
+    ) -> None:
+        self.columns = tuple(columns)
+        self.types = tuple(types)  # "int" | "float" | "str" | "bool"
+        self.parquet = parquet
+        self.path = path_stem + (".parquet" if parquet else ".csv")
+        self._tmp: str | None = None
+        self._fh: Any = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> TableWriter:
+        fd, self._tmp = open_temporary(self.path, "the patient table")
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            os.close(fd)
+            kinds = {
+                "int": pa.int64(),
+                "float": pa.float64(),
+                "str": pa.string(),
+                "bool": pa.bool_(),
+            }
+            self._schema = pa.schema(
+                [(c, kinds[t]) for c, t in zip(self.columns, self.types, strict=True)]
+            )
+            self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        else:
+            self._fh = open(fd, "w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh, lineterminator="\n")
+            self._writer.writerow(self.columns)
+        return self
+
+    def write(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Append rows (tuples or lists in column order)."""
+        if self.parquet:
+            import pyarrow as pa
+
+            rows = list(rows)
+            if not rows:
+                return
+            cols = list(zip(*rows, strict=True))
+            arrays = [
+                pa.array(list(col), type=f.type) for col, f in zip(cols, self._schema, strict=True)
+            ]
+            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        else:
+            buf = io.StringIO()
+            out = csv.writer(buf, lineterminator="\n")
+            for row in rows:
+                out.writerow([_cell(v) for v in row])
+            self._fh.write(buf.getvalue())
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            if self.parquet:
+                self._writer.close()
+            else:
+                self._fh.close()
+            if kind is None:
+                assert self._tmp is not None
+                commit_temporary(self._tmp, self.path, "the patient table")
+                self._tmp = None
+        finally:
+            if self._tmp is not None:
+                discard_temporary(self._tmp)
