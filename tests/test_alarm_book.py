@@ -41,6 +41,6 @@ def test_first_critical_matches_a_scan(toggles, t, span):
         now += step % 4  # several changes may share an instant
         book.set(name, on, float(now))
     for until in (float(t + span), math.inf):
-        assert CriticalAlarms(book.history).first_at_or_after(float(t), until) == brute_first_critical(
-            book, float(t), until
-        )
+        assert CriticalAlarms(book.history).first_at_or_after(
+            float(t), until
+        ) == brute_first_critical(book, float(t), until)

@@ -23,7 +23,9 @@ def test_five_day_occlusion_leaves_drug_in_reservoir():
     assert refill.expected_residual_ml == pytest.approx(10.0, abs=1e-9)
     assert refill.actual_residual_ml == pytest.approx(11.0, abs=1e-9)
     assert refill.discrepancy_ml == pytest.approx(1.0, abs=1e-9)
-    assert not alarm_starts(r, "motor_stall") and not [a for a in r.run.alarms if a.end_h is None]  # silent
+    assert not alarm_starts(r, "motor_stall") and not [
+        a for a in r.run.alarms if a.end_h is None
+    ]  # silent
 
 
 @pytest.mark.parametrize("kind", ["disconnection", "fracture", "migration"])

@@ -13,8 +13,8 @@ from conftest import alarm_starts, flags_of, scenario_text
 
 import pumpsim
 from pumpsim.model.engine import Engine
-from pumpsim.scenario.resolve import setup_of
 from pumpsim.scenario import schema
+from pumpsim.scenario.resolve import setup_of
 
 DAY = 24.0
 
@@ -57,7 +57,10 @@ def test_no_clinic_changes_nothing():
     plain = pumpsim.simulate(sc).to_dict()
     hooked = pumpsim.simulate(sc, clinic=None).to_dict()
     assert plain == hooked
-    assert Engine(setup_of(sc)).run().engine_events == Engine(setup_of(sc), clinic=None).run().engine_events
+    assert (
+        Engine(setup_of(sc)).run().engine_events
+        == Engine(setup_of(sc), clinic=None).run().engine_events
+    )
 
 
 def test_start_is_called_once_at_zero_with_the_desk():

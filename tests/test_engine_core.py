@@ -13,8 +13,8 @@ from conftest import ROOT, scenario_text
 
 import pumpsim
 from pumpsim.model.engine import Engine
-from pumpsim.scenario.resolve import setup_of
 from pumpsim.model.units import parse_duration_h
+from pumpsim.scenario.resolve import setup_of
 
 
 def test_scenario_events_land_exactly_on_their_instants():

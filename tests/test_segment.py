@@ -7,6 +7,7 @@ segments through every path and require the same numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -49,7 +50,7 @@ def test_the_engine_moved_along_the_same_segments(result):
     running totals of programmed drug never jump at an event, and the engine's state at the next
     event is the previous segment evaluated there, to the last bit."""
     segments = result.run.trajectory.segments
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         arrived = before.at(after.t_h)
         assert arrived.csf_expected == after.csf_expected
         assert arrived.csf_actual == after.csf_actual

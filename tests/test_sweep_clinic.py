@@ -14,9 +14,9 @@ from conftest import scenario_text
 
 import pumpsim
 from pumpsim.model.engine import Engine
-from pumpsim.scenario.resolve import setup_of
 from pumpsim.scenario.faults import SettingsError, resolve_faults
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.scenario.resolve import setup_of
 from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic, resolve_clinic
 from pumpsim.studies.sweep.streams import PatientStreams
 

@@ -61,9 +61,7 @@ class RefillProcedure:
     def missed(self, t_h: float, index: int | None) -> None:
         """The patient did not come: nothing is done, the pump logs the missed visit
         (``index``: the event's position in the Setup, None for a clinic's booking)."""
-        self.records.append(
-            RefillRecord(t_h, True, index, reservoir_ml=self.reservoir.size_ml)
-        )
+        self.records.append(RefillRecord(t_h, True, index, reservoir_ml=self.reservoir.size_ml))
         self.logs.device(t_h, "refill_missed")
 
     def perform(self, t_h: float, ev: Refill, index: int | None) -> None:

@@ -55,6 +55,7 @@ _KEYS = (
     "book_before_alarm",
 )
 
+
 @dataclass(frozen=True)
 class ClinicPolicy:
     """Resolved ``clinic:`` settings of one grid point (durations in hours)."""
