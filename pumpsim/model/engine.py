@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pumpsim.model.affine import Affine
+from pumpsim.model.agenda import Agenda, Token
 from pumpsim.model.assembly import assemble
 from pumpsim.model.collector import collector_paused
 from pumpsim.model.crossings import Crossings
@@ -31,7 +32,6 @@ from pumpsim.model.procedures.replacement import replace_pump
 from pumpsim.model.record import ConcentrationSpan, Final, PumpSpan, RunRecord
 from pumpsim.model.segment import Segment, Trajectory
 from pumpsim.model.setup import Programme, Refill, Setup
-from pumpsim.model.simclock import SimClock, Token
 from pumpsim.model.units import HOURS_PER_DAY
 
 __all__ = ["Engine"]
@@ -47,7 +47,7 @@ class Engine:
     def __init__(self, setup: Setup, clinic: Clinic | None = None) -> None:
         self.setup = setup
         self.clinic = clinic
-        self.clock = SimClock(self._handle)
+        self.clock = Agenda(self._handle)
         self.logs = Logbook()
         p = assemble(setup, self.clock.at, self.logs)
         self.alarms, self.flags, self.totals = p.alarms, p.flags, p.totals
