@@ -664,7 +664,7 @@ def type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
         datetime: "ISO date-time",
     }
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        base = annotation.__name__.lower()
+        base = annotation.__name__.lower().removesuffix("section")
         if base == "flexstep":
             base = "flex step"
         return base
