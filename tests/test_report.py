@@ -15,7 +15,8 @@ from conftest import SCENARIOS, run, scenario_text, shipped_scenarios
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.outputs.report.html_report import guidance, render_report
+from pumpsim.outputs.report.guidance import guidance
+from pumpsim.outputs.report.html_report import render_report
 from pumpsim.outputs.report.state import catheter_spans, state_table
 from pumpsim.scenario.profiles import load_device_profile
 from pumpsim.scenario.schema import AlarmName, FlagName
@@ -101,7 +102,8 @@ def test_report_reads_fully_with_scripts_off(missed):
     assert g["alarms"]["empty_reservoir"]["todo"].split(".")[0] in html
     assert "return of baseline spasticity" in html
     # the expectations with pass/fail
-    assert html.count("<td>PASS</td>") == len(result.outcomes) and "FAIL" not in html
+    assert html.count('<td data-label="result">PASS</td>') == len(result.outcomes)
+    assert "FAIL" not in html
     # the scenario in plain words: its description and its events
     assert "The patient misses the day-85 refill" in html
     assert "Refill visit missed" in html
@@ -142,7 +144,7 @@ def test_failed_expectation_shows_fail():
         scenario_text(duration="10d", extra="expect:\n  - {alarm: low_reservoir, first_at: 5d}\n")
     )
     html = render_report(r)
-    assert "<td>FAIL</td>" in html and "0 of 1 expectations hold" in html
+    assert '<td data-label="result">FAIL</td>' in html and "0 of 1 expectations hold" in html
 
 
 def test_silent_withdrawal_flag_is_called_silent():

@@ -18,6 +18,9 @@ def plot_sweep(result: Any, path: str) -> str:
 
     A relative ``path`` is taken inside the sweep's output folder.
     """
+    from pumpsim.outputs.matplotlib_quiet import quiet_logger
+
+    quiet_logger()  # before matplotlib's import, which warns about an unwritable config folder
     from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
 
     from pumpsim.files import write_output
