@@ -79,12 +79,10 @@ def _hint(result: Any) -> str:
     from pumpsim.outputs.report.alarm_track import GAP_COMPRESSION, compressed_cycle_s
     from pumpsim.outputs.report.tones import tone_pattern
 
-    keys = "Keys: P, N previous, next key moment; Space play."
     if not result.alarms:
         flags = " That silence is the lesson: see the safety flags." if result.flags else ""
         return escape(
-            f"No alarm sounds in this scenario: Play crosses it in {SWEEP_S:g} s in silence."
-            f"{flags} {keys}"
+            f"No alarm sounds in this scenario: Play crosses it in {SWEEP_S:g} s in silence.{flags}"
         )
     profile = load_device_profile(result.scenario.pump.profile)
     rhythms = []
@@ -99,7 +97,6 @@ def _hint(result: Any) -> str:
     return escape(
         f"Play: {SWEEP_S:g} s for the whole scenario, pausing at each alarm to hear it repeat, "
         f"silences compressed (1 min plays as {60 / GAP_COMPRESSION:g} s: {', '.join(rhythms)})."
-        f" {keys}"
     )
 
 
@@ -187,7 +184,8 @@ def render_report(result: Any, quiz: bool = False) -> str:
         "Figure: " + " ".join(title_lines(result, 10_000)) + " Panels from the top: when each "
         "alarm and flag starts; the scenario's events; what the pump believes against what is "
         "in the reservoir; the spinal-fluid level with the flagged spans; the alarms as their "
-        "tones."
+        "tones. Faint dashed lines carry each event down the panels. Keys: P and N for the "
+        "previous and next key moment, Space to play or pause."
     )
     return _template().substitute(
         style=_package_text("report.css"),

@@ -68,23 +68,31 @@ def moment_colour(moment: Any) -> str:
 def moment_lanes(moments: list[Any], w: Frame) -> list[tuple[int, bool]]:
     """(lane, text to the left of the marker) for each moment, so no two labels overlap.
 
-    A label is placed to the right of its marker unless it would run past the window's end;
-    each goes into the first lane whose last label ends before it begins.
+    Each label goes into the first lane where it fits, to the right of its marker or else to
+    its left (never past the window's ends); a new lane opens only when no lane has room.
     """
     axes_in = w.width_in * 0.9  # the panels span about nine tenths of the figure's width
-    ends: list[float] = []
+    taken: list[list[tuple[float, float]]] = []  # per lane, the label spans placed so far
     out = []
     for m in moments:
         width = (len(m.label) + 3) * _CHAR_EM * FONT_PT / 72.0 / axes_in
         x = w.fraction(m.t_h)
-        left = x + width > 1.0
-        lo, hi = (x - width, x) if left else (x, x + width)
-        lane = next((i for i, end in enumerate(ends) if end < lo), None)
-        if lane is None:
-            lane = len(ends)
-            ends.append(hi)
-        else:
-            ends[lane] = hi
+        sides = [(x, x + width, False), (x - width, x, True)]
+        sides = [s for s in sides if s[0] >= 0.0 and s[1] <= 1.0] or [sides[x + width > 1.0]]
+        placed = None
+        for lane, spans in enumerate(taken):
+            for lo, hi, left in sides:
+                if all(hi < a or lo > b for a, b in spans):
+                    placed = (lane, lo, hi, left)
+                    break
+            if placed:
+                break
+        if placed is None:
+            lo, hi, left = sides[0]
+            taken.append([])
+            placed = (len(taken) - 1, lo, hi, left)
+        lane, lo, hi, left = placed
+        taken[lane].append((lo, hi))
         out.append((lane, left))
     return out
 
@@ -137,10 +145,8 @@ def draw_events(ax: Any, below: list[Any], events: list[Any], kinds: list[Any], 
         note(ax, "no clinic or device event")
 
 
-def draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict, marked: bool) -> list[Any]:
+def draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict) -> list[Any]:
     """The pump's estimate against the true reservoir, with the two alarm levels."""
-    from matplotlib.lines import Line2D
-
     ax.plot(xs, v["estimated_ml"], color=ESTIMATE, linewidth=2.4, label="pump's estimate")
     ax.plot(xs, v["true_ml"], color=TRUE, linestyle="--", linewidth=2.4, label="true reservoir")
     lra = result.run.state.get("lra_ml")
@@ -157,12 +163,7 @@ def draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict, marked: bool)
         )  # fmt: skip
     ax.set_ylabel("reservoir\n(mL)", fontsize=FONT_PT, rotation=0, ha="right", va="center")
     ax.set_ylim(bottom=0)
-    handles = list(ax.get_legend_handles_labels()[0])
-    if marked:
-        handles.append(
-            Line2D([], [], color="#888888", linestyle="--", linewidth=0.9, label="an event")
-        )
-    return handles
+    return list(ax.get_legend_handles_labels()[0])
 
 
 def draw_csf(ax: Any, result: Any, xs: list[float], v: dict, w: Frame) -> list[Any]:

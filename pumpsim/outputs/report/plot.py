@@ -90,7 +90,7 @@ def _offset_text(t_h: float) -> str:
 def _heights(lanes: int, kinds: int, names: int) -> list[float]:
     """Panel heights (inches): key moments, events, reservoir, spinal fluid, alarms."""
     events_in = 0.18 + 0.25 * max(1, kinds)
-    return [0.1 + 0.22 * lanes, events_in, 1.15, 1.05, 0.14 + 0.28 * max(1, names)]
+    return [0.1 + 0.21 * lanes, events_in, 1.05, 0.95, 0.14 + 0.28 * max(1, names)]
 
 
 def figure(
@@ -158,7 +158,7 @@ def figure(
     xs = [w.x(t) for t in ts_h]
     panels.draw_moments(ax_key, [ax_ev, ax_res, ax_csf, ax_alarm], moments, w)
     panels.draw_events(ax_ev, [ax_res, ax_csf], events, kinds, w)
-    handles = panels.draw_reservoir(ax_res, result, xs, values, marked=bool(kinds))
+    handles = panels.draw_reservoir(ax_res, result, xs, values)
     handles += panels.draw_csf(ax_csf, result, xs, values, w)
     handles += panels.draw_alarms(ax_alarm, result, names, w, panels.tone_words(result))
     fig.legend(
@@ -175,6 +175,7 @@ def figure(
     ax_alarm.xaxis.set_major_locator(locator)
     ax_alarm.xaxis.set_major_formatter(_calendar_ticks(locator, w.epoch))
     ax_alarm.set_xlim(w.x(t0), w.x(t1))
+    ax_alarm.xaxis.get_offset_text().set_fontsize(_FONT_PT)
     ax_alarm.set_xlabel(
         f"date, and time from the start ({Clock.of(sc.start).wall(0).strftime('%d %b %Y %H:%M')})",
         fontsize=_FONT_PT,

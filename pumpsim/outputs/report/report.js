@@ -10,6 +10,7 @@
   var panel = $("slider-panel"), slider = $("slider"), cursor = $("cursor");
   var playButton = $("play"), minuteButton = $("minute"), stage = $("stage");
   var figure = document.querySelector(".figure");
+  var figureBox = document.querySelector(".figure-box");
   var source = {
     critical: document.querySelector("audio.tone-critical"),
     non_critical: document.querySelector("audio.tone-non_critical")
@@ -70,6 +71,9 @@
     cursor.style.top = (100 * (1 - ax.y1)).toFixed(3) + "%";
     cursor.style.bottom = (100 * ax.y0).toFixed(3) + "%";
     cursor.style.display = "block";
+    if (figureBox.scrollWidth > figureBox.clientWidth + 1) {  // a phone: keep the cursor in view
+      figureBox.scrollLeft = Math.max(0, frac * figureBox.scrollWidth - figureBox.clientWidth / 2);
+    }
   }
 
   function rowAt(t) {
@@ -181,8 +185,8 @@
     var times = data.moments.map(function (m) { return m.t_h; });
     var target = null;
     times.forEach(function (m) {
-      if (direction > 0 && m > t + 1e-9 && (target === null || m < target)) { target = m; }
-      if (direction < 0 && m < t - 1e-9 && (target === null || m > target)) { target = m; }
+      if (direction > 0 && m > t + 1e-6 && (target === null || m < target)) { target = m; }
+      if (direction < 0 && m < t - 1e-6 && (target === null || m > target)) { target = m; }
     });
     if (target === null) {
       text("status", direction > 0 ? "No key moment after this one." : "No key moment before this one.");
