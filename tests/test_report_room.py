@@ -169,7 +169,7 @@ def _page_fill(pdf: bytes, folder: Path) -> list[float]:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_report_in_the_room(browser, reports, tmp_path, path):
-    result, plain, _ = reports(path)
+    _result, plain, _ = reports(path)
     for name, (width, height, mobile) in SCREENS.items():
         browser.viewport(width, height, mobile)
         browser.load(plain.as_uri())
@@ -262,7 +262,7 @@ def _reset(b, html: Path) -> None:
 
 
 def test_play_pauses_at_an_alarm_and_repeats_its_tone_compressed(browser, reports):
-    result, plain, _ = reports(SCENARIOS / "missed-refill.yaml")
+    _result, plain, _ = reports(SCENARIOS / "missed-refill.yaml")
     _reset(browser, plain)
     rows = json.loads(browser.evaluate("document.getElementById('state-data').textContent"))
     low = next(a for a in rows["alarms"] if a["type"] == "low_reservoir")
@@ -290,7 +290,7 @@ def test_play_pauses_at_an_alarm_and_repeats_its_tone_compressed(browser, report
 
 
 def test_one_real_minute_plays_the_true_pace(browser, reports):
-    result, plain, _ = reports(SCENARIOS / "missed-refill.yaml")
+    _result, plain, _ = reports(SCENARIOS / "missed-refill.yaml")
     _reset(browser, plain)
     browser.evaluate("document.getElementById('minute').click()")  # at the start: no alarm
     assert "nothing to hear" in browser.evaluate("document.getElementById('status').textContent")
@@ -371,7 +371,7 @@ def test_howto_screenshots_at_the_three_sizes(browser, reports, tmp_path):
     write = os.environ.get("PUMPSIM_DOC_SHOTS") == "1"
     for name, screen, stem, quiz, steps in SHOTS:
         width, height, mobile = SCREENS[screen]
-        result, plain, quiz_html = reports(SCENARIOS / f"{stem}.yaml")
+        _result, plain, quiz_html = reports(SCENARIOS / f"{stem}.yaml")
         browser.viewport(width, height, mobile)
         browser.load((quiz_html if quiz else plain).as_uri())
         if quiz:

@@ -102,7 +102,9 @@ def alarm_track(result: Any, seconds: float = 30.0, sample_rate_hz: int = SAMPLE
     peak = float(np.max(np.abs(mix))) if n_total else 0.0
     target = peak_amplitude(patterns["critical"])
     gain = target / max(peak, 1.0)  # each tone peaks at 1; overlaps are scaled down, not clipped
-    pcm = np.round(mix * gain).astype(np.int16)
+    mix *= gain  # in place: the track is the largest thing in memory
+    pcm = np.round(mix, out=mix).astype(np.int16)
+    del mix
     measured = int(np.max(np.abs(pcm.astype(np.int32)))) if n_total else 0
     peak_dbfs = 20 * np.log10(measured / 32767) if measured else float("-inf")
     return Track(wav_file(pcm, sample_rate_hz), seconds, placed, count, float(peak_dbfs))
