@@ -168,24 +168,51 @@ def _page_fill(pdf: bytes, folder: Path) -> list[float]:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_report_in_the_room(browser, reports, tmp_path, path):
-    _result, plain, _ = reports(path)
+def test_report_on_a_projector_a_laptop_and_a_phone(browser, reports, path):
+    _, plain, _ = reports(path)
     for name, (width, height, mobile) in SCREENS.items():
         browser.viewport(width, height, mobile)
         browser.load(plain.as_uri())
         _check_screen(browser, name, width, height)
-        if name == "laptop":
-            found = _axe(browser)
-            assert found["passes"] > 10
-            bad = [v for v in found["violations"] if v[1] in ("serious", "critical")]
-            assert bad == [], bad
+    assert browser.errors() == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_report_has_no_serious_accessibility_violation(browser, reports, path):
+    _, plain, _ = reports(path)
+    browser.viewport(1366, 768)
+    browser.load(plain.as_uri())
+    found = _axe(browser)
+    assert found["passes"] > 10
+    bad = [v for v in found["violations"] if v[1] in ("serious", "critical")]
+    assert bad == [], bad
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_report_prints_on_a4_and_letter_without_near_empty_pages(browser, reports, tmp_path, path):
+    _, plain, _ = reports(path)
     browser.call("Emulation.clearDeviceMetricsOverride")
     browser.load(plain.as_uri())
     for paper, (w_in, h_in) in PAPER_IN.items():
-        fills = _page_fill(browser.pdf(w_in, h_in), tmp_path)
+        pdf = browser.pdf(w_in, h_in)
+        fills = _page_fill(pdf, tmp_path)
         assert fills and fills[-1] > 0
         thin = [i + 1 for i, f in enumerate(fills[:-1]) if f < NEAR_EMPTY]
         assert thin == [], f"{paper}: near-empty page(s) {thin} of {len(fills)} ({fills})"
+    # the sources print (numbered, as plain text: no closed <details> hides them on paper)
+    urls = browser.evaluate(
+        "[].map.call(document.querySelectorAll('ol.sources li'), function (li) {"
+        " return getComputedStyle(li).display !== 'none' ? li.textContent : null; })"
+    )
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    try:
+        printed = browser.evaluate(
+            "[].filter.call(document.querySelectorAll('ol.sources li'), function (li) {"
+            " return li.getClientRects().length > 0; }).length"
+        )
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
+    assert printed == len(urls) and all(urls)
     assert browser.errors() == []
 
 

@@ -187,7 +187,7 @@ def render_report(result: Any, quiz: bool = False) -> str:
         "tones. Faint dashed lines carry each event down the panels. Keys: P and N for the "
         "previous and next key moment, Space to play or pause."
     )
-    return _template().substitute(
+    page = _template().substitute(
         style=_package_text("report.css"),
         script=_package_text("report.js"),
         title=escape(sc.name),
@@ -208,6 +208,8 @@ def render_report(result: Any, quiz: bool = False) -> str:
         version=escape(__version__),
         profile=escape(sc.pump.profile),
     )
+    # a lone surrogate in the scenario's text (YAML's "\ud83d") cannot be UTF-8: show its escape
+    return page.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _template() -> Template:

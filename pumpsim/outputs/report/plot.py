@@ -61,6 +61,8 @@ def title_lines(result: Any, width: int = _TITLE_CHARS) -> list[str]:
     sc = result.scenario
     description = " ".join(sc.description.split())
     text = f"{sc.name}: {description}" if description else sc.name
+    # a lone surrogate (YAML's "\ud83d") is not text a font can draw: show its escape
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return textwrap.wrap(text, width) or [sc.name]
 
 
