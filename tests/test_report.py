@@ -236,10 +236,12 @@ def test_howto_report_figures_exist_and_commands_parse():
 
     text = (ROOT / "docs" / "howto-report.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]+\]\((img/[^)]+)\)", text)
-    assert len(images) == 5
+    assert len(images) == 7
     for rel in images:
         data = (ROOT / "docs" / rel).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", rel
+    for name in ("report-projector.png", "report-laptop-quiz.png", "report-phone.png"):
+        assert f"(img/{name})" in text  # the three screen sizes, made by test_report_room.py
     for scenario in ("missed-refill", "catheter-disconnection", "eri-ignored-until-eos"):
         assert (SCENARIOS / f"{scenario}.yaml").exists()
     commands = [
@@ -248,7 +250,7 @@ def test_howto_report_figures_exist_and_commands_parse():
         for line in block.splitlines()
         if line.startswith("pumpsim ")
     ]
-    assert len(commands) == 6
+    assert len(commands) == 8
     for argv in commands:
         build_parser().parse_args(argv)  # every command shown exists with these options
 
