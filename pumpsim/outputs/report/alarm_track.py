@@ -29,6 +29,7 @@ from pumpsim.outputs.report.tones import (
     wav_file,
     waveform,
 )
+from pumpsim.scenario.profiles import load_device_profile
 
 #: How much the silence between two repeats of a tone is shortened in Play and in the track (a
 #: rendering choice, not a device number): a minute of silence plays as 0.1 s.
@@ -71,8 +72,6 @@ def alarm_track(result: Any, seconds: float = 30.0, sample_rate_hz: int = SAMPLE
     Raises ``ValueError`` for a length that is not a positive number of seconds within the
     limit.
     """
-    from pumpsim.scenario.profiles import load_device_profile
-
     if not 0 < seconds <= MAX_TRACK_S:
         raise ValueError(f"a track lasts more than 0s and at most {MAX_TRACK_S:g} s")
     sc = result.scenario

@@ -27,9 +27,11 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from pumpsim import __version__
+from pumpsim.files import write_output
 from pumpsim.model.clock import Clock
+from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.report import tables
+from pumpsim.outputs.report.alarm_track import GAP_COMPRESSION, compressed_cycle_s
 from pumpsim.outputs.report.guidance import alarm_label
 from pumpsim.outputs.report.moments import (
     critical_alarm_from_h,
@@ -37,8 +39,12 @@ from pumpsim.outputs.report.moments import (
     key_moments,
     marker_text,
 )
+from pumpsim.outputs.report.plot import figure, render, time_axis_box, title_lines
+from pumpsim.outputs.report.quiz import questions
 from pumpsim.outputs.report.state import MODES, state_table
+from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.version import __version__
 
 #: How long Play takes to cross the whole scenario (seconds, pauses at alarms excluded).
 SWEEP_S = 30.0
@@ -52,8 +58,6 @@ def _package_text(name: str) -> str:
 
 def _svg(fig: Any) -> tuple[str, float]:
     """The figure as inline SVG text, and its aspect ratio (width / height)."""
-    from pumpsim.outputs.report.plot import render
-
     text = render(fig, "svg").decode("utf-8")
     text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE: inline in HTML
     text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
@@ -68,17 +72,11 @@ def _wav_uri(priority: str, profile_name: str) -> str:
 
 @cache
 def _wav(priority: str, profile_name: str) -> bytes:
-    from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
-
     return wav_bytes(tone_pattern(load_device_profile(profile_name), priority))
 
 
 def _hint(result: Any) -> str:
     """What Play does with sound, said plainly (or that there is nothing to hear)."""
-    from pumpsim.model.units import format_duration_h
-    from pumpsim.outputs.report.alarm_track import GAP_COMPRESSION, compressed_cycle_s
-    from pumpsim.outputs.report.tones import tone_pattern
-
     if not result.alarms:
         flags = " That silence is the lesson: see the safety flags." if result.flags else ""
         return escape(
@@ -101,9 +99,6 @@ def _hint(result: Any) -> str:
 
 
 def _slider_data(result: Any, doc: dict[str, Any], t_axis: dict, quiz: bool) -> str:
-    from pumpsim.outputs.report.alarm_track import compressed_cycle_s
-    from pumpsim.outputs.report.tones import tone_pattern
-
     sc = result.scenario
     clock = Clock.of(sc.start)
     profile = load_device_profile(sc.pump.profile)
@@ -152,23 +147,15 @@ def _slider_data(result: Any, doc: dict[str, Any], t_axis: dict, quiz: bool) -> 
             for m in moments
         ],
         "sound": {"sweep_s": SWEEP_S, "real_minute_s": REAL_MINUTE_S},
-        "quiz": _quiz(result) if quiz else None,
+        "quiz": questions(result) if quiz else None,
         "rows": state_table(result),
     }
     text = json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
     return text.replace("</", "<\\/")
 
 
-def _quiz(result: Any) -> list[dict[str, Any]]:
-    from pumpsim.outputs.report.quiz import questions
-
-    return questions(result)
-
-
 def render_report(result: Any, quiz: bool = False) -> str:
     """The whole report for a result, as HTML text (deterministic); ``quiz`` adds the quiz."""
-    from pumpsim.outputs.report.plot import figure, time_axis_box, title_lines
-
     sc = result.scenario
     doc = result.to_dict()
     fig = figure(result, titled=False)
@@ -218,6 +205,4 @@ def _template() -> Template:
 
 def write_report(result: Any, path: str, quiz: bool = False) -> None:
     """Write the report whole or not at all (temporary file, then rename)."""
-    from pumpsim.files import write_output
-
     write_output(path, render_report(result, quiz).encode("utf-8"))

@@ -14,6 +14,7 @@ from pumpsim.model.units import HOURS_PER_DAY, format_duration_h
 from pumpsim.outputs.report.events import kind_of
 from pumpsim.outputs.report.guidance import alarm_label
 from pumpsim.outputs.report.moments import marker_text
+from pumpsim.scenario.profiles import load_device_profile
 
 CRITICAL = "#c62828"
 NONCRITICAL = "#a55f00"  # darker than the usual amber: 5:1 on white where #ef8f00 is 2.4:1
@@ -149,8 +150,8 @@ def draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict) -> list[Any]:
     """The pump's estimate against the true reservoir, with the two alarm levels."""
     ax.plot(xs, v["estimated_ml"], color=ESTIMATE, linewidth=2.4, label="pump's estimate")
     ax.plot(xs, v["true_ml"], color=TRUE, linestyle="--", linewidth=2.4, label="true reservoir")
-    lra = result.run.state.get("lra_ml")
-    empty = result.run.state.get("empty_ml")
+    lra = result.run.setup.low_reservoir_alarm_ml
+    empty = result.run.setup.empty_reservoir_alarm_ml
     if lra is not None:
         ax.axhline(
             lra, color=NONCRITICAL, linewidth=2.2, linestyle=":",
@@ -268,8 +269,6 @@ def draw_alarms(ax: Any, result: Any, names: list[str], w: Frame, tones: dict) -
 
 def tone_words(result: Any) -> dict[str, str]:
     """Each priority's tone and repeat, from the device profile (and the scenario's interval)."""
-    from pumpsim.scenario.profiles import load_device_profile
-
     sc = result.scenario
     profile = load_device_profile(sc.pump.profile)
     critical_every = sc.pump.critical_tone_interval or profile.critical_tone_interval_h

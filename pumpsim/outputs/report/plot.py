@@ -46,13 +46,13 @@ _OFFSET_FORMATS = ["", "%Y", "%Y", "%d %b %Y", "%d %b %Y", "%d %b %Y %H:%M"]
 def _samples(result: Any, t0: float, t1: float, n: int) -> tuple[list[float], dict[str, list]]:
     times = {t0 + (t1 - t0) * i / (n - 1) for i in range(n)}
     # include every event instant (and a hair before it) so steps and kinks are drawn sharply
-    for piece in result.run.trajectory.pieces:
-        t = piece.t_h
+    for segment in result.run.trajectory.segments:
+        t = segment.t_h
         if t0 <= t <= t1:
             times.update((t, max(t0, t - 1e-6)))
     ts = sorted(times)
     traj = result.run.trajectory
-    rows = [traj.at(t) for t in ts]
+    rows = [traj.at(t)._asdict() for t in ts]
     return ts, {key: [r[key] for r in rows] for key in rows[0]}
 
 

@@ -61,7 +61,7 @@ def questions(result: Any) -> list[dict[str, Any]]:
     """One stop per key moment: ``t_h``, ``prompt`` and two questions, each with ``choices``,
     the index of the right ``answer`` and the ``explanation`` (the full guidance)."""
     g = guidance()
-    profile = result.run.profile
+    profile = result.run.setup.profile
     stops = []
     for number, m in enumerate(key_moments(result)):
         section = "alarms" if m.kind == "alarm" else "flags"

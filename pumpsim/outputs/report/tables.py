@@ -79,7 +79,7 @@ def overview(result: Any) -> str:
         ("drug", f"{sc.drug.name} {sc.drug.concentration_mcg_per_ml:g} mcg/mL"),
         ("programme", therapy),
     ]  # fmt: skip
-    factors = result.run.state.get("risk_factors") or []
+    factors = list(result.run.setup.risk_factors)
     facts.append(
         (
             "patient",
@@ -172,6 +172,7 @@ def alarm_table(result: Any, sources: Sources, audio: dict[str, str]) -> str:
     sc = result.scenario
     clock = Clock.of(sc.start)
     g = guidance()["alarms"]
+    profile = result.run.setup.profile
     names: list[str] = []
     for a in result.alarms:
         if a.type not in names:
@@ -207,8 +208,8 @@ def alarm_table(result: Any, sources: Sources, audio: dict[str, str]) -> str:
             f"{escape(first.tone)}, every {escape(format_duration_h(first.tone_interval_h))}<br>"
             f'<span class="player">{player}</span><ul class="spans">{spans}</ul></td>'
             f'<td data-label="what it means">'
-            f"{escape(device_text(entry['means'], result.run.profile))}</td>"
-            f'<td data-label="what to do">{escape(device_text(entry["todo"], result.run.profile))}'
+            f"{escape(device_text(entry['means'], profile))}</td>"
+            f'<td data-label="what to do">{escape(device_text(entry["todo"], profile))}'
             f"{sources.cite(entry['sources'])}</td></tr>"
         )
     return (
@@ -223,6 +224,7 @@ def flag_table(result: Any, doc: dict[str, Any], sources: Sources) -> str:
     """Each safety flag: when, how it began, what it means, what to do, what follows."""
     clock = Clock.of(result.scenario.start)
     g = guidance()["flags"]
+    profile = result.run.setup.profile
     if not doc["flags"]:
         return "<p>No safety flag was raised.</p>"
     rows = []
@@ -254,8 +256,8 @@ def flag_table(result: Any, doc: dict[str, Any], sources: Sources) -> str:
             f"{escape(clock.label(f['start_h']))}{escape(end)}<br>"
             f"{escape('; '.join(bits))}</td>"
             f'<td data-label="what it means">'
-            f"{escape(device_text(entry['means'], result.run.profile))}</td>"
-            f'<td data-label="what to do">{escape(device_text(entry["todo"], result.run.profile))}'
+            f"{escape(device_text(entry['means'], profile))}</td>"
+            f'<td data-label="what to do">{escape(device_text(entry["todo"], profile))}'
             f"{course}{sources.cite(entry['sources'])}</td></tr>"
         )
     return (
