@@ -240,3 +240,17 @@ def test_quiz_report_is_deterministic_small_and_written_by_the_cli(tmp_path, cap
     data = json.loads(re.search(rb'id="state-data">(.*?)</script>', a.read_bytes(), re.S).group(1))
     assert [len(s["questions"]) for s in data["quiz"]] == [2, 2, 2]
     assert b"(quiz)</h1>" in a.read_bytes()
+
+
+def test_the_figure_shows_the_catheter_faults_a_fault_stream_drew():
+    from pumpsim.outputs.report.plot import panel
+
+    r = _result("fault-streams-one-patient")
+    assert not any(e.type == "catheter_fault" for e in r.scenario.events)
+    spans = r.run.catheter_faults
+    assert spans  # drawn by the fault streams, in the run's record only
+    events = panel(_laid_out(r), "events")
+    rows = [t.get_text() for t in events.get_yticklabels()]
+    assert rows == ["refill", "catheter fault", "catheter repair"]
+    faults = next(line for line in events.lines if line.get_marker() == "D")
+    assert len(faults.get_xdata()) == len(spans)

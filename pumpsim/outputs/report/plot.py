@@ -26,7 +26,7 @@ from pumpsim.model.clock import Clock
 from pumpsim.model.units import HOURS_PER_DAY, format_duration_h
 from pumpsim.outputs.matplotlib_quiet import quiet_logger, quietly
 from pumpsim.outputs.report import panels
-from pumpsim.outputs.report.events import EVENT_KINDS, kind_of
+from pumpsim.outputs.report.events import EVENT_KINDS, figure_events, kind_of
 from pumpsim.outputs.report.moments import key_moments
 
 #: Formats ``save`` writes, by file suffix.
@@ -122,7 +122,7 @@ def figure(
         raise ValueError("the plot window is empty")
     w = panels.Frame(t0, t1, float(mdates.date2num(sc.start.replace(tzinfo=None))), WIDTH_IN)
 
-    events = [e for e in sc.events if t0 <= e.at <= t1]
+    events = [e for e in figure_events(result) if t0 <= e.at <= t1]
     kinds = [k for k in EVENT_KINDS if any(kind_of(e).key == k.key for e in events)]
     names: list[str] = []
     for a in result.alarms:
