@@ -2,7 +2,10 @@
 
 Rows are streamed batch by batch (memory flat in the number of patients) into a temporary
 file that is renamed when complete. Same rows, same bytes: CSV floats are written with
-``repr`` (shortest round-trip form); Parquet files hold no timestamps.
+``repr`` (shortest round-trip form); Parquet files hold no timestamps. Parquet fields carry
+their unit and description as field metadata. A CSV text cell that a spreadsheet would read
+as a formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+with a leading ``'`` (contract section 13); numbers never are.
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ def have_pyarrow() -> bool:
     return True
 
 
+#: Leading characters that make a spreadsheet read a text cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula (a leading ``'`` where needed)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -63,17 +75,35 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return safe_text(str(value))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A small CSV document (a header and rows), cells written as in the tables."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow([safe_text(h) for h in header])
+    for row in rows:
+        out.writerow([_cell(v) for v in row])
+    return buf.getvalue()
 
 
 class TableWriter:
     """Writes one table whole or not at all. Use as a context manager; ``write(rows)``."""
 
     def __init__(
-        self, path_stem: str, columns: Sequence[str], types: Sequence[str], parquet: bool
+        self,
+        path_stem: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        parquet: bool,
+        meta: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.columns = tuple(columns)
         self.types = tuple(types)  # "int" | "float" | "str" | "bool"
+        self.meta = [tuple(m) for m in meta] if meta is not None else None  # (unit, text)
         self.parquet = parquet
         self.path = path_stem + (".parquet" if parquet else ".csv")
         self._tmp: str | None = None
@@ -94,8 +124,12 @@ class TableWriter:
                 "str": pa.string(),
                 "bool": pa.bool_(),
             }
+            meta = self.meta or [("", "")] * len(self.columns)
             self._schema = pa.schema(
-                [(c, kinds[t]) for c, t in zip(self.columns, self.types, strict=True)]
+                [
+                    pa.field(c, kinds[t], metadata={"unit": m[0], "description": m[1]})
+                    for c, t, m in zip(self.columns, self.types, meta, strict=True)
+                ]
             )
             self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
         else:
