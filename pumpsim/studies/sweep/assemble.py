@@ -40,6 +40,7 @@ class SweepResult:
     columns: tuple[str, ...]
     patients: list[dict[str, Any]] | None
     first_flag_h: list[list[float]]  # per grid point, sorted: the survival curves
+    risk_matrix: Any = None  # the RiskMatrix the risk table used
 
     @property
     def text(self) -> str:
@@ -167,4 +168,4 @@ def assemble(
         if os.path.exists(stale):
             os.unlink(stale)
     first = [sorted(t.first_flag_h) for t in collector.tally]
-    return SweepResult(doc, out_dir, patients.path, cols, kept, first)
+    return SweepResult(doc, out_dir, patients.path, cols, kept, first, matrix)

@@ -65,7 +65,7 @@ class Collector:
         self.matrix = matrix
         mapped = sorted({rule[3] for rule in hazards.rules}, key=_hazard_order(hazards))
         self.layout = Layout.make(alarms, mapped, [(b.key, len(b.groups)) for b in self.by])
-        weights = Weights(spec.seed, spec.patients)
+        weights = Weights(spec.seed, spec.patients, len(spec.grid))
         self.acc = [Accumulator(weights, self.layout.width) for _ in spec.grid]
         self.tally = [PointTally() for _ in spec.grid]
         self._by_col = [self.columns[b.column] for b in self.by]

@@ -23,6 +23,11 @@ def _ci(ci: Any, scale: float = 1.0, unit: str = "") -> str:
     return f"95 % CI {_num(ci[0] * scale)}-{_num(ci[1] * scale)}{unit}"
 
 
+def _range(ci: Any) -> str:
+    """``1.2-3.4`` (or ``-`` when there is none)."""
+    return f"{_num(ci[0])}-{_num(ci[1])}" if ci else "-"
+
+
 def _versus(v: dict[str, Any] | None, unit: str = "") -> str:
     if not v:
         return ""
@@ -92,7 +97,7 @@ def _point_lines(point: dict[str, Any]) -> list[str]:
         rates = point[f"{block}_per_100_patient_years"]
         cis = point[f"{block}_per_100_patient_years_95ci"]
         shown = [
-            f"{name.replace('_', ' ')} {_num(v)} ({_ci(cis[name])[9:]})"
+            f"{name.replace('_', ' ')} {_num(v)} ({_range(cis[name])})"
             for name, v in rates.items()
             if v
         ]
@@ -124,10 +129,12 @@ def _by_lines(key: str, groups: list[dict[str, Any]]) -> list[str]:
     ]
     for label, g in zip(labels, groups, strict=True):
         ad = g["abrupt_discontinuation"]
-        rate = f"{_num(ad['per_100_patient_years'])} ({_ci(ad['per_100_patient_years_95ci'])[9:]})"
+        if not g["patients"]:
+            continue  # a grid key's other values: no patient of this grid point
+        rate = f"{_num(ad['per_100_patient_years'])} ({_range(ad['per_100_patient_years_95ci'])})"
         silent = (
             f"{_num(ad['silent_per_100_patient_years'])} "
-            f"({_ci(ad['silent_per_100_patient_years_95ci'])[9:]})"
+            f"({_range(ad['silent_per_100_patient_years_95ci'])})"
         )
         flagged = _num(ad["patients_with_a_flag_per_100"])
         lines.append(
@@ -152,7 +159,7 @@ def _risk_lines(risk: dict[str, Any], points: list[dict[str, Any]]) -> list[str]
             detected = "-" if h["detected_share"] is None else f"{100 * h['detected_share']:.0f} %"
             lines.append(
                 f"    {h['hazard']:<8} {h['per_patient_year']:.3g}/py "
-                f"({_ci(h['per_patient_year_95ci'])[9:]}), detected {detected}, "
+                f"({_range(h['per_patient_year_95ci'])}), detected {detected}, "
                 f"{h['probability']} x {h['severity']}: {h['level']}  {h['title']}"
             )
     return lines
