@@ -24,7 +24,7 @@ from pumpsim.studies.sweep.hazard_map import hazard_map
 from pumpsim.studies.sweep.patient import ALARMS, FLAG_COLUMNS, columns
 from pumpsim.studies.sweep.risk import CSV_COLUMNS, risk_block, risk_rows
 from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
-from pumpsim.studies.sweep.summary import build_points, summary_text
+from pumpsim.studies.sweep.summary import summary_text
 from pumpsim.studies.sweep.table import TableWriter, csv_text
 
 FLAG_TYPES = tuple(m[1] for m in FLAG_META)
@@ -117,7 +117,7 @@ def assemble(
     with patients, flags:
         for b in batches:
             rows, records, hazards = store.load(b.index)
-            collector.add_batch(rows, records, hazards)  # the values as drawn
+            collector.add_batch(b.grid, rows, records, hazards)  # the values as drawn
             for row in rows:
                 for i, kind, duration in convert:
                     row[i] = cell(row[i], kind, duration)
@@ -125,9 +125,8 @@ def assemble(
             flags.write(records)
             if kept is not None:
                 kept.extend(dict(zip(cols, row, strict=True)) for row in rows)
-    collector.finish()
-    points = build_points(spec, collector)
-    risk = risk_block(spec, collector)
+    points = collector.finish()
+    risk = risk_block(spec, collector, collector.hazard_rows)
     doc = {
         "sweep": spec.name,
         "seed": spec.seed,

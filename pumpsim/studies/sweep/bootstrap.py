@@ -163,36 +163,3 @@ class Accumulator:
         """Add the last block; return self."""
         self._flush()
         return self
-
-
-def ratio_interval(num: np.ndarray, den: np.ndarray, scale: float = 1.0) -> list[float] | None:
-    """The 95 % percentile interval of ``scale * num / den`` over resamples (resamples with a
-    zero denominator left out; None when all have one)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan) * scale
-    ratios = ratios[~np.isnan(ratios)]
-    if ratios.size == 0:
-        return None
-    low, high = np.quantile(ratios, [0.025, 0.975])
-    return [float(low), float(high)]
-
-
-def paired_intervals(
-    num: np.ndarray, den: np.ndarray, num0: np.ndarray, den0: np.ndarray
-) -> tuple[list[float] | None, list[float] | None]:
-    """95 % intervals of the difference and the ratio of ``num/den`` against ``num0/den0``,
-    resample by resample (the same patients, the same weights: a paired comparison)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        b = np.where(den0 > 0, num0 / np.where(den0 > 0, den0, 1.0), np.nan)
-        diff = a - b
-        ratio = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
-    out = []
-    for values in (diff, ratio):
-        values = values[~np.isnan(values)]
-        if values.size == 0:
-            out.append(None)
-        else:
-            low, high = np.quantile(values, [0.025, 0.975])
-            out.append([float(low), float(high)])
-    return out[0], out[1]

@@ -2,8 +2,10 @@
 
 Per grid point: the bootstrap accumulator (per-patient column sums, plain and resampled), the
 cause x first-alarm table and the timing figures (``PointTally``), and the hazard severity
-spread for the risk table. Memory stays flat in the number of patients, except the sorted
-first-flag times kept for the survival figure.
+spread for the risk table. A grid point's summary entry is made as soon as its last batch is
+in, and its resampled sums are then let go (grid point 0's stay, for the paired comparisons):
+memory stays flat in the number of patients and of grid points, except the first-flag times
+kept for the survival figure.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pumpsim.model.units import HOURS_PER_YEAR
 from pumpsim.studies.sweep.bootstrap import Accumulator, Weights
 from pumpsim.studies.sweep.breakdown import ByKey
 from pumpsim.studies.sweep.hazard_map import HazardMap
 from pumpsim.studies.sweep.metrics import Layout, PatientFacts, core_values, vector
+from pumpsim.studies.sweep.risk import hazard_rows
 from pumpsim.studies.sweep.risk_matrix import RiskMatrix
+from pumpsim.studies.sweep.summary import build_point, drop_empty_groups
+from pumpsim.studies.sweep.sums import Sums
 
 
 @dataclass
@@ -65,20 +71,37 @@ class Collector:
         self.matrix = matrix
         mapped = sorted({rule[3] for rule in hazards.rules}, key=_hazard_order(hazards))
         self.layout = Layout.make(alarms, mapped, [(b.key, len(b.groups)) for b in self.by])
-        weights = Weights(spec.seed, spec.patients, len(spec.grid))
-        self.acc = [Accumulator(weights, self.layout.width) for _ in spec.grid]
+        self.weights = Weights(spec.seed, spec.patients, len(spec.grid))
+        self.acc: list[Accumulator | None] = [None] * len(spec.grid)
         self.tally = [PointTally() for _ in spec.grid]
+        self.entries: list[dict[str, Any] | None] = [None] * len(spec.grid)
+        self.hazard_rows: list[list[dict[str, Any]]] = [[] for _ in spec.grid]
+        self._current = -1
+        self._base: Sums | None = None
+        self._group_base: dict[tuple[str, int], Sums] = {}
         self._by_col = [self.columns[b.column] for b in self.by]
         self._first_col = self.columns["first_abrupt_h"]
         self._redraw_col = self.columns.get("n_redraws")
 
+    def _acc(self, grid: int) -> Accumulator:
+        acc = self.acc[grid]
+        if acc is None:
+            acc = self.acc[grid] = Accumulator(self.weights, self.layout.width)
+        return acc
+
     def add_batch(
         self,
+        grid: int,
         rows: Sequence[Sequence[Any]],
         flags: Sequence[Sequence[Any]],
         hazards: Sequence[Sequence[Any]],
     ) -> None:
-        """One stored batch (rows in patient order, with their flag and hazard records)."""
+        """One stored batch of grid point ``grid`` (rows in patient order, with their flag and
+        hazard records). Batches come grid point by grid point."""
+        if grid != self._current:
+            if self._current >= 0:
+                self._finish_point(self._current)
+            self._current = grid
         by_patient: dict[tuple[int, int], list[Sequence[Any]]] = {}
         for rec in flags:
             by_patient.setdefault((rec[0], rec[1]), []).append(rec)
@@ -104,7 +127,7 @@ class Collector:
                 self._hazards(tally, haz_by_patient.get((grid, patient), [])),
                 [b.group_of(row[c]) for b, c in zip(self.by, self._by_col, strict=True)],
             )
-            self.acc[grid].add(patient, vector(self.layout, facts))
+            self._acc(grid).add(patient, vector(self.layout, facts))
 
     def _hazards(
         self, tally: PointTally, records: Sequence[Sequence[Any]]
@@ -124,10 +147,34 @@ class Collector:
             tally.hazard_flags.setdefault(hazard, set()).add(flag)
         return out
 
-    def finish(self) -> None:
-        """Close every accumulator (after the last batch)."""
-        for acc in self.acc:
-            acc.finish()
+    def _finish_point(self, grid: int) -> None:
+        point = self.spec.grid[grid]
+        acc = self._acc(grid).finish()
+        sums = Sums(acc, self.layout.index, point.duration_h / HOURS_PER_YEAR)
+        self.entries[grid] = build_point(
+            self.spec,
+            point,
+            sums,
+            self._base,
+            self.tally[grid],
+            self.by,
+            self._group_base,
+            self.layout.alarms,
+        )
+        self.hazard_rows[grid] = hazard_rows(sums, self.layout.hazards)
+        if self._base is None:
+            self._base = sums
+        else:
+            self.acc[grid] = None  # its entry is made: let the resampled sums go
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Every grid point's summary entry (after the last batch)."""
+        for grid in range(len(self.spec.grid)):
+            if self.entries[grid] is None:
+                self._finish_point(grid)
+        entries = [e for e in self.entries if e is not None]
+        drop_empty_groups(entries)
+        return entries
 
 
 def _hazard_order(hazards: HazardMap) -> Any:

@@ -79,8 +79,9 @@ class ProgressLines:
     """Progress as plain lines, for a run off a terminal (CI, ``nohup``) and for ``run.log``.
 
     A line is written when at least ``every_share`` of the patients and ``every_s`` seconds
-    have passed since the last one (whichever comes later), and when the run ends. ``sinks``
-    are callables taking one line (stderr, ``run.log``).
+    have passed since the last one (whichever comes later), and when the run ends (on
+    ``stream`` only when the run took ``every_s`` or longer: a short run prints nothing).
+    ``log`` and ``stream`` are callables taking one line (``run.log``; stderr or None).
     """
 
     def __init__(
@@ -88,14 +89,16 @@ class ProgressLines:
         total: int,
         done: int = 0,
         *,
-        sinks: list[Any],
+        log: Any,
+        stream: Any = None,
         every_share: float = 0.1,
         every_s: float = 30.0,
         clock: Any = time.monotonic,
     ) -> None:
         self.total = total
         self.done = done
-        self.sinks = sinks
+        self.log = log
+        self.stream = stream
         self.every_share = every_share
         self.every_s = every_s
         self.clock = clock
@@ -112,7 +115,7 @@ class ProgressLines:
         if step >= self.every_share * self.total and now - self._last_t >= self.every_s:
             self._emit(now)
 
-    def _emit(self, now: float) -> None:
+    def _emit(self, now: float, to_stream: bool = True) -> None:
         self._last_t, self._last_done = now, self.done
         elapsed = now - self._start
         new = self.done - self._start_done
@@ -121,10 +124,12 @@ class ProgressLines:
         if new > 0 and self.done < self.total and elapsed > 0:
             left = (self.total - self.done) * elapsed / new
             line += f", about {format_duration_h(left / SECONDS_PER_HOUR)} left"
-        for sink in self.sinks:
-            sink(line)
+        self.log(line)
+        if to_stream and self.stream is not None:
+            self.stream(line)
 
     def close(self) -> None:
         """The last line, unless it was just written."""
         if self.done != self._last_done:
-            self._emit(self.clock())
+            now = self.clock()
+            self._emit(now, to_stream=now - self._start >= self.every_s)

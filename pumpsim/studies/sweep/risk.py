@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pumpsim.model.units import HOURS_PER_YEAR
-from pumpsim.studies.sweep.summary import Sums, round6
+from pumpsim.studies.sweep.summary import round6
+from pumpsim.studies.sweep.sums import Sums
 
 #: risk.csv's columns.
 CSV_COLUMNS = (
@@ -36,17 +36,34 @@ CSV_COLUMNS = (
 )
 
 
-def risk_block(spec: Any, collector: Any) -> dict[str, Any]:
-    """The ``risk`` block of summary.json."""
+def hazard_rows(sums: Sums, hazards: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One grid point's figures for every mapped hazard (categories come in ``risk_block``)."""
+    shares = sums.shares([(f"detected:{h}", f"hazard:{h}") for h in hazards])
+    rows = []
+    for h, (share, share_ci) in zip(hazards, shares, strict=True):
+        rate, ci = sums.rate(f"hazard:{h}")
+        rows.append(
+            {
+                "hazard": h,
+                "occurrences": sums.total(f"hazard:{h}"),
+                "per_patient_year": None if rate is None else rate / 100.0,
+                "per_patient_year_95ci": None if ci is None else [ci[0] / 100, ci[1] / 100],
+                "detected": sums.total(f"detected:{h}"),
+                "detected_share": share,
+                "detected_share_95ci": share_ci,
+            }
+        )
+    return rows
+
+
+def risk_block(spec: Any, collector: Any, rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """The ``risk`` block of summary.json from every grid point's ``hazard_rows``: the hazards
+    that occurred at some grid point, each with its categories and level."""
     matrix = collector.matrix
     hazards = collector.hazards
-    index = collector.layout.index
-    seen = [
-        h
-        for h in collector.layout.hazards
-        if any(int(acc.totals[index[f"hazard:{h}"]]) for acc in collector.acc)
-    ]
+    seen = {r["hazard"] for point in rows for r in point if r["occurrences"]}
     worst: dict[str, str] = {}
+    flags: dict[str, set[str]] = {}
     for tally in collector.tally:
         for hazard, spread in tally.severity.items():
             for category in spread:
@@ -55,35 +72,29 @@ def risk_block(spec: Any, collector: Any) -> dict[str, Any]:
                 now = worst.get(hazard)
                 if now is None or matrix.s_rank(category) > matrix.s_rank(now):
                     worst[hazard] = category
+        for hazard, kinds in tally.hazard_flags.items():
+            flags.setdefault(hazard, set()).update(kinds)
     points = []
     unmapped: dict[str, int] = {}
-    for point, acc, tally in zip(spec.grid, collector.acc, collector.tally, strict=True):
-        sums = Sums(acc, index, point.duration_h / HOURS_PER_YEAR)
-        rows = []
-        for h in seen:
-            rate, ci = sums.rate(f"hazard:{h}")
-            rate = None if rate is None else rate / 100.0
-            ci = None if ci is None else [ci[0] / 100.0, ci[1] / 100.0]
-            share, share_ci = sums.share(f"detected:{h}", f"hazard:{h}")
-            p2 = max(
-                (matrix.harm_given(f) for t in collector.tally for f in t.hazard_flags.get(h, ())),
-                default=1.0,
-            )
+    for point, tally, found in zip(spec.grid, collector.tally, rows, strict=True):
+        out = []
+        for row in found:
+            h = row["hazard"]
+            if h not in seen:
+                continue
+            p2 = max((matrix.harm_given(f) for f in flags.get(h, ())), default=1.0)
+            ci = row["per_patient_year_95ci"]
+            rate = row["per_patient_year"]
             basis = (ci[1] if ci else None) if matrix.estimate == "upper_95ci" else rate
             p_cat = matrix.p_category((basis or 0.0) * p2)
             s_cat = worst.get(h)
             entry = hazards.hazard(h)
-            rows.append(
+            out.append(
                 {
                     "hazard": h,
                     "title": entry.title,
                     "hazard_class": entry.hazard_class,
-                    "occurrences": sums.total(f"hazard:{h}"),
-                    "per_patient_year": rate,
-                    "per_patient_year_95ci": ci,
-                    "detected": sums.total(f"detected:{h}"),
-                    "detected_share": share,
-                    "detected_share_95ci": share_ci,
+                    **{k: v for k, v in row.items() if k != "hazard"},
                     "severity_spread": dict(sorted(tally.severity.get(h, {}).items())),
                     "probability": p_cat.id,
                     "probability_name": p_cat.name,
@@ -94,7 +105,7 @@ def risk_block(spec: Any, collector: Any) -> dict[str, Any]:
             )
         for label, n in tally.unmapped.items():
             unmapped[label] = unmapped.get(label, 0) + n
-        points.append({"grid_point": point.index, "hazards": rows})
+        points.append({"grid_point": point.index, "hazards": out})
     return round6(
         {
             "matrix": matrix.name,

@@ -127,10 +127,13 @@ def run_sweep(
     patients_done = sum(b.stop - b.first for b in batches if b.index in done)
     total = spec.patients * len(spec.grid)
     bar = Progress(total, patients_done, enabled=progress is True)
-    sinks: list[Any] = [lambda line: _log(out_dir, line)]
-    if progress == "lines":
-        sinks.append(_to_stderr)
-    lines = ProgressLines(total, patients_done, sinks=sinks, every_s=progress_every_s)
+    lines = ProgressLines(
+        total,
+        patients_done,
+        log=lambda line: _log(out_dir, line),
+        stream=_to_stderr if progress == "lines" else None,
+        every_s=progress_every_s,
+    )
     window = max(2, 2 * executor.workers)
     queue = iter(todo)
     inflight: dict[Any, Batch] = {}

@@ -59,6 +59,8 @@ def have_pyarrow() -> bool:
     return True
 
 
+#: Rows per Parquet row group (at most; the last group holds the rest).
+ROW_GROUP = 8192
 #: Leading characters that make a spreadsheet read a text cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -110,6 +112,7 @@ class TableWriter:
         self._fh: Any = None
         self._writer: Any = None
         self._schema: Any = None
+        self._pending: list[Sequence[Any]] = []
 
     def __enter__(self) -> TableWriter:
         fd, self._tmp = open_temporary(self.path, "the patient table")
@@ -141,16 +144,11 @@ class TableWriter:
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
         """Append rows (tuples or lists in column order)."""
         if self.parquet:
-            import pyarrow as pa
-
-            rows = list(rows)
-            if not rows:
-                return
-            cols = list(zip(*rows, strict=True))
-            arrays = [
-                pa.array(list(col), type=f.type) for col, f in zip(cols, self._schema, strict=True)
-            ]
-            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+            # Rows are gathered into row groups of ``ROW_GROUP`` rows (a small batch each
+            # would make a thousand one-row groups for a grid of one-patient points).
+            self._pending.extend(rows)
+            if len(self._pending) >= ROW_GROUP:
+                self._flush()
         else:
             buf = io.StringIO()
             out = csv.writer(buf, lineterminator="\n")
@@ -158,9 +156,23 @@ class TableWriter:
                 out.writerow([_cell(v) for v in row])
             self._fh.write(buf.getvalue())
 
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        arrays = [
+            pa.array(list(col), type=f.type) for col, f in zip(cols, self._schema, strict=True)
+        ]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             if self.parquet:
+                if kind is None:
+                    self._flush()
                 self._writer.close()
             else:
                 self._fh.close()
