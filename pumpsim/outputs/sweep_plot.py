@@ -14,26 +14,32 @@ from pumpsim.outputs.risk_plot import figure_format, panel_grid, plot_risk, poin
 #: Heat maps drawn at most (one per grid point, in rows of four); the rest are in summary.json.
 MAX_HEATMAPS = 8
 
-__all__ = ["MAX_HEATMAPS", "plot_risk", "plot_sweep"]
+__all__ = ["MAX_HEATMAPS", "plot_risk", "plot_sweep", "sweep_figure"]
 
 
 def plot_sweep(result: Any, path: str) -> str:
     """Draw the figure of a finished sweep (``SweepResult``) to ``path`` in the format its
     suffix names (.png, .svg, .pdf; any other is a ValueError); return the path.
 
-    A bare file name is taken inside the sweep's output folder. The heat maps colour the
-    counts on a log scale (a colour bar beside them; zero cells stay white), each count
-    written in its cell.
+    A bare file name is taken inside the sweep's output folder.
     """
-    from matplotlib.colors import LogNorm
-    from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
-
     from pumpsim.files import write_output
     from pumpsim.outputs.report.plot import render
 
     fmt = figure_format(path)
     if not os.path.isabs(path) and os.path.dirname(path) == "":
         path = os.path.join(result.out_dir, path)
+    write_output(path, render(sweep_figure(result), fmt), what="the sweep figure")
+    return path
+
+
+def sweep_figure(result: Any) -> Any:
+    """The figure (a matplotlib ``Figure``): event-free survival per grid point, and a heat map
+    of causes x first alarms per grid point, its counts coloured on a log scale (a colour bar
+    beside them; zero cells stay white), each count written in its cell."""
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
+
     doc = result.summary
     points = doc["grid_points"]
     shown = points[:MAX_HEATMAPS]
@@ -117,8 +123,7 @@ def plot_sweep(result: Any, path: str) -> str:
     if image is not None:
         bar = fig.colorbar(image, ax=fig.axes[1:], shrink=0.8, pad=0.02)
         bar.set_label("abrupt-discontinuation flags (log scale)")
-    write_output(path, render(fig, fmt), what="the sweep figure")
-    return path
+    return fig
 
 
 def _years(point: dict[str, Any], default: float) -> float:

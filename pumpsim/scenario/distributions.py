@@ -14,6 +14,7 @@ past 1e308) are refused when read (contract section 13), never met by a draw.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -315,14 +316,28 @@ def _with_within(dist: Distribution, raw: Any) -> Distribution:
     return replace(dist, within=(low, high))
 
 
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+#: A YAML mapping key reaches us as text (the loader keeps keys as strings): a choice of
+#: ``{20: 1, 40: 1}`` means the numbers 20 and 40, ``{true: 1, false: 3}`` the booleans.
+_BOOLS = {"True": True, "False": False, "true": True, "false": False}
+
+
 def _choice_value(value: Any) -> Any:
-    """A choice key: a duration string becomes hours; anything else stays as written."""
-    if isinstance(value, str):
-        try:
-            return parse_duration_h(value)
-        except DurationError:
-            return value
-    return value
+    """A choice key as the value it stands for: a number written as a number, a boolean, a
+    duration in hours; any other text stays text."""
+    if not isinstance(value, str):
+        return value
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value) and math.isfinite(float(value)):
+        return float(value)
+    if value in _BOOLS:
+        return _BOOLS[value]
+    try:
+        return parse_duration_h(value)
+    except DurationError:
+        return value
 
 
 def _checked(dist: Distribution, duration: bool | None) -> Distribution:

@@ -150,7 +150,9 @@ def patient_draw(
                     if other != point.index and (
                         spec.grid[other].scenario_values != point.scenario_values
                     ):
-                        checked_at(spec, spec.grid[other], patient, streams, attempt)
+                        # fresh streams: the same draws as that grid point makes them
+                        fresh = PatientStreams(spec.seed, patient)
+                        checked_at(spec, spec.grid[other], patient, fresh, attempt)
             return PatientDraw(scenario, drawn, attempt)
         except InvalidPatient as exc:
             last = exc
@@ -166,10 +168,9 @@ def patient_draw(
 def first_invalid(spec: SweepSpec, patient: int) -> InvalidPatient | None:
     """Why the patient's first draw is invalid at some grid point (None: valid everywhere);
     for ``pumpsim sweep --check``."""
-    streams = PatientStreams(spec.seed, patient)
     for index in spec.check_points:
         try:
-            checked_at(spec, spec.grid[index], patient, streams, 0)
+            checked_at(spec, spec.grid[index], patient, PatientStreams(spec.seed, patient), 0)
         except InvalidPatient as exc:
             return exc
     return None
