@@ -176,6 +176,12 @@ def _number(value: Any, path: tuple[object, ...]) -> tuple[float, bool]:
             raise DistributionError(f"{value!r} is not a finite number", path)
         return float(value), False
     if isinstance(value, str):
+        if _FLOAT.fullmatch(value):  # YAML 1.1 reads 1e308 (no dot, no sign) as text
+            raise DistributionError(
+                f"{value!r} is text to YAML, not a number: write it with a dot and a signed "
+                "exponent (1.0e+308)",
+                path,
+            )
         try:
             return parse_duration_h(value), True
         except DurationError as exc:

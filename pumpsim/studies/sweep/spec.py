@@ -300,6 +300,9 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
                 faults_point = set_path(faults_point, rest, value)
             else:
                 scenario_values.append((key, value))
+        if key_duration := dict(scenario_values).get("duration"):
+            # as for the sweep's own duration: base events after the point's end are left out
+            scenario_values += _events_within(base.get("events"), key_duration)
         try:
             checked = factory.checked(dict(scenario_values), ())
         except ScenarioError as exc:
@@ -349,6 +352,18 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
 
         patient_draw(spec, spec.grid[0], 0, PatientStreams(seed, 0))
     return spec
+
+
+def _events_within(events: Any, duration: Any) -> list[tuple[str, Any]]:
+    """``[("events", kept)]`` when a grid duration leaves some base events out, else ``[]``."""
+    try:
+        end_h = parse_duration_h(duration)
+    except DurationError:
+        return []  # the scenario check reports it
+    if not isinstance(events, list):
+        return []
+    kept = [e for e in events if not _after(e, end_h)]
+    return [("events", kept)] if len(kept) != len(events) else []
 
 
 def _after(event: Any, duration_h: float) -> bool:

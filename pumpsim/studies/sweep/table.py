@@ -82,13 +82,22 @@ def _cell(value: Any) -> str:
     return safe_text(str(value))
 
 
+def write_rows(buf: Any, rows: Iterable[Sequence[Any]]) -> None:
+    """CSV rows into ``buf``, cells written as in the tables. A row with a carriage return in
+    a cell is quoted whole (Python's csv module quotes a newline but not a lone CR, which a
+    reader would take for the end of the row)."""
+    plain = csv.writer(buf, lineterminator="\n")
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        (quoted if any("\r" in c for c in cells) else plain).writerow(cells)
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A small CSV document (a header and rows), cells written as in the tables."""
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")
-    out.writerow([safe_text(h) for h in header])
-    for row in rows:
-        out.writerow([_cell(v) for v in row])
+    write_rows(buf, [[safe_text(h) for h in header]])
+    write_rows(buf, rows)
     return buf.getvalue()
 
 
@@ -151,9 +160,7 @@ class TableWriter:
                 self._flush()
         else:
             buf = io.StringIO()
-            out = csv.writer(buf, lineterminator="\n")
-            for row in rows:
-                out.writerow([_cell(v) for v in row])
+            write_rows(buf, rows)
             self._fh.write(buf.getvalue())
 
     def _flush(self) -> None:
