@@ -157,7 +157,7 @@ def test_stop_names_the_patient_the_grid_point_the_key_and_the_reason(tmp_path, 
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(f"{path}:8: vary.therapy.dose_mcg_per_day: patient ")
-    assert "(grid point 1) drew therapy.dose_mcg_per_day=" in err
+    assert "(grid point 1), drawn therapy.dose_mcg_per_day=" in err and ", is invalid: " in err
     assert "outside the synchromed-ii programmable range" in err
     log = (tmp_path / "o" / "run.log").read_text()
     assert "why: invalid input:" in log and "therapy.dose_mcg_per_day" in log

@@ -133,7 +133,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     lines = (
         []
         if args.quiet
-        else [result.text, f"\nwrote {result.table_path}, {args.out}/summary.json, risk.csv\n"]
+        else [
+            result.text,
+            f"\nwrote {result.table_path}, {os.path.join(args.out, 'summary.json')}, "
+            f"{os.path.join(args.out, 'risk.csv')}\n",
+        ]
     )
     if args.plot is not None:
         from pumpsim.outputs.sweep_plot import plot_risk, plot_sweep

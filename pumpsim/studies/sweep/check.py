@@ -69,6 +69,6 @@ def check_sweep(spec: Any) -> CheckReport:
         keys = ", ".join(k for k, _ in found.keys) or "no drawn key"
         refused = found.reason.split(":", 1)[0] if ":" in found.reason else ""
         shape = _NUMBER.sub("N", found.reason)
-        group = f"{keys} ({refused or shape})"
+        group = keys if refused == keys else f"{keys} ({refused or shape})"
         report.add(group, found.describe())
     return report

@@ -37,11 +37,12 @@ class InvalidPatient(Exception):
         self.reason = reason
 
     def describe(self) -> str:
-        """``patient 7 (grid point 1) drew therapy.dose_mcg_per_day=47.3: <reason>``."""
+        """``patient 7 (grid point 1), drawn therapy.dose_mcg_per_day=47.3, is invalid:
+        <reason>``."""
         drawn = ", ".join(f"{k}={_show(v)}" for k, v in self.keys)
         return (
-            f"patient {self.patient} (grid point {self.point}) drew "
-            f"{drawn + ' ' if drawn else ''}an invalid scenario: {self.reason}"
+            f"patient {self.patient} (grid point {self.point})"
+            f"{', drawn ' + drawn + ',' if drawn else ''} is invalid: {self.reason}"
         )
 
 

@@ -177,7 +177,11 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
             raise fail("base is a path to a scenario file", ("base",))
         base_file = os.path.normpath(os.path.join(os.path.dirname(file), data["base"]))
         if not os.path.isfile(base_file):
-            raise fail(f"no such scenario file {base_file}", ("base",))
+            raise fail(
+                f"no such scenario file {base_file} (base: is relative to the folder of the "
+                f"sweep file, {os.path.dirname(file) or '.'})",
+                ("base",),
+            )
         base_located, base_file = load_yaml_file(base_file)
         base_data = base_located.data
         base_lines = base_located.lines
