@@ -9,6 +9,10 @@ import os
 import textwrap
 from typing import Any
 
+from pumpsim.files import write_output
+from pumpsim.outputs.report.plot import render
+from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
+
 #: Figure formats by suffix.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 #: Grid points drawn at most (in rows of ``PANELS_PER_ROW``); the rest are in risk.csv.
@@ -48,10 +52,6 @@ def plot_risk(result: Any, path: str) -> str:
     """Draw the P x S grid of a finished sweep (``SweepResult``) to ``path``; return it."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-
-    from pumpsim.files import write_output
-    from pumpsim.outputs.report.plot import render
-    from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
 
     fmt = figure_format(path)
     if not os.path.isabs(path) and os.path.dirname(path) == "":

@@ -26,6 +26,7 @@ from pumpsim.studies.sweep.risk import CSV_COLUMNS, risk_block, risk_rows
 from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
 from pumpsim.studies.sweep.summary import summary_text
 from pumpsim.studies.sweep.table import TableWriter, csv_text
+from pumpsim.version import __version__
 
 FLAG_TYPES = tuple(m[1] for m in FLAG_META)
 
@@ -86,8 +87,6 @@ def assemble(
     by: list[ByKey] | None = None,
 ) -> SweepResult:
     """Stream the stored batches, in order, into the tables and the summary."""
-    from pumpsim import __version__
-
     cols = columns(spec)
     types = column_types(spec)
     meta = patient_meta(spec, cols, types)

@@ -12,16 +12,19 @@ invalid are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pumpsim.errors import ScenarioError
+from pumpsim.model.units import DurationError, parse_duration_h
 from pumpsim.scenario.cases import Cases
 from pumpsim.scenario.distributions import MAX_REDRAWS, DistributionError
 from pumpsim.studies.sweep.streams import PatientStreams
 from pumpsim.studies.sweep.vary import VaryKey, yaml_draw
 
-if TYPE_CHECKING:
-    from pumpsim.studies.sweep.spec import GridPoint, SweepSpec
+#: The sweep (``spec.SweepSpec``) and a grid point (``spec.GridPoint``) are typed ``Any`` here:
+#: the spec module imports this one (its file check draws patient 0).
+SweepSpec = Any
+GridPoint = Any
 
 ON_INVALID = ("stop", "redraw", "skip")
 
@@ -62,8 +65,6 @@ class PatientDraw:
 def _comparable(value: Any) -> Any:
     """A grid value as ``cases`` compares it: durations written with units become hours."""
     if isinstance(value, str):
-        from pumpsim.model.units import DurationError, parse_duration_h
-
         try:
             return parse_duration_h(value)
         except DurationError:

@@ -19,31 +19,32 @@ import yaml
 #: The flag types the risk table counts: the two that stand for harm (a refill discrepancy or
 #: a refill booked after the empty date is a finding on the way, not a hazardous situation).
 RISK_FLAGS = ("abrupt_discontinuation", "overdose_risk")
-#: Causes whose fault kind picks the hazard, and the physical-log entry that names the kind.
-KIND_SOURCES = {"catheter": "catheter_fault", "pump_fault": "pump_fault"}
 #: Columns of a hazard record (kept in the batch files, not written as a table).
 RECORD_COLUMNS = ("grid", "patient", "flag", "cause", "kind", "alarmed", "severity")
 
 
 def cause_kind(run: Any, cause: str | None, start_h: float) -> str | None:
-    """The kind of the catheter or pump fault behind a flag: the last one started at or before
-    the flag (None for other causes)."""
-    entry = KIND_SOURCES.get(cause or "")
-    if entry is None:
+    """The kind of the catheter or pump fault behind a flag (a ``RunRecord``'s): the last one
+    started at or before the flag (None for other causes)."""
+    if cause == "catheter":
+        kinds = [f.kind for f in run.catheter_faults if f.start_h <= start_h]
+        return kinds[-1] if kinds else None
+    if cause != "pump_fault":
         return None
     kind = None
-    for item in run.physical_log:
-        if item["t_h"] > start_h:
+    for entry in run.physical_log:
+        if entry.t_h > start_h:
             break
-        if item["event"] == entry:
-            kind = item.get("kind")
+        if entry.event == "pump_fault":
+            kind = entry.details.get("kind")
     return kind
 
 
 def hazard_records(run: Any, grid: int, patient: int) -> list[tuple[Any, ...]]:
-    """One record (``RECORD_COLUMNS``) per withdrawal or overdose flag of a finished run."""
+    """One record (``RECORD_COLUMNS``) per withdrawal or overdose flag of a finished run (a
+    ``RunRecord``)."""
     out = []
-    for flag in run.flags.history:
+    for flag in run.flags:
         if flag.type in RISK_FLAGS:
             out.append(
                 (

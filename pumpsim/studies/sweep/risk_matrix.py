@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from pumpsim.errors import ScenarioError
+from pumpsim.scenario.yamlsafe import load_yaml_file, load_yaml_text
 
 LEVELS = ("acceptable", "alarp", "unacceptable")
 ESTIMATES = ("rate", "upper_95ci")
@@ -76,8 +77,6 @@ class RiskMatrix:
 
 def load_risk_matrix(path: str | None = None) -> RiskMatrix:
     """Read and check a matrix file (None: the shipped default)."""
-    from pumpsim.scenario.yamlsafe import load_yaml_file, load_yaml_text
-
     if path is None:
         text = resources.files("pumpsim.profiles").joinpath(SHIPPED).read_text("utf-8")
         file = f"pumpsim/profiles/{SHIPPED}"

@@ -27,9 +27,11 @@ from pumpsim.model.units import DurationError, format_duration_h, parse_duration
 from pumpsim.scenario.faults import FaultModel, SettingsError, no_faults, resolve_faults
 from pumpsim.scenario.limits import MAX_DURATION_H
 from pumpsim.studies.sweep.clinic import ClinicPolicy, resolve_clinic
-from pumpsim.studies.sweep.draws import ON_INVALID
+from pumpsim.studies.sweep.draws import ON_INVALID, patient_draw
+from pumpsim.studies.sweep.streams import PatientStreams
 from pumpsim.studies.sweep.variants import ScenarioFactory, set_path
 from pumpsim.studies.sweep.vary import SWEEP_SECTIONS, VaryKey, parse_vary, yaml_draw
+from pumpsim.version import __version__
 
 KEYS = (
     "name",
@@ -150,7 +152,6 @@ def load_sweep(path: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
 
 def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
     """Check parsed sweep YAML (a ``LocatedYaml``) and plan its grid points."""
-    from pumpsim import __version__
     from pumpsim.scenario.profiles import load_device_profile
     from pumpsim.scenario.yamlsafe import load_yaml_file
 
@@ -351,9 +352,6 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
     if vary:
         # A key path the scenario does not have is reported now rather than by the first
         # patient in a worker; so is a distribution centred on forbidden values (under stop).
-        from pumpsim.studies.sweep.draws import patient_draw
-        from pumpsim.studies.sweep.streams import PatientStreams
-
         patient_draw(spec, spec.grid[0], 0, PatientStreams(seed, 0))
     return spec
 
