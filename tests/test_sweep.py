@@ -50,7 +50,15 @@ def sweep_file(tmp_path: Path) -> str:
 
 
 def outputs(folder: Path) -> dict[str, bytes]:
-    names = ("patients.csv", "patients.parquet", "flags.csv", "flags.parquet", "summary.json")
+    names = (
+        "patients.csv",
+        "patients.parquet",
+        "flags.csv",
+        "flags.parquet",
+        "summary.json",
+        "risk.csv",
+        "columns.csv",
+    )
     return {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
 
 
