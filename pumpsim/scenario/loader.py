@@ -205,6 +205,19 @@ def _with_clinic_log(
     return log
 
 
+def _check_start(data: dict[str, Any], located: LocatedYaml, file: str) -> None:
+    """A bad ``start:`` is reported on its own line, before any instant read on its clock
+    (otherwise a calendar date elsewhere, unreadable without a clock, would take the blame)."""
+    if "start" not in data:
+        return
+    try:
+        dates.parse_start(data["start"])
+    except dates.InstantError as exc:
+        raise ScenarioError(
+            str(exc), file=file, path=("start",), line=located.line_of(("start",))
+        ) from None
+
+
 def parse_scenario(
     located: LocatedYaml, file: str, *, base_dir: str | None = None
 ) -> schema.Scenario:
@@ -219,6 +232,7 @@ def parse_scenario(
     if not isinstance(located.data, dict):
         raise ScenarioError("a scenario is a YAML mapping of keys", file=file, line=1)
     data = copy.deepcopy(located.data)
+    _check_start(data, located, file)
     dates.resolve_instants(data, line_of=located.line_of, file=file)
     n_own_events = len(data["events"]) if isinstance(data.get("events"), list) else 0
     n_own_expect = len(data["expect"]) if isinstance(data.get("expect"), list) else 0
