@@ -102,9 +102,7 @@ SECRET = "AKIAEXAMPLESECRET=wJalrXUtnFEMI/K7MDENG"
         f'"{SECRET}\n',  # an unclosed quote
     ],
 )
-def test_a_file_that_is_not_a_clinic_log_is_refused_without_quoting_it(
-    tmp_path, capsys, content
-):
+def test_a_file_that_is_not_a_clinic_log_is_refused_without_quoting_it(tmp_path, capsys, content):
     path = write(tmp_path, content)
     junit = tmp_path / "junit.xml"
     for command in (["validate"], ["check", "--junit", str(junit)], ["replay"]):

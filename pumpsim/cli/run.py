@@ -90,15 +90,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     Returns 1 when an expectation failed (as ``check`` does), else 0.
     """
+    import time
+
     import pumpsim
+    from pumpsim.cli.junit import JUnitReport
     from pumpsim.files import check_output_path, write_output
+    from pumpsim.outputs.suite import Entry, Suite
 
     if args.json and args.json != "-":
         check_output_path(args.json, "the result")  # before any work: a bad path is exit 2
-    scenario = pumpsim.load_scenario(args.file)
-    result = pumpsim.simulate(scenario)
-    if args.json and args.json != "-":
-        write_output(args.json, result.to_json(), what="the result")
+    with JUnitReport(args.junit, [args.file]) as junit:
+        t0 = time.perf_counter()
+        scenario = pumpsim.load_scenario(args.file)
+        result = pumpsim.simulate(scenario)
+        seconds = time.perf_counter() - t0
+        if args.json and args.json != "-":
+            write_output(args.json, result.to_json(), what="the result")
+        entry = Entry(args.file, scenario.name, list(scenario.hazard), result=result)
+        entry.seconds = seconds
+        junit.write(Suite([entry]))
     if not args.quiet:
         emit(timeline_text(result))
     if args.json == "-":
@@ -119,6 +129,11 @@ def register(sub: Any) -> None:
     run.add_argument("file", help="scenario YAML file")
     run.add_argument(
         "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"
+    )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML for CI (always written: invalid input is an error case)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the timeline")
     run.set_defaults(func=cmd_run)
