@@ -59,7 +59,8 @@ def timeline_text(result: Any) -> str:
             bits.append(
                 f"first critical alarm {format_duration_h(f['time_to_critical_alarm_h'])} later"
             )
-        rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised ({', '.join(bits)})"))
+        said = f" ({', '.join(bits)})" if bits else ""
+        rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised{said}"))
         if f["end_h"] is not None and f["end_h"] != f["start_h"]:
             rows.append((f["end_h"], 2, f"FLAG   {f['type']} ended"))
     rows.sort(key=lambda r: (r[0], r[1]))

@@ -8,7 +8,7 @@ from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
 from pumpsim.outputs.expectations import evaluate
 from pumpsim.outputs.result import Result
-from pumpsim.scenario.checks import faulty_pump_notes
+from pumpsim.scenario.checks import clock_notes, faulty_pump_notes
 from pumpsim.scenario.schema import Scenario
 
 
@@ -39,7 +39,9 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
             )
         from pumpsim.studies.fit import simulate_fitted
 
-        return simulate_fitted(scenario)
+        fitted = simulate_fitted(scenario)
+        fitted.notes.extend(clock_notes(scenario))
+        return fitted
     if scenario.faults is not None:
         if clinic is not None:
             raise ScenarioError(
@@ -52,7 +54,7 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
     return Result(
         run=run,
         outcomes=evaluate(list(scenario.expect), run),
-        notes=faulty_pump_notes(scenario),
+        notes=faulty_pump_notes(scenario) + clock_notes(scenario),
     )
 
 

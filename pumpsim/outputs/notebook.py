@@ -261,14 +261,16 @@ def flags_frame(result: Result) -> pd.DataFrame:
 
 # -- HTML -----------------------------------------------------------------------------------------
 def _when(result: Result, hours: float | None) -> str:
-    from datetime import timedelta
-
+    from pumpsim.model.clock import Clock
     from pumpsim.model.units import format_duration_h
 
     if hours is None:
         return "still on at the end"
-    at = result.scenario.start + timedelta(hours=hours)
-    return f"{at:%Y-%m-%d %H:%M} ({format_duration_h(hours)})"
+    clock = Clock.of(result.scenario.start)  # elapsed hours; local time in a time zone
+    at = clock.wall(hours)
+    aware = clock.aware(hours) if clock.zone is not None else None
+    offset = aware.isoformat()[-6:] if aware is not None else ""  # +02:00
+    return f"{at:%Y-%m-%d %H:%M}{offset} ({format_duration_h(hours)})"
 
 
 def figure_svg(result: Result, points: int = 400) -> str:

@@ -300,3 +300,12 @@ def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
         elif isinstance(event, schema.RefillEvent):
             note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
     return notes
+
+
+def clock_notes(sc: schema.Scenario) -> list[str]:
+    """Notes for the result: local time and the pump's clock part during the run (a start in a
+    time zone with daylight-saving time; contract section 11)."""
+    from pumpsim.model.clock import Clock, pump_clock_note
+
+    note = pump_clock_note(Clock.of(sc.start), sc.duration)
+    return [] if note is None else [note]

@@ -27,6 +27,7 @@ from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.report.events import describe
 from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label, guidance
 from pumpsim.outputs.report.state import MODES, state_table
+from pumpsim.scenario.checks import clock_notes
 from pumpsim.scenario.profiles import load_device_profile
 
 
@@ -95,6 +96,7 @@ def _overview(result: Any) -> str:
             else "no boxed-warning risk factor",
         )
     )
+    facts.extend(("clock", note) for note in clock_notes(sc))
     if sc.hazard:
         facts.append(("hazards", ", ".join(sc.hazard)))
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)

@@ -281,7 +281,11 @@ def figure(
     t1 = sc.duration if end_h is None else min(sc.duration, end_h)
     if t1 <= t0:
         raise ValueError("the plot window is empty")
-    w = _Frame(t0, t1, float(mdates.date2num(sc.start.replace(tzinfo=None))))
+    clock = Clock.of(sc.start)
+    # In a time zone the axis is elapsed time (UTC date numbers) labelled in local time, so a
+    # clock change shows as a 23 or 25 h day; otherwise the start's wall clock, as given.
+    zone = clock.zone
+    w = _Frame(t0, t1, float(mdates.date2num(sc.start if zone else sc.start.replace(tzinfo=None))))
 
     events = [e for e in sc.events if t0 <= e.at <= t1]
     kinds = [k for k in EVENT_KINDS if any(kind_of(e).key == k.key for e in events)]
@@ -317,15 +321,15 @@ def figure(
     _draw_csf(ax_csf, result, xs, values, w)
     _draw_alarms(ax_alarm, result, names, w, fig.get_figwidth())
 
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=12, tz=zone)
     ax_alarm.xaxis.set_major_locator(locator)
-    dates = mdates.ConciseDateFormatter(locator)
+    dates = mdates.ConciseDateFormatter(locator, tz=zone)
     dates.offset_formats = ["", "%Y", "%Y", "%Y", "%Y", "%Y"]
     ax_alarm.xaxis.set_major_formatter(dates)
     ax_alarm.set_xlim(w.x(t0), w.x(t1))
+    where = f", {clock.offset_text().split(',')[0]} local time" if zone else ""
     ax_alarm.set_xlabel(
-        f"date (the scenario starts {Clock.of(sc.start).wall(0).strftime('%Y-%m-%d %H:%M')})",
-        fontsize=_FONT_PT,
+        f"date{where} (the scenario starts {clock.date_time(0.0)})", fontsize=_FONT_PT
     )
     fig.pumpsim_time_axis = {"t0_h": t0, "t1_h": t1, "axes": ax_alarm}
     return fig
