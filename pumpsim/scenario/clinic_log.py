@@ -32,9 +32,9 @@ from pumpsim.scenario.clinic_log_columns import (
     EVENT_KINDS,
     KEY_COLUMN,
     RowOrigin,
-    clinic_log_json_schema,
 )
 from pumpsim.scenario.clinic_log_rows import read_row
+from pumpsim.scenario.clinic_log_schema import clinic_log_json_schema
 
 __all__ = [
     "COLUMNS",

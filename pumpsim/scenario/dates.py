@@ -28,14 +28,12 @@ from zoneinfo import ZoneInfo
 from pumpsim.errors import ScenarioError
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
+from pumpsim.scenario import grammar
 
 DEFAULT_START = datetime(2026, 1, 1)
 
-_CALENDAR = re.compile(
-    r"^\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
+_CALENDAR = re.compile(grammar.CALENDAR_VALUE)
+_CALENDAR_SHAPE = re.compile(grammar.CALENDAR_SHAPE)
 _LOOKS_CALENDAR = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 
 
@@ -64,6 +62,20 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones() - {"localtime", "Factory", "posixrules"}))
 
 
+def start_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``start:``: what ``parse_start`` reads (contract sections 1 and 11)."""
+    return {
+        "type": "string",
+        "anyOf": [
+            {"pattern": grammar.CALENDAR_VALUE},
+            {"pattern": grammar.zoned_start(zone_names())},
+        ],
+        "description": "the calendar date-time of t = 0: 2026-01-01, 2026-01-01T08:00, "
+        "2026-01-01T08:00+01:00, or local time in an IANA time zone: 2026-01-01T08:00 "
+        "Europe/Paris",
+    }
+
+
 def parse_start(value: Any) -> datetime:
     """``start:`` as a datetime: naive, aware with a fixed offset, or aware in an IANA time zone
     (``2025-01-06T08:00 Europe/Paris``). Raises InstantError."""
@@ -78,11 +90,8 @@ def parse_start(value: Any) -> datetime:
         zoned = _ZONED.match(text)
         if zoned:
             return _zoned_start(zoned, value)
-        if _CALENDAR.match(text):
-            try:
-                return _fromiso(text)
-            except ValueError:
-                pass
+        if _CALENDAR_SHAPE.match(text):
+            return _read_calendar(text, f"start {value!r}")
         raise InstantError(
             f"start {value!r} is not an ISO date-time (e.g. 2026-01-01, 2026-01-01T08:00+01:00 "
             "or 2026-01-01T08:00 Europe/Paris)"
@@ -101,10 +110,7 @@ def _zoned_start(match: re.Match[str], value: str) -> datetime:
         close = [z for z in zone_names() if z.lower() == name.lower()]
         hint = f"; did you mean {close[0]!r}?" if close else " (an IANA name such as Europe/Paris)"
         raise InstantError(f"unknown time zone {name!r}{hint}")
-    try:
-        wall = datetime.fromisoformat(match["when"])
-    except ValueError as exc:
-        raise InstantError(f"start {value!r} is not a calendar date-time: {exc}") from None
+    wall = _read_calendar(match["when"], f"start {value!r}")
     return local_time(wall, ZoneInfo(name), value)
 
 
@@ -120,10 +126,18 @@ def local_time(wall: datetime, zone: tzinfo, shown: str) -> datetime:
     return moment
 
 
-def _fromiso(text: str) -> datetime:
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+def _read_calendar(text: str, shown: str) -> datetime:
+    """A date or date-time of the shape ``CALENDAR_SHAPE`` that must exist (``grammar``)."""
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError as exc:
+        raise InstantError(f"{shown} is not a calendar date-time: {exc}") from None
+    if not _CALENDAR.match(text):  # fromisoformat is lenient: +01:60, a fraction of 7 digits
+        raise InstantError(
+            f"{shown} is not a calendar date-time: hours run 00-23, minutes and seconds 00-59, "
+            "a UTC offset below 24 h"
+        )
+    return moment
 
 
 def calendar_value(value: Any) -> datetime | None:
@@ -141,11 +155,8 @@ def calendar_value(value: Any) -> datetime | None:
     text = value.strip()
     if not _LOOKS_CALENDAR.match(text):
         return None
-    if _CALENDAR.match(text):
-        try:
-            return _fromiso(text)
-        except ValueError as exc:
-            raise InstantError(f"{value!r} is not a calendar date-time: {exc}") from None
+    if _CALENDAR_SHAPE.match(text):
+        return _read_calendar(text, repr(value))
     raise InstantError(
         f"{value!r} is not a calendar date or date-time: use 2026-03-27, 2026-03-27T09:30 or "
         "2026-03-27T09:30+01:00"

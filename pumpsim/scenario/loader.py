@@ -119,6 +119,12 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
         return f"unknown event type {given!r}; known: {', '.join(schema.EVENT_TYPES)}"
     if kind == "union_tag_not_found":
         return "event needs a type: (one of " + ", ".join(schema.EVENT_TYPES) + ")"
+    if kind in ("float_type", "bool_type"):  # numbers and booleans are never converted
+        given = err.get("input")
+        want = "a number" if kind == "float_type" else "true or false"
+        if isinstance(given, str):
+            return f"{given!r} is text, not {want}: write it without quotes"
+        return f"{given!r} is not {want}"
     if kind == "literal_error":
         allowed = err["msg"].replace("Input should be ", "expected ")
         return f"{err['input']!r} is not allowed: {allowed}"
