@@ -8,6 +8,7 @@ from typing import Any
 
 from pumpsim.cli.common import (
     HelpFormatter,
+    add_fail_on,
     emit,
     exit_codes_epilog,
     scenario_files,
@@ -21,7 +22,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     with JUnitReport(args.junit, args.files) as junit:
         files = scenario_files(args.files)
-        suite = run_suite(files)
+        suite = run_suite(files, fail_on=args.fail_on)
         junit.write(suite)
     emit(suite.table_text())
     if args.matrix or len(files) > 1:
@@ -50,5 +51,6 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="also write JUnit XML for CI (always written: invalid input is an error case)",
     )
+    add_fail_on(check)
     check.add_argument("--matrix", action="store_true", help="print the hazard traceability matrix")
     check.set_defaults(func=cmd_check)

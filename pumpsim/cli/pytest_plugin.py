@@ -1,14 +1,15 @@
 """pytest plugin (entry point ``pytest11``): each expectation of a scenario file is a test item.
 
 ``pytest scenarios/`` collects every ``*.yaml``/``*.yml`` file that looks like a pumpsim scenario
-(a top-level ``therapy:`` key, and ``expect:`` or ``clinic_log:``) with one test item per
-expectation (as ``pumpsim check --junit`` has one test case per expectation), simulates each file
-once and fails an item with expected against actual when its expectation does not hold. An
-invalid scenario is one failing item with the loader's message.
+(a top-level ``therapy:`` key, and ``expect:``, ``clinic_log:`` or ``fail_on:``) with one test
+item per expectation (as ``pumpsim check --junit`` has one test case per expectation), simulates
+each file once and fails an item with expected against actual when its expectation does not
+hold. An invalid scenario is one failing item with the loader's message.
 
 Items are named where their expectation is written: ``patient-017.csv:5 residual_withdrawn_ml``
 for a clinic log's recorded measurement (its CSV file and row), ``scenario.yaml:12 alarm
-low_reservoir`` for the scenario's own ``expect:`` entries (the YAML line).
+low_reservoir`` for the scenario's own ``expect:`` entries (the YAML line), ``fail_on
+silent_flag`` for each kind of strict mode (it fails on any finding of that kind).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 _THERAPY = re.compile(r"^therapy\s*:", re.M)
-_CHECKED = re.compile(r"^(?:expect|clinic_log)\s*:", re.M)
+_CHECKED = re.compile(r"^(?:expect|clinic_log|fail_on)\s*:", re.M)
 
 
 def _looks_like_scenario(path: Path) -> bool:
@@ -86,11 +87,15 @@ class ScenarioFile(pytest.File):
         except ScenarioError as exc:
             yield ScenarioItem.from_parent(self, name=self.path.stem, invalid=str(exc))
             return
-        if not scenario.expect:
+        if not scenario.expect and not scenario.fail_on:
             yield ScenarioItem.from_parent(self, name=self.path.stem, scenario=scenario)
             return
         for index, name in enumerate(item_names(scenario, self.path)):
             yield ScenarioItem.from_parent(self, name=name, scenario=scenario, index=index)
+        for kind in scenario.fail_on:  # strict mode: one item per kind, failing on any finding
+            yield ScenarioItem.from_parent(
+                self, name=f"fail_on {kind}", scenario=scenario, kind=kind
+            )
 
     def result(self, scenario):
         """The scenario's result, simulated on first use."""
@@ -106,17 +111,24 @@ class ScenarioFile(pytest.File):
 class ScenarioItem(pytest.Item):
     """One expectation of a scenario (or the whole scenario: it runs, or it is invalid)."""
 
-    def __init__(self, *, scenario=None, index=None, invalid=None, **kwargs) -> None:
+    def __init__(self, *, scenario=None, index=None, invalid=None, kind=None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.index = index
         self.invalid = invalid
+        self.kind = kind  # a fail_on kind: its findings
 
     def runtest(self) -> None:
         if self.invalid is not None:
             raise ScenarioInvalid(self.invalid)
         result = self.parent.result(self.scenario)
-        outcomes = result.outcomes if self.index is None else [result.outcomes[self.index]]
+        if self.kind is not None:
+            found = result.outcomes[len(self.scenario.expect) :]
+            outcomes = [o for o in found if o.text.startswith(f"fail_on {self.kind}:")]
+        elif self.index is None:
+            outcomes = result.outcomes
+        else:
+            outcomes = [result.outcomes[self.index]]
         failed = [o for o in outcomes if not o.passed]
         if failed:
             raise ScenarioFailed(failed)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pumpsim.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, emit, exit_codes_epilog
+from pumpsim.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    HelpFormatter,
+    add_fail_on,
+    emit,
+    exit_codes_epilog,
+)
 from pumpsim.model.units import format_duration_h
 
 
@@ -96,6 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pumpsim
     from pumpsim.cli.junit import JUnitReport
     from pumpsim.files import check_output_path, write_output
+    from pumpsim.outputs.findings import apply_fail_on
     from pumpsim.outputs.suite import Entry, Suite
 
     if args.json and args.json != "-":
@@ -103,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with JUnitReport(args.junit, [args.file]) as junit:
         t0 = time.perf_counter()
         scenario = pumpsim.load_scenario(args.file)
-        result = pumpsim.simulate(scenario)
+        result = apply_fail_on(pumpsim.simulate(scenario), args.fail_on)
         seconds = time.perf_counter() - t0
         if args.json and args.json != "-":
             write_output(args.json, result.to_json(), what="the result")
@@ -136,5 +144,6 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="also write JUnit XML for CI (always written: invalid input is an error case)",
     )
+    add_fail_on(run)
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the timeline")
     run.set_defaults(func=cmd_run)

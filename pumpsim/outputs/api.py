@@ -7,6 +7,7 @@ from typing import Any
 from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
 from pumpsim.outputs.expectations import evaluate
+from pumpsim.outputs.findings import findings
 from pumpsim.outputs.result import Result
 from pumpsim.scenario.checks import clock_notes, faulty_pump_notes
 from pumpsim.scenario.schema import Scenario
@@ -41,6 +42,7 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
 
         fitted = simulate_fitted(scenario)
         fitted.notes.extend(clock_notes(scenario))
+        fitted.outcomes.extend(findings(fitted, scenario.fail_on))
         return fitted
     if scenario.faults is not None:
         if clinic is not None:
@@ -51,11 +53,13 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
             )
         clinic = fault_streams(scenario)
     run = Engine(scenario, clinic=clinic).run()
-    return Result(
+    result = Result(
         run=run,
         outcomes=evaluate(list(scenario.expect), run),
         notes=faulty_pump_notes(scenario) + clock_notes(scenario),
     )
+    result.outcomes.extend(findings(result, scenario.fail_on))  # strict mode (section 11)
+    return result
 
 
 def fault_streams(scenario: Scenario) -> Any:

@@ -48,6 +48,10 @@ VALUE_TARGETS = (
 VISIT_TARGETS = ("residual_expected_ml", "residual_withdrawn_ml", "alarm_date")
 
 
+#: Strict mode (contract section 11): findings that fail a run like expectations.
+FAIL_ON_KINDS = ("out_of_spec", "silent_flag", "discrepancy", "any_flag")
+FailOn = Literal["out_of_spec", "silent_flag", "discrepancy", "any_flag"]
+
 #: Everything an expectation can be about, and the predicates of an alarm or flag expectation.
 TARGETS = ("alarm", "flag", *VALUE_TARGETS, *VISIT_TARGETS)
 PREDICATES = ("first_at", "first_within", "never", "count", "duration")

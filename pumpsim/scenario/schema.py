@@ -39,7 +39,15 @@ from pumpsim.scenario.events import (
     RefillEvent,
     ReprogramEvent,
 )
-from pumpsim.scenario.expect import VALUE_TARGETS, VISIT_TARGETS, AlarmName, Expectation, FlagName
+from pumpsim.scenario.expect import (
+    FAIL_ON_KINDS,
+    VALUE_TARGETS,
+    VISIT_TARGETS,
+    AlarmName,
+    Expectation,
+    FailOn,
+    FlagName,
+)
 from pumpsim.scenario.quantities import (
     Boolean,
     ConcentrationMcgPerMl,
@@ -61,6 +69,7 @@ from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Ptm, Therapy, clock_to_
 __all__ = [
     "CATHETER_FAULT_KINDS",
     "EVENT_TYPES",
+    "FAIL_ON_KINDS",
     "PUMP_FAULT_KINDS",
     "RETAINING_FAULTS",
     "VALUE_TARGETS",
@@ -211,6 +220,8 @@ class Scenario(Strict):
     risk: Risk = Risk()
     events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     expect: list[Expectation] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
+    #: strict mode (section 11): findings that fail the run like expectations
+    fail_on: list[FailOn] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     #: Optional stochastic fault streams (contract section 8's ``faults:``), drawn from ``seed``.
     #: Without it a scenario is deterministic.
     faults: dict[str, Any] | None = None
