@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import pumpsim
 from pumpsim.cli import main
 
 GOOD = """\
@@ -88,7 +87,7 @@ def test_an_interrupt_leaves_an_error_case_not_the_old_report(tmp_path, capsys, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pumpsim, "simulate", interrupted)
+    monkeypatch.setattr("pumpsim.outputs.api.simulate", interrupted)
     assert main(["replay", str(scenario), "--junit", str(junit)]) == 130
     capsys.readouterr()
     (case,) = cases(junit)
@@ -103,7 +102,7 @@ def test_an_internal_error_is_an_error_case(tmp_path, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(pumpsim, "simulate", broken)
+    monkeypatch.setattr("pumpsim.outputs.api.simulate", broken)
     assert main(["run", str(scenario), "--junit", str(junit)]) == 4
     capsys.readouterr()
     (case,) = cases(junit)

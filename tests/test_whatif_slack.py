@@ -45,7 +45,7 @@ def hand(tmp_path):
 
 
 def test_the_hand_model_constant():
-    assert FLAG_AFTER_ALARM_H == pytest.approx(1.5679, abs=1e-4)
+    assert pytest.approx(1.5679, abs=1e-4) == FLAG_AFTER_ALARM_H
 
 
 def test_slack_of_a_hand_computed_visit_to_the_hour(hand):
