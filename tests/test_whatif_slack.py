@@ -18,6 +18,7 @@ import pytest
 import pumpsim
 from pumpsim.cli import main
 from pumpsim.errors import ScenarioError
+from pumpsim.model.engine import Engine
 from pumpsim.studies.slack import slacks, visit_slack
 from pumpsim.studies.whatif import differences, parse_what_if, reconstruction, what_if
 
@@ -96,8 +97,7 @@ def test_what_if_miss_makes_the_hand_computed_flag_appear(hand):
     recorded = pumpsim.simulate(scenario)
     changed, said = what_if(scenario, [parse_what_if("miss 2026-01-31")])
     assert said == ["the visit of 2026-01-31 00:00 is missed"]
-    result = pumpsim.simulate(changed)
-    diffs = differences(recorded.run, result.run)
+    diffs = differences(recorded.run, Engine(changed).run())
     appeared = [(round(d.happening.t_h, 6), d.happening.text) for d in diffs if d.appears]
     assert appeared == [
         (720.0, "FLAG refill_due_after_empty"),  # the missed visit re-checks against day 110
@@ -116,7 +116,7 @@ def test_what_if_late_moves_the_visit_past_the_flag(hand):
     recorded = pumpsim.simulate(scenario)
     changed, said = what_if(scenario, [parse_what_if("late 2026-04-21 20d")])
     assert said == ["the visit of 2026-04-21 00:00 comes 20d later, at 2026-05-11 00:00"]
-    diffs = differences(recorded.run, pumpsim.simulate(changed).run)
+    diffs = differences(recorded.run, Engine(changed).run())
     flags = [d for d in diffs if "abrupt" in d.happening.text]
     assert [(d.appears, d.happening.t_h) for d in flags] == [
         (True, pytest.approx(3060.0 + FLAG_AFTER_ALARM_H, abs=1e-6))
@@ -126,20 +126,19 @@ def test_what_if_late_moves_the_visit_past_the_flag(hand):
 def test_what_if_accuracy_from_a_visit(hand):
     scenario, _ = hand
     changed, _ = what_if(scenario, [parse_what_if("accuracy +15% from 2026-01-31")])
-    result = pumpsim.simulate(changed)
-    second = [r for r in result.run.refills if not r["missed"]][1]
+    second = [r for r in Engine(changed).run().refills if not r.missed][1]
     # 80 days at 0.2 x 1.15 = 0.23 mL/day from 20 mL: 1.6 mL left; the pump expects 4.0
-    assert second["actual_residual_ml"] == pytest.approx(1.6, abs=1e-9)
-    assert second["discrepancy_ml"] == pytest.approx(-2.4, abs=1e-9)
+    assert second.actual_residual_ml == pytest.approx(1.6, abs=1e-9)
+    assert second.discrepancy_ml == pytest.approx(-2.4, abs=1e-9)
 
 
 def test_what_if_on_a_fitted_history_uses_the_fitted_accuracies():
     scenario = pumpsim.load_scenario(str(ROOT / "scenarios/replay/missed-then-late.yaml"))
     changed, _ = what_if(scenario, [parse_what_if("miss 2026-04-03")])
-    run = pumpsim.simulate(changed).run
-    dry = [e["t_h"] for e in run.physical_log if e["event"] == "reservoir_empty"]
+    run = Engine(changed).run()
+    dry = [e.t_h for e in run.physical_log if e.event == "reservoir_empty"]
     assert dry[0] == pytest.approx(96 * 24.0, abs=1e-6)  # 20 mL at 0.2 x 25/24 mL/day
-    assert changed.expect == [] and changed.pump.accuracy == pytest.approx(1 / 24)
+    assert changed.accuracy == pytest.approx(1 / 24)  # the first interval's fitted accuracy
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from pumpsim.cli.junit import JUnitReport
     from pumpsim.files import check_output_path, write_output
     from pumpsim.outputs.findings import apply_fail_on
-    from pumpsim.outputs.replay_text import annotate_slack, slack_cells, what_if_text
+    from pumpsim.outputs.replay_text import (
+        changed_result,
+        json_with_slack,
+        slack_cells,
+        what_if_text,
+    )
     from pumpsim.outputs.suite import Entry, Suite
     from pumpsim.outputs.visit_table import visit_table_text
     from pumpsim.studies.whatif import parse_what_if
@@ -45,24 +50,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
         scenario = pumpsim.load_scenario(args.scenario)
         result = apply_fail_on(pumpsim.simulate(scenario), args.fail_on)
         seconds = time.perf_counter() - t0
-        shown, tail = result, ""
+        shown, tail, history = result, "", None
         if changes:
             from pumpsim.studies.whatif import differences, what_if
 
-            changed, said = what_if(scenario, changes)
-            shown = pumpsim.simulate(changed)
+            history, said = what_if(scenario, changes)
+            shown = changed_result(scenario, history)
             tail = what_if_text(shown, said, differences(result.run, shown.run), result)
-        cells = None
+        found = None
         if args.slack:
             from pumpsim.studies.slack import slacks
             from pumpsim.studies.whatif import reconstruction
 
-            found = slacks(changed if changes else reconstruction(scenario))
-            annotate_slack(shown, found)
-            cells = slack_cells(found)
+            found = slacks(history if history is not None else reconstruction(scenario))
+        cells = None if found is None else slack_cells(found)
         emit(visit_table_text(shown, cells, verdicts=not changes) + tail)
         if args.json:
-            write_output(args.json, shown.to_json(), what="the result")
+            write_output(args.json, json_with_slack(shown, found), what="the result")
         entry = Entry(args.scenario, scenario.name, list(scenario.hazard), result=result)
         entry.seconds = seconds
         junit.write(Suite([entry]))

@@ -11,7 +11,8 @@ shows what was checked.
 - ``discrepancy``: a ``refill_discrepancy`` flag;
 - ``any_flag``: any flag.
 
-Findings are read from the run's record (its flags and refill records), never worked out again.
+Findings are read from the run's record (its flags) and the fit's intervals, never worked out
+again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pumpsim.model.clock import Clock
-from pumpsim.outputs.expectations import Outcome
+from pumpsim.outputs.outcome import Outcome
 from pumpsim.scenario.expect import FAIL_ON_KINDS
 
 __all__ = ["FAIL_ON_KINDS", "apply_fail_on", "findings", "parse_fail_on"]
@@ -46,18 +47,18 @@ def _flag_bits(flag: Any) -> str:
 
 def _out_of_spec(result: Any, clock: Clock) -> list[Outcome]:
     found = []
-    fitted = [r for r in result.run.refills if r.get("fitted_accuracy") is not None]
-    for rec in fitted:
-        if not rec.get("accuracy_out_of_spec"):
+    fitted = [f for f in result.fits if f.basis != "not_measured"]
+    for fit in fitted:
+        if not fit.out_of_spec:
             continue
-        spec = rec["accuracy_spec_fraction"]
-        span = f"{clock.label(rec['interval_start_h'])} to {clock.label(rec['at_h'])}"
+        span = f"{clock.label(fit.start_h)} to {clock.label(fit.end_h)}"
         found.append(
             Outcome(
                 f"fail_on out_of_spec: fitted accuracy from {span}",
                 False,
-                f"within ±{spec:.1%} (the {result.run.profile.name} specification)",
-                f"{rec['fitted_accuracy']:+.1%}: out of specification",
+                f"within ±{fit.spec_fraction:.1%} (the {result.run.setup.profile.name} "
+                "specification)",
+                f"{fit.accuracy:+.1%}: out of specification",
             )
         )
     if found:
@@ -96,7 +97,7 @@ def _flags(result: Any, clock: Clock, kind: str) -> list[Outcome]:
 
 def findings(result: Any, kinds: Iterable[str]) -> list[Outcome]:
     """One outcome per finding of each kind (a passing one for a kind with none)."""
-    clock = Clock.of(result.scenario.start)
+    clock = Clock.of(result.run.setup.start)
     out: list[Outcome] = []
     for kind in kinds:
         if kind == "out_of_spec":

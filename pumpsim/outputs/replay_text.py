@@ -3,6 +3,7 @@ the alarms and flags a what-if makes appear or disappear (contract section 11)."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pumpsim.model.clock import Clock
@@ -26,24 +27,36 @@ def slack_cells(slacks: list[Any]) -> dict[float, str]:
     return cells
 
 
-def annotate_slack(result: Any, slacks: list[Any]) -> None:
-    """Put ``slack_h`` on each refill record that happened (the result document's ``refills``):
-    whole hours, or null for ``>= next visit``."""
-    for rec in result.run.refills:
+def json_with_slack(result: Any, slacks: list[Any] | None) -> str:
+    """The result document as JSON, with ``slack_h`` on each refill that happened (whole hours,
+    or null for ``>= next visit``), written as ``Result.to_json`` writes it."""
+    doc = result.to_dict()
+    for rec in doc["refills"] if slacks is not None else ():
         if rec["missed"]:
             continue
         match = next((s for s in slacks if abs(s.t_h - rec["at_h"]) <= _SAME_H), None)
         if match is not None:
             rec["slack_h"] = match.slack_h
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def changed_result(scenario: Any, setup: Any) -> Any:
+    """The Result of a changed history (a what-if's Setup), with no expectations of its own: the
+    recorded measurements describe the history that happened."""
+    from pumpsim.model.engine import Engine
+    from pumpsim.outputs.result import Result
+
+    bare = scenario.with_values({"expect": [], "fail_on": []})
+    return Result(run=Engine(setup).run(), scenario=bare, outcomes=[])
 
 
 def what_if_text(result: Any, said: list[str], diffs: list[Any], recorded: Any) -> str:
     """The what-if block: the changes made, then what appears and disappears against the
     recorded history (``+`` only in the changed history, ``-`` only in the recorded one), then
     the recorded history's own verdicts (they decide the exit code)."""
-    from pumpsim.outputs.expectations import summary_lines
+    from pumpsim.outputs.outcome import summary_lines
 
-    clock = Clock.of(result.scenario.start)
+    clock = Clock.of(result.run.setup.start)
     lines = ["", "WHAT IF (on the reconstructed history; recorded measurements not checked):"]
     lines += [f"  {text}" for text in said]
     lines.append("against the recorded history:")

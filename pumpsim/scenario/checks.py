@@ -6,10 +6,12 @@ the checks that read what changed. Every failure is a ScenarioError with the key
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pumpsim.errors import ScenarioError, format_path
+from pumpsim.model.setup import fills
 from pumpsim.scenario import schema
 from pumpsim.scenario.profiles import (
     DeviceProfile,
@@ -17,6 +19,7 @@ from pumpsim.scenario.profiles import (
     available_profiles,
     load_device_profile,
 )
+from pumpsim.scenario.resolve import setup_of
 
 Check = Callable[[schema.Scenario, DeviceProfile], None]
 
@@ -309,3 +312,30 @@ def clock_notes(sc: schema.Scenario) -> list[str]:
 
     note = pump_clock_note(Clock.of(sc.start), sc.duration)
     return [] if note is None else [note]
+
+
+#: A withdrawn residual may exceed what was put in by no more than rounding (mL).
+_RESIDUAL_MATCH_ML = 1e-6
+
+
+def check_fit_inputs(sc: schema.Scenario) -> None:
+    """For ``pump.accuracy: fit``: refuse residuals no accuracy can explain (more withdrawn than
+    was put into the reservoir at the previous fill). Raises ScenarioError with the key path of
+    the offending ``expect`` entry."""
+    if sc.pump.accuracy != "fit":
+        return
+    bounds = fills(setup_of(sc))
+    for before, visit in itertools.pairwise(bounds):
+        if not visit.is_refill:
+            continue
+        for i, exp in enumerate(sc.expect):
+            withdrawn = exp.residual_withdrawn_ml
+            if withdrawn is None or exp.at != visit.at_h:
+                continue
+            if withdrawn > before.into_ml + _RESIDUAL_MATCH_ML:
+                raise ScenarioError(
+                    f"{withdrawn:g} mL withdrawn is more than the {before.into_ml:g} mL put "
+                    "into the reservoir at the previous visit: no pump accuracy explains it",
+                    path=("expect", i, "residual_withdrawn_ml"),
+                )
+            break

@@ -1,11 +1,12 @@
 """What-if on a replayed history (contract section 11): ``--what-if 'miss 2025-12-15'``,
 ``'late 2025-12-15 10d'``, ``'accuracy +0.15 from 2025-06-01'``.
 
-A change is made to the **reconstruction** (``reconstruction``): the recorded history with the
-fitted accuracy of every interval in place of ``accuracy: fit``, so "what if this visit had been
-missed" runs the pump as it really behaved. The recorded measurements are dropped (they describe
-the history that happened). A date names the visit on that calendar day (local time, as every
-date of the scenario), or give its date-time.
+A change is made to the **reconstruction** (``reconstruction``): the model's Setup of the
+recorded history with the fitted accuracy of every interval in place of ``accuracy: fit`` (the
+fit's own Setup), so "what if this visit had been missed" runs the pump as it really behaved.
+Changes are made to the Setup's events, the model's own; the recorded measurements play no part
+(they describe the history that happened). A date names the visit on that calendar day (local
+time, as every date of the scenario), or give its date-time.
 
 - ``miss DATE``: the visit does not happen (its refill becomes a missed one; a programme set at
   the visit is not set). The pump keeps the accuracy it had before the visit until the next one.
@@ -21,20 +22,23 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pumpsim.errors import ScenarioError
 from pumpsim.model.clock import Clock
+from pumpsim.model.setup import PumpReplacement, Refill, Reprogram, Setup
 from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
 from pumpsim.scenario import schema
-from pumpsim.scenario.dates import Instant, InstantError, calendar_value, hours_on_clock
+from pumpsim.scenario.dates import InstantError, calendar_value, hours_on_clock
+from pumpsim.scenario.resolve import setup_of
 
 #: Two instants closer than this are the same visit (dates turned into hours carry float noise).
 SAME_INSTANT_H = 1e-6
 #: Two happenings of the same kind closer than this are the same one in both histories.
 SAME_HAPPENING_H = 1.0 / 60.0
-_VISIT_EVENTS = (schema.RefillEvent, schema.ReprogramEvent, schema.PumpReplacementEvent)
+#: What is done at a visit: delayed or left out with it.
+VISIT_EVENTS = (Refill, Reprogram, PumpReplacement)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class WhatIf:
     accuracy: float | None = None
 
 
-_ACCURACY = re.compile(r"^([+-]?\d+(?:\.\d+)?)(%?)$")
+_ACCURACY = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]+)?)(%?)$")
 
 
 def parse_what_if(text: str) -> WhatIf:
@@ -80,39 +84,32 @@ def _option_error(text: str, message: str) -> ScenarioError:
     return ScenarioError(f"--what-if {text!r}: {message}")
 
 
-def reconstruction(scenario: schema.Scenario) -> schema.Scenario:
-    """The recorded history as it really ran: fitted accuracies in place of ``accuracy: fit``
-    (a scenario without it unchanged), recorded measurements and strict mode dropped."""
-    changes: dict[str, Any] = {"expect": [], "fail_on": []}
+def reconstruction(scenario: schema.Scenario) -> Setup:
+    """The recorded history as it really ran: the fit's Setup (every interval's fitted accuracy
+    in place) for ``accuracy: fit``, else the scenario's own Setup."""
     if scenario.pump.accuracy == "fit":
-        from pumpsim.studies.fit import fit_scenario
+        from pumpsim.studies.fit import fit
 
-        fitted, _ = fit_scenario(scenario)
-        changes["pump.accuracy"] = fitted.pump.accuracy
-        for i, ev in enumerate(fitted.events):
-            if getattr(ev, "accuracy", None) is not None:
-                changes[f"events[{i}].accuracy"] = ev.accuracy
-    return scenario.with_values(changes)
+        return fit(scenario).setup
+    return setup_of(scenario)
 
 
-def visit_at(scenario: schema.Scenario, when: str, what: str) -> float:
+def fills_accuracy(ev: Any) -> bool:
+    """Whether an event fills the reservoir (a refill done, a new pump): a visit."""
+    return (isinstance(ev, Refill) and not ev.missed) or isinstance(ev, PumpReplacement)
+
+
+def visit_at(setup: Setup, when: str, what: str) -> float:
     """The instant of the visit (a refill that happened, or a new pump) named by ``when``."""
-    clock = Clock.of(scenario.start)
-    visits = sorted(
-        {
-            ev.at
-            for ev in scenario.events
-            if (isinstance(ev, schema.RefillEvent) and not ev.missed)
-            or isinstance(ev, schema.PumpReplacementEvent)
-        }
-    )
+    clock = Clock.of(setup.start)
+    visits = sorted({ev.at_h for ev in setup.events if fills_accuracy(ev)})
     try:
         instant = calendar_value(when)
     except InstantError as exc:
         raise _option_error(what, str(exc)) from None
     if instant is None:
         raise _option_error(what, f"{when!r} is not a date such as 2025-12-15")
-    if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", when):
+    if re.fullmatch(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*", when):
         found = [t for t in visits if clock.day(t) == instant.date().isoformat()]
     else:
         try:
@@ -128,49 +125,46 @@ def visit_at(scenario: schema.Scenario, when: str, what: str) -> float:
     raise _option_error(what, f"{len(found)} visits on {when}: give the date-time ({listing})")
 
 
-def apply_what_if(scenario: schema.Scenario, change: WhatIf) -> schema.Scenario:
-    """The scenario with one change made (a checked scenario). Raises ScenarioError."""
-    t = visit_at(scenario, change.when, change.text)
-    events = list(scenario.events)
-    at_visit = [
-        i
-        for i, ev in enumerate(events)
-        if isinstance(ev, _VISIT_EVENTS) and abs(ev.at - t) <= SAME_INSTANT_H
-    ]
+def _at_visit(ev: Any, t_h: float) -> bool:
+    return isinstance(ev, VISIT_EVENTS) and abs(ev.at_h - t_h) <= SAME_INSTANT_H
+
+
+def apply_what_if(setup: Setup, change: WhatIf) -> Setup:
+    """The Setup with one change made. Raises ScenarioError."""
+    t = visit_at(setup, change.when, change.text)
     if change.kind == "miss":
         kept = []
-        for i, ev in enumerate(events):
-            if i not in at_visit:
+        for ev in setup.events:
+            if not _at_visit(ev, t):
                 kept.append(ev)
-            elif isinstance(ev, schema.RefillEvent):
-                kept.append(ev.model_copy(update={"missed": True}))
+            elif isinstance(ev, Refill):
+                kept.append(replace(ev, missed=True))
             # a programme set or a pump replaced at the missed visit does not happen
-        return scenario.with_values({"events": kept})
+        return replace(setup, events=tuple(kept))
     if change.kind == "late":
         assert change.delay_h is not None
         new_t = t + change.delay_h
-        if new_t > scenario.duration + SAME_INSTANT_H:
-            clock = Clock.of(scenario.start)
+        if new_t > setup.duration_h + SAME_INSTANT_H:
+            clock = Clock.of(setup.start)
             raise _option_error(
                 change.text,
                 f"the visit would come at {clock.label(new_t)}, after the end of the scenario "
-                f"({clock.label(scenario.duration)})",
+                f"({clock.label(setup.duration_h)})",
             )
-        for i in at_visit:
-            events[i] = events[i].model_copy(update={"at": Instant(new_t)})
-        return scenario.with_values({"events": events})
+        moved = [replace(ev, at_h=new_t) if _at_visit(ev, t) else ev for ev in setup.events]
+        # the model's events stay in time order (ties keep their order)
+        return replace(setup, events=tuple(sorted(moved, key=lambda ev: ev.at_h)))
     assert change.accuracy is not None
-    changes: dict[str, Any] = {}
-    for i, ev in enumerate(events):
-        sets_accuracy = (isinstance(ev, schema.RefillEvent) and not ev.missed) or isinstance(
-            ev, schema.PumpReplacementEvent
-        )
-        if sets_accuracy and ev.at >= t - SAME_INSTANT_H:
-            changes[f"events[{i}].accuracy"] = change.accuracy
-    return scenario.with_values(changes)
+    changed = [
+        replace(ev, accuracy=change.accuracy)
+        if fills_accuracy(ev) and ev.at_h >= t - SAME_INSTANT_H
+        else ev
+        for ev in setup.events
+    ]
+    return replace(setup, events=tuple(changed))
 
 
-def what_if(scenario: schema.Scenario, changes: list[WhatIf]) -> tuple[schema.Scenario, list[str]]:
+def what_if(scenario: schema.Scenario, changes: list[WhatIf]) -> tuple[Setup, list[str]]:
     """The reconstruction of ``scenario`` with every change made, in order, and one line saying
     what each change did."""
     changed = reconstruction(scenario)
@@ -202,12 +196,12 @@ class Happening:
 
 def happenings(run: Any) -> list[Happening]:
     """The alarms, flags and true-reservoir-empty events of a run's record, in time order."""
-    found = [Happening(a.start_h, ("ALARM", a.type, a.priority)) for a in run.alarms.history]
-    for f in run.flags.history:
+    found = [Happening(a.start_h, ("ALARM", a.type, a.priority)) for a in run.alarms]
+    for f in run.flags:
         alarmed = "" if f.alarmed is None else ("alarmed" if f.alarmed else "SILENT")
         found.append(Happening(f.start_h, ("FLAG", f.type, f.cause or "", alarmed)))
     found += [
-        Happening(e["t_h"], ("EMPTY",)) for e in run.physical_log if e["event"] == "reservoir_empty"
+        Happening(e.t_h, ("EMPTY",)) for e in run.physical_log if e.event == "reservoir_empty"
     ]
     return sorted(found, key=lambda h: (h.t_h, h.key))
 
@@ -243,10 +237,10 @@ def differences(recorded: Any, changed: Any) -> list[Difference]:
     return sorted(out, key=lambda d: (d.happening.t_h, not d.appears))
 
 
-def describe(change: WhatIf, scenario: schema.Scenario) -> str:
+def describe(change: WhatIf, setup: Setup) -> str:
     """One line saying what a change does, for the printed table."""
-    clock = Clock.of(scenario.start)
-    t = visit_at(scenario, change.when, change.text)
+    clock = Clock.of(setup.start)
+    t = visit_at(setup, change.when, change.text)
     if change.kind == "miss":
         return f"the visit of {clock.date_time(t)} is missed"
     if change.kind == "late":

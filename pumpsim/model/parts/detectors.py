@@ -25,6 +25,7 @@ from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.csf import CsfLevels
 from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.reservoir import Crossing, Reservoir
+from pumpsim.model.record import project_alarm_h
 from pumpsim.model.schedule import Schedule
 from pumpsim.model.units import HOURS_PER_DAY, hour_of_day
 
@@ -232,8 +233,8 @@ class Detectors:
             return
         upcoming = self.refill_times_h[i]
         res = self.reservoir
-        projected = schedule.time_to_amount(
-            t_h, 1.0 / res.pump_conc_mcg_per_ml, 0.0, max(0.0, res.est_ml - res.empty_alarm_ml)
+        projected = project_alarm_h(
+            schedule, t_h, res.est_ml, res.empty_alarm_ml, res.pump_conc_mcg_per_ml
         )
         # The programmer gives an alarm *date*: a refill on that date is not "after" it.
         if self._date(upcoming) > self._date(projected):

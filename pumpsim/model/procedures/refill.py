@@ -9,8 +9,6 @@ in the catheter is pushed out at the pump's new setting.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pumpsim.model.flags import Flag, FlagBook
 from pumpsim.model.ledger import Totals
 from pumpsim.model.logbook import Logbook
@@ -20,7 +18,8 @@ from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.firmware import Firmware
 from pumpsim.model.parts.reservoir import Reservoir
 from pumpsim.model.profile import DeviceProfile
-from pumpsim.scenario import schema
+from pumpsim.model.record import RefillRecord
+from pumpsim.model.setup import Refill
 
 _MORE = (
     "more drug left than the pump expected: under-delivery (stall, occlusion) or a "
@@ -57,24 +56,16 @@ class RefillProcedure:
         self.flags = flags
         self.totals = totals
         self.logs = logs
-        self.records: list[dict[str, Any]] = []
+        self.records: list[RefillRecord] = []
 
-    def missed(self, t_h: float) -> None:
-        """The patient did not come: nothing is done, the pump logs the missed visit."""
-        self.records.append(
-            {
-                "at_h": t_h,
-                "missed": True,
-                "expected_residual_ml": None,
-                "actual_residual_ml": None,
-                "discrepancy_ml": None,
-            }
-        )
+    def missed(self, t_h: float, index: int | None) -> None:
+        """The patient did not come: nothing is done, the pump logs the missed visit
+        (``index``: the event's position in the Setup, None for a clinic's booking)."""
+        self.records.append(RefillRecord(t_h, True, index, reservoir_ml=self.reservoir.size_ml))
         self.logs.device(t_h, "refill_missed")
 
-    def perform(self, t_h: float, ev: schema.RefillEvent) -> None:
+    def perform(self, t_h: float, ev: Refill, index: int | None) -> None:
         """Empty, compare, fill (the caller applies a new programme, if any, afterwards)."""
-        assert ev.volume_ml is not None
         res, tot, cath = self.reservoir, self.totals, self.catheter
         expected, actual = res.est_ml, res.true_ml
         discrepancy = actual - expected
@@ -120,17 +111,11 @@ class RefillProcedure:
         old_conc = res.conc_mcg_per_ml
         res.fill(ev.volume_ml, into_ml, conc, ev.update_pump_concentration)
         self.records.append(
-            {
-                "at_h": t_h,
-                "missed": False,
-                "expected_residual_ml": expected,
-                "actual_residual_ml": actual,
-                "discrepancy_ml": discrepancy,
-                "volume_ml": ev.volume_ml,
-                "concentration_mcg_per_ml": conc,
-                "pocket_ml": pocket_ml,
-            }
-        )
+            RefillRecord(
+                t_h, False, index, expected, actual, discrepancy, ev.volume_ml, conc, pocket_ml,
+                res.size_ml,
+            )
+        )  # fmt: skip
         self.logs.device(
             t_h,
             "refill",
