@@ -310,6 +310,8 @@ RESULT_FIELDS: dict[str, str] = {
     # keys that other branches add (calendar dates, issue #11); unused until they land
     "start_at": "the scenario start as an ISO date-time",
     "end_at": "the end of the run as an ISO date-time",
+    "time_zone": "the IANA time zone of `start:` (only when it names one): every ISO date-time "
+    "is local time there, with the offset in force then",
     "alarms[].start_at": "`start_h` as an ISO date-time",
     "alarms[].end_at": "`end_h` as an ISO date-time (null while still sounding)",
     "flags[].start_at": "`start_h` as an ISO date-time",
@@ -319,6 +321,8 @@ RESULT_FIELDS: dict[str, str] = {
     "date-time",
     "refills[].at": "the visit as an ISO date-time",
     # pump: {accuracy: fit} (issue #11)
+    "refills[].slack_h": "`pumpsim replay --slack`: the longest delay of this visit (whole hours) "
+    "that raises no abrupt-discontinuation flag before it; null: at least until the next visit",
     "refills[].fitted_accuracy": "the accuracy fitted to the interval that ends at this refill",
     "refills[].accuracy_basis": "`measured`, `lower_bound` (a zero residual only bounds it) or "
     "`not_measured`",

@@ -45,9 +45,10 @@ def changed_result(scenario: Any, setup: Any) -> Any:
     recorded measurements describe the history that happened."""
     from pumpsim.model.engine import Engine
     from pumpsim.outputs.result import Result
+    from pumpsim.scenario.checks import clock_notes
 
     bare = scenario.with_values({"expect": [], "fail_on": []})
-    return Result(run=Engine(setup).run(), scenario=bare, outcomes=[])
+    return Result(run=Engine(setup).run(), scenario=bare, outcomes=[], notes=clock_notes(bare))
 
 
 def what_if_text(result: Any, said: list[str], diffs: list[Any], recorded: Any) -> str:

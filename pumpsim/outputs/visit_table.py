@@ -204,6 +204,7 @@ def visit_table_text(
     lines = [
         f"{sc.name}: replay from {clock.date_time(0.0)} ({clock.offset_text()}); indented under "
         "each visit: the alarms, flags and true-reservoir events since the previous one",
+        *(f"NOTE: {note}" for note in result.notes),  # e.g. the pump's clock and local time
         "",
     ]
     lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
