@@ -47,7 +47,9 @@ FIELD_NOTES: dict[str, str] = {
     "Scenario.description": "for people: what happens and why it matters",
     "Scenario.duration": "simulated span",
     "Scenario.seed": "the one seed every random draw derives from; recorded in the result",
-    "Scenario.start": "calendar date-time of t = 0 (flex steps and dates follow it)",
+    "Scenario.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a UTC "
+    "offset or an IANA time zone after one space (`2025-01-06T08:00 Europe/Paris`: dates are "
+    "local time there; the pump keeps the offset in force at the start)",
     "Scenario.hazard": "IDs from the hazard catalogue ([hazards.md](hazards.md))",
     "Scenario.pump": "the implanted pump at t = 0",
     "Scenario.drug": "the drug in the reservoir and catheter at t = 0",
