@@ -247,3 +247,21 @@ def test_a_zone_and_offset_in_a_scenario_is_invalid_on_its_line(tmp_path, capsys
     assert f"{tmp_path}/s.yaml:3: start: " in capsys.readouterr().err
     with pytest.raises(ScenarioError):
         pumpsim.load_scenario(str(tmp_path / "s.yaml"))
+
+
+def test_the_plot_axis_is_local_time(tmp_path):
+    """The figure's date axis is elapsed time labelled in the zone (a 23 h day shows as one)."""
+    import matplotlib.dates as mdates
+
+    from pumpsim.outputs.report.plot import figure
+
+    (tmp_path / "log.csv").write_text(LOG, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(SCENARIO, encoding="utf-8")
+    result = pumpsim.simulate(pumpsim.load_scenario(str(tmp_path / "s.yaml")))
+    fig = figure(result)
+    axis = fig.pumpsim_time_axis["axes"]
+    assert axis.get_xlabel().startswith("date, Europe/Paris local time (the scenario starts ")
+    # x = 0 h is 2025-01-06 08:00 local; x = 1993 h is 2025-03-30 10:00 local (summer time)
+    left, _ = axis.get_xlim()
+    at = mdates.num2date(left + 1993 / 24.0, tz=PARIS)
+    assert (at.year, at.month, at.day, at.hour, at.minute) == (2025, 3, 30, 10, 0)
