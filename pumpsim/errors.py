@@ -63,22 +63,25 @@ class ScenarioErrors(ScenarioError):
 
     MAX_SHOWN = 50
 
-    def __init__(self, errors: list[ScenarioError]) -> None:
+    def __init__(self, errors: list[ScenarioError], *, complete: bool = True) -> None:
         if not errors:
             raise ValueError("ScenarioErrors needs at least one error")
         first = errors[0]
         super().__init__(first.message, file=first.file, path=first.path, line=first.line)
         self.errors = list(errors)
+        self.complete = complete  # False: the search stopped past MAX_SHOWN, more may follow
 
     def lines(self) -> list[str]:
         """One line per error (at most ``MAX_SHOWN``), then ``... and N more``."""
         shown = [line for e in self.errors[: self.MAX_SHOWN] for line in e.lines()]
         more = len(self.errors) - self.MAX_SHOWN
-        return [*shown, f"... and {more} more"] if more > 0 else shown
+        if more > 0:
+            shown.append(f"... and {more} more" if self.complete else "... and more")
+        return shown
 
     def located(self, file: str | None, line: int | None) -> ScenarioError:
         """Each error keeps its own place: the file and line are filled in where missing."""
-        return ScenarioErrors([e.located(file, line) for e in self.errors])
+        return ScenarioErrors([e.located(file, line) for e in self.errors], complete=self.complete)
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

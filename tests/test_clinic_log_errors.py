@@ -158,3 +158,31 @@ expect:
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"{path}:4: start: ")
     assert "first_within" not in err
+
+
+def test_rows_found_bad_by_the_device_profile_are_all_reported(tmp_path, capsys):
+    log = (
+        "date,event,volume_injected_ml,dose_mcg_per_day\n"
+        "2026-01-10,refill,25,\n"
+        "2026-01-20,refill,20,\n"
+        "2026-02-01,refill,30,\n"
+        "2026-02-10,reprogram,,1\n"
+    )
+    assert main(["validate", write(tmp_path, log)]) == 2
+    lines = capsys.readouterr().err.strip().split("\n")
+    assert lines == [
+        f"{tmp_path}/log.csv:2: column volume_injected_ml: refill of 25 mL exceeds the 20 mL "
+        "reservoir",
+        f"{tmp_path}/log.csv:4: column volume_injected_ml: refill of 30 mL exceeds the 20 mL "
+        "reservoir",
+        f"{tmp_path}/log.csv:5: column dose_mcg_per_day: 1 mcg/day at 2000 mcg/mL is 0.0005 "
+        "mL/day, outside the synchromed-ii programmable range 0.048-24 mL/day",
+    ]
+
+
+def test_past_fifty_rows_found_bad_by_the_profile_the_search_stops(tmp_path, capsys):
+    rows = "".join(f"2026-02-{1 + i % 28:02d}T{i // 28:02d}:00,refill,25\n" for i in range(70))
+    assert main(["validate", write(tmp_path, "date,event,volume_injected_ml\n" + rows)]) == 2
+    lines = capsys.readouterr().err.strip().split("\n")
+    assert len(lines) == 51 and lines[-1] == "... and more"
+    assert all("exceeds the 20 mL reservoir" in line for line in lines[:50])

@@ -86,6 +86,20 @@ class ClinicLog:
             column = "flex_steps" if "steps" in path else "dose_mcg_per_day"
         return self.origins[i].error(exc.message, column)
 
+    def set_aside(
+        self, data: dict[str, Any], path: tuple[object, ...], first_event: int, first_expect: int
+    ) -> None:
+        """Drop the event or expectation at ``path`` (one of this log's, already reported) from
+        the scenario data and from this log, so that the other rows can be checked too."""
+        key, index = path[0], path[1]
+        assert isinstance(index, int)
+        if key == "events":
+            del data["events"][index]
+            del self.origins[index - first_event]
+        else:
+            del data["expect"][index]
+            del self.expect_origins[index - first_expect]
+
 
 def read_clinic_log(
     path: str, clock: Clock, end_h: float | None, *, shown: str | None = None

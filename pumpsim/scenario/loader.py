@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from pumpsim.errors import ScenarioError
+from pumpsim.errors import ScenarioError, ScenarioErrors, raise_all
 from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile, check_fit_inputs
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
@@ -244,19 +244,41 @@ def parse_scenario(
     n_own_expect = len(data["expect"]) if isinstance(data.get("expect"), list) else 0
     log = _with_clinic_log(data, located, file, base_dir)
     view = LocatedYaml(data=data, lines=located.lines)
+    rows: list[ScenarioError] = []  # a clinic log's rows found bad by the scenario's checks
+    while True:
+        try:
+            scenario = _checked(data, view, located, file)
+            break
+        except ScenarioError as exc:
+            moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
+            if moved is None:
+                raise_all([exc, *rows])
+            rows.append(moved)
+            if len(rows) > ScenarioErrors.MAX_SHOWN:
+                break  # enough to show: the rest is "... and more"
+            # every bad row is reported (contract section 11): set this one aside, check again
+            assert log is not None
+            log.set_aside(data, exc.path, n_own_events, n_own_expect)
+    if rows:
+        rows.sort(key=lambda e: e.line or 0)
+        raise ScenarioErrors(rows, complete=len(rows) <= ScenarioErrors.MAX_SHOWN)
+    scenario._checked = True
+    return scenario
+
+
+def _checked(
+    data: dict[str, Any], view: LocatedYaml, located: LocatedYaml, file: str
+) -> schema.Scenario:
+    """The schema, then the device profile (and a fit's inputs). Raises ScenarioError."""
     try:
         scenario = schema.Scenario.model_validate(data)
     except ValidationError as exc:
-        err = error_from_validation(exc, data, file=file, located=view)
-        moved = log.relocate(err, n_own_events, n_own_expect) if log is not None else None
-        raise (moved or err) from None
+        raise error_from_validation(exc, data, file=file, located=view) from None
     try:
         check_against_profile(scenario)
         check_fit_inputs(scenario)
     except ScenarioError as exc:
-        moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
-        raise (moved or exc.located(file, located.line_of(exc.path))) from None
-    scenario._checked = True
+        raise exc.located(file, located.line_of(exc.path)) from None
     return scenario
 
 
