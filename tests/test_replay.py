@@ -142,6 +142,8 @@ def test_howto_shows_the_shipped_files_and_the_real_table(monkeypatch, capsys):
     assert _howto_block("```csv\n") == (REPLAY / "patient-c22-missed-then-late.csv").read_text()
     shown = _howto_block('```yaml title="scenarios/replay/missed-then-late.yaml"\n')
     assert shown == (REPLAY / "missed-then-late.yaml").read_text()
+    shown = _howto_block('```yaml title="scenarios/replay/paris-strict.yaml"\n')
+    assert shown == (REPLAY / "paris-strict.yaml").read_text()
     assert main(["replay", "scenarios/replay/missed-then-late.yaml"]) == 0
     table = _howto_block("$ pumpsim replay scenarios/replay/missed-then-late.yaml\n")
     assert table == capsys.readouterr().out
