@@ -24,31 +24,12 @@ from pumpsim.model.flags import Flag
 from pumpsim.model.ledger import Totals
 from pumpsim.model.logbook import LogEntry
 from pumpsim.model.parts.alarms import AlarmRecord
-from pumpsim.model.schedule import Schedule
+from pumpsim.model.parts.catheter import FaultSpan
+from pumpsim.model.parts.detectors import project_alarm_h
+from pumpsim.model.parts.firmware import ProgrammeSpan
+from pumpsim.model.procedures.refill import RefillRecord
 from pumpsim.model.segment import State, Trajectory
-from pumpsim.model.setup import Programme, Setup
-
-
-@dataclass(slots=True)
-class FaultSpan:
-    """A catheter fault, from its start to its end (None: still on at the end of the run)."""
-
-    kind: str
-    delivered_fraction: float
-    start_h: float
-    end_h: float | None = None
-    ended_by: str | None = None  # "duration" | "repair" | "replacement" | None
-
-
-@dataclass(slots=True)
-class ProgrammeSpan:
-    """The programme in force from ``start_h`` (``reason``: initial, refill or reprogram)."""
-
-    start_h: float
-    programme: Programme
-    schedule: Schedule
-    reason: str
-    end_h: float | None = None
+from pumpsim.model.setup import Setup
 
 
 @dataclass(slots=True)
@@ -72,38 +53,6 @@ class PumpSpan:
 
 
 @dataclass(slots=True)
-class RefillRecord:
-    """One refill visit: what was found, what was injected (contract 3.5)."""
-
-    at_h: float
-    missed: bool
-    #: the position of the event in ``Setup.events`` (None: a visit a clinic booked in the run)
-    event_index: int | None = None
-    expected_residual_ml: float | None = None  # the pump's estimate
-    actual_residual_ml: float | None = None  # the true volume, withdrawn
-    discrepancy_ml: float | None = None  # actual - expected
-    volume_ml: float | None = None
-    concentration_mcg_per_ml: float | None = None
-    pocket_ml: float | None = None
-    reservoir_ml: float | None = None  # the reservoir's size at the visit
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result-document form (contract section 6)."""
-        out: dict[str, Any] = {
-            "at_h": self.at_h,
-            "missed": self.missed,
-            "expected_residual_ml": self.expected_residual_ml,
-            "actual_residual_ml": self.actual_residual_ml,
-            "discrepancy_ml": self.discrepancy_ml,
-        }
-        if not self.missed:
-            out["volume_ml"] = self.volume_ml
-            out["concentration_mcg_per_ml"] = self.concentration_mcg_per_ml
-            out["pocket_ml"] = self.pocket_ml
-        return out
-
-
-@dataclass(slots=True)
 class Final:
     """The state at the end of the run."""
 
@@ -122,17 +71,6 @@ class Final:
             "catheter_mcg": self.catheter_mcg,
             "reservoir_mcg": self.reservoir_mcg,
         }
-
-
-def project_alarm_h(
-    schedule: Schedule, t_h: float, estimate_ml: float, level_ml: float, pump_mcg_per_ml: float
-) -> float:
-    """When the pump's estimate reaches ``level_ml`` under a programme, as a programmer projects
-    it at a visit: from the estimate and the programme only (no boluses, stalls or PTM: the
-    programmer cannot know them). inf: never. The one formula: the refill-due detector, the
-    printed alarm date of a visit and the sweep's clinic all use it."""
-    to_go = max(0.0, estimate_ml - level_ml)
-    return schedule.time_to_amount(t_h, 1.0 / pump_mcg_per_ml, 0.0, to_go)
 
 
 class CriticalAlarms:

@@ -20,12 +20,18 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pumpsim.model.units import HOURS_PER_DAY, HOURS_PER_WEEK, hour_of_day
 
-if TYPE_CHECKING:  # pragma: no cover
-    from pumpsim.model.setup import Programme
+
+class ProgrammeSteps(Protocol):
+    """What a schedule is built from (``pumpsim.model.setup.Programme``)."""
+
+    mode: str  # "continuous" | "flex"
+    week: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]  # Monday first
+    daily_dose_mcg: float
+
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.
 _FOREVER_PERIODS = 1e9
@@ -82,7 +88,7 @@ class Schedule:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_programme(cls, programme: Programme, start: datetime) -> Schedule:
+    def from_programme(cls, programme: ProgrammeSteps, start: datetime) -> Schedule:
         """Build ``f(t)`` for a programme; ``start`` is the wall-clock time of t = 0."""
         since_midnight_h = hour_of_day(start)
         week = programme.week

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pumpsim.model.profile import DeviceProfile, DrugProfile
-
-if TYPE_CHECKING:  # pragma: no cover
-    from pumpsim.model.schedule import Schedule
+from pumpsim.model.schedule import Schedule
+from pumpsim.model.units import HOURS_PER_DAY
 
 #: Catheter faults whose undelivered share stays in the reservoir (occlusion, kink hold the flow
 #: back); the others send it elsewhere (contract 3.3).
@@ -57,15 +56,13 @@ class Programme:
     @classmethod
     def continuous(cls, dose_mcg_per_day: float, ptm: PtmLimits | None = None) -> Programme:
         """One rate all day, every day."""
-        day = ((0.0,), (dose_mcg_per_day / 24.0,))
+        day = ((0.0,), (dose_mcg_per_day / HOURS_PER_DAY,))
         return cls("continuous", (day,) * 7, dose_mcg_per_day, ptm)
 
     def schedule(self, start: datetime) -> Schedule:
         """The programme as a periodic step function on the clock that starts at ``start``."""
         sched = self._schedules.get(start)
         if sched is None:
-            from pumpsim.model.schedule import Schedule
-
             sched = self._schedules[start] = Schedule.from_programme(self, start)
         return sched
 

@@ -1,7 +1,7 @@
 """Results at home in a notebook: exact array sampling, pandas frames and an HTML summary.
 
 ``sample(result, times)`` evaluates the recorded trajectory at many instants at once, exactly
-(the same closed form as ``Trajectory.at``, vectorised over the recorded pieces). The frame
+(the same closed form as ``Trajectory.at``, vectorised over the recorded segments). The frame
 helpers need pandas (``pip install 'pumpsim[pandas]'``) and index every row by its calendar
 date-time on the scenario's clock (``start:`` + hours). ``repr_html`` is what Jupyter shows for a
 ``Result``: a summary table, the alarms and flags, and the figure as inline SVG.
@@ -12,13 +12,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from pumpsim.model.clock import Clock
 from pumpsim.model.segment import SAMPLE_COLUMNS
+from pumpsim.outputs.report.plot import figure, render
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
-
-    from pumpsim.outputs.result import Result
 
 _PANDAS_MISSING = (
     "pandas is needed for data frames but is not installed; install the optional extra: "
@@ -34,7 +34,7 @@ def _pandas():
     return pd
 
 
-def sample(result: Result, times: Any) -> dict[str, np.ndarray]:
+def sample(result: Any, times: Any) -> dict[str, np.ndarray]:
     """Every ``SAMPLE_COLUMNS`` quantity at ``times`` (hours, any array shape), exactly.
 
     Each instant is evaluated in closed form from the segment of the run's record in force then
@@ -51,7 +51,7 @@ def sample(result: Result, times: Any) -> dict[str, np.ndarray]:
 
 
 # -- pandas ---------------------------------------------------------------------------------------
-def default_times(result: Result, step_h: float = 1.0) -> np.ndarray:
+def default_times(result: Any, step_h: float = 1.0) -> np.ndarray:
     """An even grid every ``step_h`` hours plus every engine event instant (sorted, unique)."""
     import numpy as np
 
@@ -63,7 +63,7 @@ def default_times(result: Result, step_h: float = 1.0) -> np.ndarray:
     return times[np.concatenate([[True], np.diff(times) > 1e-9])]
 
 
-def _dates(result: Result, hours: Any) -> pd.DatetimeIndex:
+def _dates(result: Any, hours: Any) -> pd.DatetimeIndex:
     """Calendar date-times of instants in hours, rounded to the microsecond (float noise)."""
     import numpy as np
 
@@ -73,7 +73,7 @@ def _dates(result: Result, hours: Any) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(start + pd.to_timedelta(micros, unit="us"))
 
 
-def to_frame(result: Result, times: Any = None) -> pd.DataFrame:
+def to_frame(result: Any, times: Any = None) -> pd.DataFrame:
     """The trajectory as a DataFrame, one row per instant, indexed by calendar date-time.
 
     ``times`` are hours from the start (default: every hour plus every event instant). Columns
@@ -91,7 +91,7 @@ _ALARM_COLUMNS = ("type", "priority", "start_h", "end_h", "duration_h", "tone", 
 _FLAG_COLUMNS = ("type", "cause", "alarmed", "severity", "start_h", "end_h", "duration_h")
 
 
-def _records_frame(result: Result, rows: list[dict[str, Any]], first: tuple[str, ...]):
+def _records_frame(result: Any, rows: list[dict[str, Any]], first: tuple[str, ...]):
     pd = _pandas()
     until = float(result.scenario.duration)
     for row in rows:
@@ -112,7 +112,7 @@ def _records_frame(result: Result, rows: list[dict[str, Any]], first: tuple[str,
     return frame
 
 
-def alarms_frame(result: Result) -> pd.DataFrame:
+def alarms_frame(result: Any) -> pd.DataFrame:
     """One row per alarm occurrence, indexed by the calendar date-time it was raised.
 
     Columns: ``end`` (date-time, NaT while still sounding at the end), then the result
@@ -124,7 +124,7 @@ def alarms_frame(result: Result) -> pd.DataFrame:
     return _records_frame(result, rows, _ALARM_COLUMNS)
 
 
-def flags_frame(result: Result) -> pd.DataFrame:
+def flags_frame(result: Any) -> pd.DataFrame:
     """One row per safety flag, indexed by the calendar date-time it was raised.
 
     Columns: ``end`` (date-time), ``type``, ``cause``, ``alarmed``, ``severity``, ``start_h``,
@@ -136,32 +136,23 @@ def flags_frame(result: Result) -> pd.DataFrame:
 
 
 # -- HTML -----------------------------------------------------------------------------------------
-def _when(result: Result, hours: float | None) -> str:
-    from pumpsim.model.clock import Clock
-    from pumpsim.model.units import format_duration_h
-
+def _when(result: Any, hours: float | None) -> str:
     if hours is None:
         return "still on at the end"
-    clock = Clock.of(result.scenario.start)  # elapsed hours; local time in a time zone
-    at = clock.wall(hours)
-    aware = clock.aware(hours) if clock.zone is not None else None
-    offset = aware.isoformat()[-6:] if aware is not None else ""  # +02:00
-    return f"{at:%Y-%m-%d %H:%M}{offset} ({format_duration_h(hours)})"
+    return Clock.of(result.setup.start).label(hours)
 
 
-def figure_svg(result: Result, points: int = 400) -> str:
+def figure_svg(result: Any, points: int = 400) -> str:
     """The result's figure (``pumpsim.outputs.report.plot.figure``) as SVG text, deterministic.
 
     Built without pyplot, so it never switches the notebook's matplotlib backend.
     """
-    from pumpsim.outputs.report.plot import figure, render
-
     text = render(figure(result, points=points), "svg").decode("utf-8")
     svg = text[text.index("<svg") :]
     return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
 
 
-def repr_html(result: Result, figure: bool = True) -> str:
+def repr_html(result: Any, figure: bool = True) -> str:
     """Jupyter's view of a result: a summary table, alarms and flags, and the figure (SVG)."""
     e = html.escape
     sc = result.scenario

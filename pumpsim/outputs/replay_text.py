@@ -7,7 +7,11 @@ import json
 from typing import Any
 
 from pumpsim.model.clock import Clock
+from pumpsim.model.engine import Engine
 from pumpsim.model.units import format_duration_h
+from pumpsim.outputs.outcome import summary_lines
+from pumpsim.outputs.result import Result
+from pumpsim.scenario.checks import clock_notes
 
 #: Refill records of two runs closer than this are the same visit.
 _SAME_H = 1e-6
@@ -43,10 +47,6 @@ def json_with_slack(result: Any, slacks: list[Any] | None) -> str:
 def changed_result(scenario: Any, setup: Any) -> Any:
     """The Result of a changed history (a what-if's Setup), with no expectations of its own: the
     recorded measurements describe the history that happened."""
-    from pumpsim.model.engine import Engine
-    from pumpsim.outputs.result import Result
-    from pumpsim.scenario.checks import clock_notes
-
     bare = scenario.with_values({"expect": [], "fail_on": []})
     return Result(run=Engine(setup).run(), scenario=bare, outcomes=[], notes=clock_notes(bare))
 
@@ -55,8 +55,6 @@ def what_if_text(result: Any, said: list[str], diffs: list[Any], recorded: Any) 
     """The what-if block: the changes made, then what appears and disappears against the
     recorded history (``+`` only in the changed history, ``-`` only in the recorded one), then
     the recorded history's own verdicts (they decide the exit code)."""
-    from pumpsim.outputs.outcome import summary_lines
-
     clock = Clock.of(result.run.setup.start)
     lines = ["", "WHAT IF (on the reconstructed history; recorded measurements not checked):"]
     lines += [f"  {text}" for text in said]

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from pumpsim import __version__
+from pumpsim.files import write_output
 from pumpsim.model.clock import Clock, calendar_fields
 from pumpsim.model.collector import collector_paused
 from pumpsim.model.flags import Flag
@@ -16,7 +16,9 @@ from pumpsim.model.record import RunRecord
 from pumpsim.model.segment import Trajectory
 from pumpsim.model.setup import Setup
 from pumpsim.model.units import format_duration_h
+from pumpsim.outputs import notebook
 from pumpsim.outputs.outcome import Outcome
+from pumpsim.version import __version__
 
 
 @dataclass
@@ -159,7 +161,7 @@ class Result:
 
     def write_json(self, path: str) -> None:
         """Write the document whole or not at all (temporary file, then an atomic rename)."""
-        write_atomic(path, self.to_json())
+        write_output(path, self.to_json())
 
     def tone_times(self, until_h: float | None = None, alarm: str | None = None) -> list[float]:
         """Every instant (h from the start) at which an alarm tone sounds, in time order.
@@ -181,31 +183,16 @@ class Result:
     # -- notebook helpers (pumpsim.outputs.notebook; pandas is an optional extra) --------------
     def _repr_html_(self) -> str:
         """Jupyter's view: a summary table, the alarms and flags, and the figure as SVG."""
-        from pumpsim.outputs.notebook import repr_html
-
-        return repr_html(self)
+        return notebook.repr_html(self)
 
     def to_frame(self, times=None):
         """The trajectory as a pandas DataFrame indexed by calendar date-time (see notebook)."""
-        from pumpsim.outputs.notebook import to_frame
-
-        return to_frame(self, times)
+        return notebook.to_frame(self, times)
 
     def alarms_frame(self):
         """Alarms as a pandas DataFrame indexed by the date-time each was raised."""
-        from pumpsim.outputs.notebook import alarms_frame
-
-        return alarms_frame(self)
+        return notebook.alarms_frame(self)
 
     def flags_frame(self):
         """Safety flags as a pandas DataFrame indexed by the date-time each was raised."""
-        from pumpsim.outputs.notebook import flags_frame
-
-        return flags_frame(self)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (see ``pumpsim.files.write_output``)."""
-    from pumpsim.files import write_output
-
-    write_output(path, text)
+        return notebook.flags_frame(self)

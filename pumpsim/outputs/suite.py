@@ -13,6 +13,9 @@ from xml.sax import saxutils
 import yaml
 
 from pumpsim.errors import ScenarioError
+from pumpsim.outputs.api import simulate
+from pumpsim.outputs.findings import apply_fail_on
+from pumpsim.scenario.loader import load_scenario
 
 
 @dataclass(frozen=True)
@@ -221,22 +224,18 @@ class Suite:
 
 def run_one(path: str, fail_on: list[str] | None = None) -> Entry:
     """Load, simulate and check one scenario file (with ``fail_on``: strict mode too)."""
-    import pumpsim
-
     entry = Entry(path=path)
     t0 = time.perf_counter()
     try:
-        scenario = pumpsim.load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioError as exc:
         entry.error = str(exc)
         return entry
     entry.name = scenario.name
     entry.hazards = list(scenario.hazard)
     try:
-        entry.result = pumpsim.simulate(scenario)
+        entry.result = simulate(scenario)
         if fail_on:
-            from pumpsim.outputs.findings import apply_fail_on
-
             apply_fail_on(entry.result, fail_on)
     except ScenarioError as exc:
         entry.error = str(exc)

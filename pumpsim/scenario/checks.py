@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pumpsim.errors import ScenarioError, format_path
+from pumpsim.model.clock import Clock, pump_clock_note
+from pumpsim.model.flags import CAUSES
 from pumpsim.model.setup import fills
 from pumpsim.scenario import schema
 from pumpsim.scenario.profiles import (
@@ -180,8 +182,6 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
     for index, event in sc.sorted_events():
         where: tuple[object, ...] = ("events", index)
         if event.at > sc.duration:
-            from pumpsim.model.clock import Clock
-
             clock = Clock.of(sc.start)
             raise ScenarioError(
                 f"{clock.label(event.at)} is after the end of the scenario, "
@@ -240,14 +240,11 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
 def check_expectations(sc: schema.Scenario, profile: DeviceProfile) -> None:
     """Flag causes named in expectations exist."""
     for i, exp in enumerate(sc.expect):
-        if exp.cause is not None and exp.flag is not None:
-            from pumpsim.model.flags import CAUSES
-
-            if exp.cause not in CAUSES:
-                raise ScenarioError(
-                    f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
-                    path=("expect", i, "cause"),
-                )
+        if exp.cause is not None and exp.flag is not None and exp.cause not in CAUSES:
+            raise ScenarioError(
+                f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
+                path=("expect", i, "cause"),
+            )
 
 
 #: Every check with the key paths it reads (dotted, list indices dropped). A check re-runs for a
@@ -308,8 +305,6 @@ def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
 def clock_notes(sc: schema.Scenario) -> list[str]:
     """Notes for the result: local time and the pump's clock part during the run (a start in a
     time zone with daylight-saving time; contract section 11)."""
-    from pumpsim.model.clock import Clock, pump_clock_note
-
     note = pump_clock_note(Clock.of(sc.start), sc.duration)
     return [] if note is None else [note]
 

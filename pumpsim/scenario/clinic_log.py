@@ -35,6 +35,7 @@ from pumpsim.scenario.clinic_log_columns import (
 )
 from pumpsim.scenario.clinic_log_rows import read_row
 from pumpsim.scenario.clinic_log_schema import clinic_log_json_schema
+from pumpsim.scenario.yamlsafe import read_text_file
 
 __all__ = [
     "COLUMNS",
@@ -106,8 +107,6 @@ def read_clinic_log(
 ) -> ClinicLog:
     """Read and check a whole clinic log. Raises ScenarioError (file, line, column)."""
     name = shown or path
-    from pumpsim.scenario.yamlsafe import read_text_file
-
     try:  # regular files only (a FIFO is never opened), size cap, UTF-8 with or without BOM
         text = read_text_file(path, limit=MAX_LOG_BYTES)
     except ScenarioError as exc:

@@ -24,6 +24,7 @@ from pumpsim.scenario.clinic_log_columns import (
     PROGRAMME_COLUMNS,
     YES_WORDS,
 )
+from pumpsim.scenario.events import CATHETER_FAULT_KINDS
 
 _EMPTY = {"type": "string", "pattern": r"^\s*$"}
 _POSITIVE = ("concentration_mcg_per_ml", "dose_mcg", "reservoir_ml")
@@ -68,8 +69,6 @@ def _number(col: str) -> dict[str, Any]:
 
 def _cell(col: str) -> dict[str, Any]:
     """What one column's cell may hold."""
-    from pumpsim.scenario.events import CATHETER_FAULT_KINDS
-
     if col in NUMBER_COLUMNS:
         out = _number(col)
     elif col == "date":

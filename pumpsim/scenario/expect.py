@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
@@ -79,7 +80,9 @@ CalendarDay = Annotated[
 class Expectation(Strict):
     """One expectation (contract section 5). Exactly one target: alarm, flag or a value."""
 
-    model_config = ConfigDict(json_schema_extra=expectation_rules)
+    model_config = ConfigDict(
+        json_schema_extra=partial(expectation_rules, targets=TARGETS, predicates=PREDICATES)
+    )
 
     alarm: AlarmName | None = None
     flag: FlagName | None = None

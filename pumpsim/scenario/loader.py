@@ -9,17 +9,15 @@ import copy
 import difflib
 import os
 import re
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from pumpsim.errors import ScenarioError, ScenarioErrors, raise_all
 from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile, check_fit_inputs
+from pumpsim.scenario.clinic_log import ClinicLog, read_clinic_log
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
-
-if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
-    from pumpsim.scenario.clinic_log import ClinicLog
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -187,8 +185,6 @@ def _with_clinic_log(
         return None  # validation reports the bad start:
     path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
-    from pumpsim.scenario.clinic_log import read_clinic_log
-
     try:
         log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
     except ScenarioError as exc:

@@ -33,9 +33,7 @@ def programme(therapy: schema.Therapy, profile: DeviceProfile) -> model.Programm
         ptm = model.PtmLimits(p.dose_mcg, p.lockout, p.max_per_day, duration)
     if therapy.mode == "continuous":
         assert therapy.dose_mcg_per_day is not None
-        dose = therapy.dose_mcg_per_day
-        day = ((0.0,), (dose / HOURS_PER_DAY,))
-        return model.Programme("continuous", (day,) * 7, dose, ptm)
+        return model.Programme.continuous(therapy.dose_mcg_per_day, ptm)
     parsed: dict[int, tuple[tuple[float, ...], tuple[float, ...]]] = {}
     week = []
     for weekday in WEEKDAYS:

@@ -31,21 +31,25 @@ def _add(schema: dict[str, Any], *rules: dict[str, Any]) -> None:
     schema.setdefault("allOf", []).extend(rules)
 
 
-def expectation_rules(schema: dict[str, Any]) -> None:
+def expectation_rules(
+    schema: dict[str, Any],
+    model: Any = None,
+    *,
+    targets: tuple[str, ...],
+    predicates: tuple[str, ...],
+) -> None:
     """Exactly one target; an alarm or flag takes exactly one predicate and a duration as its
     tolerance; a value or a visit measurement takes ``at:`` and a number (``alarm_date`` none);
     ``cause``, ``alarmed`` and ``severity`` filter flags only (``Expectation._shape``)."""
-    from pumpsim.scenario.expect import PREDICATES, TARGETS
-
     timed = {"anyOf": [present("alarm"), present("flag")]}
     _add(
         schema,
-        {"oneOf": [present(t) for t in TARGETS]},
+        {"oneOf": [present(t) for t in targets]},
         {
             "if": timed,
             "then": {
                 "allOf": [
-                    {"oneOf": [present(p) for p in PREDICATES]},
+                    {"oneOf": [present(p) for p in predicates]},
                     absent("at"),
                     {
                         "properties": {
@@ -62,7 +66,7 @@ def expectation_rules(schema: dict[str, Any]) -> None:
             "else": {
                 "allOf": [
                     present("at"),
-                    *(absent(p) for p in PREDICATES),
+                    *(absent(p) for p in predicates),
                     {"properties": {"tolerance": {"type": ["number", "null"]}}},
                 ]
             },

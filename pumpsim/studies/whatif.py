@@ -32,6 +32,7 @@ from pumpsim.model.units import DurationError, format_duration_h, parse_duration
 from pumpsim.scenario import schema
 from pumpsim.scenario.dates import InstantError, calendar_value, hours_on_clock
 from pumpsim.scenario.resolve import setup_of
+from pumpsim.studies.fit import fit
 
 #: Two instants closer than this are the same visit (dates turned into hours carry float noise).
 SAME_INSTANT_H = 1e-6
@@ -88,8 +89,6 @@ def reconstruction(scenario: schema.Scenario) -> Setup:
     """The recorded history as it really ran: the fit's Setup (every interval's fitted accuracy
     in place) for ``accuracy: fit``, else the scenario's own Setup."""
     if scenario.pump.accuracy == "fit":
-        from pumpsim.studies.fit import fit
-
         return fit(scenario).setup
     return setup_of(scenario)
 

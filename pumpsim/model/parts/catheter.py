@@ -14,8 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.model.logbook import Logbook
-from pumpsim.model.record import FaultSpan
 from pumpsim.model.setup import RETAINING_FAULTS
+
+
+@dataclass(slots=True)
+class FaultSpan:
+    """A catheter fault, from its start to its end (None: still on at the end of the run)."""
+
+    kind: str
+    delivered_fraction: float
+    start_h: float
+    end_h: float | None = None
+    ended_by: str | None = None  # "duration" | "repair" | "replacement" | None
 
 
 @dataclass

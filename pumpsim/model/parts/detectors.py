@@ -25,9 +25,19 @@ from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.csf import CsfLevels
 from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.reservoir import Crossing, Reservoir
-from pumpsim.model.record import project_alarm_h
 from pumpsim.model.schedule import Schedule
 from pumpsim.model.units import HOURS_PER_DAY, hour_of_day
+
+
+def project_alarm_h(
+    schedule: Schedule, t_h: float, estimate_ml: float, level_ml: float, pump_mcg_per_ml: float
+) -> float:
+    """When the pump's estimate reaches ``level_ml`` under a programme, as a programmer projects
+    it at a visit: from the estimate and the programme only (no boluses, stalls or PTM: the
+    programmer cannot know them). inf: never. The one formula: the refill-due detector, the
+    printed alarm date of a visit and the sweep's clinic all use it."""
+    to_go = max(0.0, estimate_ml - level_ml)
+    return schedule.time_to_amount(t_h, 1.0 / pump_mcg_per_ml, 0.0, to_go)
 
 
 class Detectors:

@@ -18,13 +18,23 @@ from typing import Any
 from pumpsim.model.logbook import Logbook
 from pumpsim.model.parts.alarms import AlarmBook
 from pumpsim.model.profile import DeviceProfile
-from pumpsim.model.record import ProgrammeSpan
 from pumpsim.model.schedule import Schedule
 from pumpsim.model.setup import Programme
 from pumpsim.model.units import HOURS_PER_DAY
 
 #: Volumes within this of an alarm level count as at the level (rounding of closed forms).
 _EPS_ML = 1e-9
+
+
+@dataclass(slots=True)
+class ProgrammeSpan:
+    """The programme in force from ``start_h`` (``reason``: initial, refill or reprogram)."""
+
+    start_h: float
+    programme: Programme
+    schedule: Schedule
+    reason: str
+    end_h: float | None = None
 
 
 @dataclass(slots=True)

@@ -9,6 +9,9 @@ in the catheter is pushed out at the pump's new setting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pumpsim.model.flags import Flag, FlagBook
 from pumpsim.model.ledger import Totals
 from pumpsim.model.logbook import Logbook
@@ -18,7 +21,6 @@ from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.firmware import Firmware
 from pumpsim.model.parts.reservoir import Reservoir
 from pumpsim.model.profile import DeviceProfile
-from pumpsim.model.record import RefillRecord
 from pumpsim.model.setup import Refill
 
 _MORE = (
@@ -26,6 +28,38 @@ _MORE = (
     "programming error"
 )
 _LESS = "less drug left than the pump expected: over-infusion or a leak from the reservoir"
+
+
+@dataclass(slots=True)
+class RefillRecord:
+    """One refill visit: what was found, what was injected (contract 3.5)."""
+
+    at_h: float
+    missed: bool
+    #: the position of the event in ``Setup.events`` (None: a visit a clinic booked in the run)
+    event_index: int | None = None
+    expected_residual_ml: float | None = None  # the pump's estimate
+    actual_residual_ml: float | None = None  # the true volume, withdrawn
+    discrepancy_ml: float | None = None  # actual - expected
+    volume_ml: float | None = None
+    concentration_mcg_per_ml: float | None = None
+    pocket_ml: float | None = None
+    reservoir_ml: float | None = None  # the reservoir's size at the visit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result-document form (contract section 6)."""
+        out: dict[str, Any] = {
+            "at_h": self.at_h,
+            "missed": self.missed,
+            "expected_residual_ml": self.expected_residual_ml,
+            "actual_residual_ml": self.actual_residual_ml,
+            "discrepancy_ml": self.discrepancy_ml,
+        }
+        if not self.missed:
+            out["volume_ml"] = self.volume_ml
+            out["concentration_mcg_per_ml"] = self.concentration_mcg_per_ml
+            out["pocket_ml"] = self.pocket_ml
+        return out
 
 
 class RefillProcedure:

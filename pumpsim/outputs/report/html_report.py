@@ -21,7 +21,6 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from pumpsim import __version__
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.report.events import describe
@@ -29,6 +28,7 @@ from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label
 from pumpsim.outputs.report.state import MODES, state_table
 from pumpsim.scenario.checks import clock_notes
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.version import __version__
 
 
 def _silent(flag: Any) -> bool:

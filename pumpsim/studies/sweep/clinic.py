@@ -26,8 +26,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pumpsim.model.parts.detectors import project_alarm_h
 from pumpsim.model.profile import DeviceProfile
-from pumpsim.model.record import project_alarm_h
 from pumpsim.model.setup import (
     CatheterFault,
     CatheterRepair,
@@ -130,8 +130,7 @@ def _margin(value: Any) -> float | None:
 
 class AlarmDate:
     """The programmer's projection at a visit: hours from a fill to the low-reservoir alarm under
-    the programme at the start (``pumpsim.model.record.project_alarm_h``: no boluses, stalls or
-    faults)."""
+    the programme at the start (``project_alarm_h``: no boluses, stalls or faults)."""
 
     __slots__ = ("_conc", "_level_ml", "_schedule")
 
