@@ -260,7 +260,9 @@ def test_the_plot_axis_is_local_time(tmp_path):
     result = pumpsim.simulate(pumpsim.load_scenario(str(tmp_path / "s.yaml")))
     fig = figure(result)
     axis = fig.pumpsim_time_axis["axes"]
-    assert axis.get_xlabel().startswith("date, Europe/Paris local time (the scenario starts ")
+    assert axis.get_xlabel() == (
+        "date (Europe/Paris local time), and time from the start (06 Jan 2025 08:00+01:00)"
+    )
     # x = 0 h is 2025-01-06 08:00 local; x = 1993 h is 2025-03-30 10:00 local (summer time)
     left, _ = axis.get_xlim()
     at = mdates.num2date(left + 1993 / 24.0, tz=PARIS)

@@ -8,10 +8,9 @@ from pydantic import BaseModel
 
 from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
-from pumpsim.outputs.expectations import evaluate
 from pumpsim.outputs.findings import findings
 from pumpsim.outputs.result import Result
-from pumpsim.scenario.checks import clock_notes, faulty_pump_notes
+from pumpsim.outputs.verdicts import evaluate
 from pumpsim.scenario.faults import resolve_faults
 from pumpsim.scenario.resolve import event as model_event
 from pumpsim.scenario.resolve import setup_of
@@ -53,7 +52,7 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
             scenario=scenario,
             outcomes=evaluate(list(scenario.expect), fitted.record),
             fits=fitted.intervals,
-            notes=clock_notes(scenario),
+            notes=list(fitted.setup.notes),
         )
         result.outcomes.extend(findings(result, scenario.fail_on))  # strict mode (section 11)
         return result
@@ -72,7 +71,7 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
         run=run,
         scenario=scenario,
         outcomes=evaluate(list(scenario.expect), run),
-        notes=faulty_pump_notes(scenario) + clock_notes(scenario),
+        notes=list(setup.notes),
     )
     result.outcomes.extend(findings(result, scenario.fail_on))  # strict mode (section 11)
     return result

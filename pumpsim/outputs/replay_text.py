@@ -11,7 +11,7 @@ from pumpsim.model.engine import Engine
 from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.outcome import summary_lines
 from pumpsim.outputs.result import Result
-from pumpsim.scenario.checks import clock_notes
+from pumpsim.scenario.resolve import clock_notes
 
 #: Refill records of two runs closer than this are the same visit.
 _SAME_H = 1e-6

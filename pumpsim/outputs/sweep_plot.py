@@ -7,7 +7,10 @@ import math
 import os
 from typing import Any
 
+from pumpsim.files import write_output
 from pumpsim.model.units import HOURS_PER_YEAR
+from pumpsim.outputs.matplotlib_quiet import quiet_logger
+from pumpsim.outputs.report.plot import render
 
 #: Heat maps drawn side by side at most (one per grid point); the rest are in summary.json.
 MAX_HEATMAPS = 6
@@ -18,10 +21,8 @@ def plot_sweep(result: Any, path: str) -> str:
 
     A relative ``path`` is taken inside the sweep's output folder.
     """
+    quiet_logger()  # before matplotlib's import, which warns about an unwritable config folder
     from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
-
-    from pumpsim.files import write_output
-    from pumpsim.outputs.report.plot import render
 
     if not os.path.isabs(path) and os.path.dirname(path) == "":
         path = os.path.join(result.out_dir, path)

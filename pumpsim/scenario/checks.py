@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pumpsim.errors import ScenarioError, format_path
-from pumpsim.model.clock import Clock, pump_clock_note
+from pumpsim.model.clock import Clock
 from pumpsim.model.flags import CAUSES
 from pumpsim.model.setup import fills
 from pumpsim.scenario import schema
@@ -278,35 +278,6 @@ def check_against_profile(sc: schema.Scenario, changed: Iterable[str] | None = N
     for check, reads in CHECKS:
         if keys is None or any(_touches(k, r) for k in keys for r in reads):
             check(sc, profile)
-
-
-def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
-    """Notes for the result: pumps whose accuracy is beyond the device's specification."""
-    profile = device_profile(sc)
-    spec = profile.accuracy_spec_fraction
-    notes: list[str] = []
-
-    def note(accuracy: Any, what: str) -> None:
-        if isinstance(accuracy, int | float) and abs(accuracy) > spec:
-            notes.append(
-                f"{what} {accuracy:+.1%} is beyond the {profile.name} specification "
-                f"(±{spec:.1%}): this scenario models a faulty pump"
-            )
-
-    note(sc.pump.accuracy, "pump.accuracy")
-    for index, event in enumerate(sc.events):
-        if isinstance(event, schema.PumpReplacementEvent):
-            note(event.accuracy, f"events[{index}].accuracy (a replacement pump)")
-        elif isinstance(event, schema.RefillEvent):
-            note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
-    return notes
-
-
-def clock_notes(sc: schema.Scenario) -> list[str]:
-    """Notes for the result: local time and the pump's clock part during the run (a start in a
-    time zone with daylight-saving time; contract section 11)."""
-    note = pump_clock_note(Clock.of(sc.start), sc.duration)
-    return [] if note is None else [note]
 
 
 #: A withdrawn residual may exceed what was put in by no more than rounding (mL).
