@@ -31,6 +31,9 @@ OUTPUTS = (
     "flags.csv",
     "summary.json",
     "survival.png",
+    "risk.png",
+    "risk.csv",
+    "columns.csv",
     "run.log",
 )
 
@@ -97,12 +100,17 @@ class BatchStore:
 
     def save(self, result: BatchResult) -> None:
         """Store one finished batch atomically."""
-        body = {"index": result.index, "rows": result.rows, "flags": result.flags}
+        body = {
+            "index": result.index,
+            "rows": result.rows,
+            "flags": result.flags,
+            "hazards": result.hazards,
+        }
         text = json.dumps(body, separators=(",", ":"), allow_nan=False)
         write_output(self.path(result.index), text, what="a finished batch")
 
-    def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]]]:
-        """The rows and flag records of one finished batch."""
+    def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+        """The rows, flag records and hazard records of one finished batch."""
         with open(self.path(index), encoding="utf-8") as fh:
             body = json.load(fh)
-        return body["rows"], body["flags"]
+        return body["rows"], body["flags"], body.get("hazards", [])
