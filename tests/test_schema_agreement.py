@@ -102,7 +102,7 @@ VALID_SCENARIOS = {
     "iso days and hours": BASE.replace("100d", "P90DT6H"),
     "compact parts": BASE.replace("100d", "2d 6h 30min"),
     "calendar instant": BASE + "events: [{at: 2026-02-01T09:30, type: catheter_repair}]\n",
-    "exponent number": BASE.replace("2000", "2e3"),
+    "exponent with a dot": BASE.replace("2000", "2.0e+3"),
     "flex days": BASE.replace(
         "therapy: {dose_mcg_per_day: 400}",
         "therapy:\n  mode: flex\n  days:\n"
@@ -190,6 +190,7 @@ INVALID_SCENARIOS = {
     "missing drug": BASE.replace("drug: {concentration_mcg_per_ml: 2000}\n", ""),
     "blank clinic log": BASE + "clinic_log: '  '\n",
     "accuracy as text": BASE + "pump: {accuracy: '0.1'}\n",
+    "an exponent YAML 1.1 reads as text": BASE.replace("2000", "2e3"),
 }
 
 

@@ -63,6 +63,9 @@ def _model_at(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
     return _pick(models, node)
 
 
+#: A number YAML 1.1 leaves as text: an exponent without a dot or a sign (``1e308``).
+_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
+
 #: Names pydantic gives the members of a union (``float | Literal["fit"]``): not user keys.
 _UNION_TAGS = frozenset({"float", "int", "str", "bool", "none"})
 
@@ -120,6 +123,11 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     if kind in ("float_type", "bool_type"):  # numbers and booleans are never converted
         given = err.get("input")
         want = "a number" if kind == "float_type" else "true or false"
+        if isinstance(given, str) and _EXPONENT.match(given):  # YAML 1.1 reads 1e308 as text
+            return (
+                f"{given!r} is text to YAML, not a number: write it with a dot and a signed "
+                "exponent (1.0e+308)"
+            )
         if isinstance(given, str):
             return f"{given!r} is text, not {want}: write it without quotes"
         return f"{given!r} is not {want}"

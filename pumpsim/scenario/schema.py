@@ -307,7 +307,8 @@ def scenario_json_schema() -> dict[str, Any]:
     a JSON Schema can say it. What needs the device profile (a reservoir size, a rate limit), the
     scenario's own clock (an instant after the end) or arithmetic (steps in increasing order) is
     the tool's alone. Dates are text, as editors read YAML (YAML 1.1 timestamps as their ISO form,
-    as check-jsonschema writes them).
+    as check-jsonschema writes them). The tool reads YAML 1.1: an editor reading YAML 1.2 takes
+    ``1e308`` for a number and ``yes`` for text, where the tool takes text and true.
     """
     doc = Scenario.model_json_schema()
     return {

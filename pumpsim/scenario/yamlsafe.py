@@ -19,7 +19,6 @@ same message and line as the pure loader gives.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +49,6 @@ _STANDARD_TAGS = frozenset(
     }
 )
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-#: A YAML 1.2 float that YAML 1.1 leaves as text: an exponent without a dot (``1e-3``).
-_YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
 
 
 def libyaml_available() -> bool:
@@ -193,9 +190,6 @@ class _Builder:
             tag = self._yaml.resolve(yaml.ScalarNode, event.value, event.implicit)
         self._check_tag(tag, path, line)
         if tag == "tag:yaml.org,2002:str":
-            if not event.style and _YAML12_FLOAT.match(event.value):
-                # YAML 1.1 reads 1e-3 (no dot) as text; YAML 1.2, JSON and editors read a number
-                return float(event.value)
             return event.value
         # YAML 1.1 reads 08:00 as a base-60 integer; a clock time is always meant.
         if tag in _NUMBER_TAGS and ":" in event.value:
