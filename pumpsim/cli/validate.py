@@ -27,7 +27,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             pumpsim.load_scenario(path)
         except ScenarioError as exc:
             sys.stdout.flush()
-            print(str(exc), file=sys.stderr)
+            for line in exc.lines():
+                print(line, file=sys.stderr)
             status = EXIT_INVALID
         else:
             print(f"ok  {path}")

@@ -60,6 +60,8 @@ def parse_duration_h(value: object) -> float:
     if _COMPACT.match(text):
         return sum(float(n) * _UNIT_HOURS[u] for n, u in _PART.findall(text))
     iso = _ISO.match(text)
+    if iso and iso.group("y") is not None:
+        raise DurationError(f"{value!r}: years are ambiguous; give days or weeks, e.g. 'P365D'")
     if iso and text not in ("P", "PT") and not text.endswith("T"):
         parts = iso.groupdict()
         return sum(float(v) * _UNIT_HOURS[k] for k, v in parts.items() if v is not None)

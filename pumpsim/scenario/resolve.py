@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pumpsim.model import setup as model
+from pumpsim.model.clock import Clock, pump_clock_note
 from pumpsim.model.flags import risk_factors, severity
 from pumpsim.model.profile import DeviceProfile
 from pumpsim.model.units import HOURS_PER_DAY
@@ -134,8 +135,15 @@ def _resolve(sc: schema.Scenario) -> model.Setup:
         max_daily_reduction=sc.risk.max_daily_reduction,
         programme=programme(sc.therapy, prof),
         events=tuple(event(ev, prof) for _, ev in sc.sorted_events()),
-        notes=tuple(faulty_pump_notes(sc)),
+        notes=tuple(faulty_pump_notes(sc) + clock_notes(sc)),
     )
+
+
+def clock_notes(sc: schema.Scenario) -> list[str]:
+    """Notes for the result: local time and the pump's clock part during the run (a start in a
+    time zone with daylight-saving time; contract section 11)."""
+    note = pump_clock_note(Clock.of(sc.start), sc.duration)
+    return [] if note is None else [note]
 
 
 def faulty_pump_notes(sc: schema.Scenario) -> list[str]:

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, WithJsonSchema, field_validator
+from pydantic import Strict as Exact
 
-from pumpsim.scenario import limits
-from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start
+from pumpsim.scenario import grammar, limits
+from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start, start_json_schema
 from pumpsim.scenario.events import (
     CATHETER_FAULT_KINDS,
     EVENT_TYPES,
@@ -38,14 +39,25 @@ from pumpsim.scenario.events import (
     RefillEvent,
     ReprogramEvent,
 )
-from pumpsim.scenario.expect import VALUE_TARGETS, VISIT_TARGETS, AlarmName, Expectation, FlagName
+from pumpsim.scenario.expect import (
+    FAIL_ON_KINDS,
+    VALUE_TARGETS,
+    VISIT_TARGETS,
+    AlarmName,
+    Expectation,
+    FailOn,
+    FlagName,
+)
 from pumpsim.scenario.quantities import (
+    Boolean,
     ConcentrationMcgPerMl,
     DoseMcg,
     DoseMcgPerHour,
     Duration,
     Fraction,
     InstantH,
+    Integer,
+    Number,
     PositiveDoseMcg,
     PositiveDuration,
     PositiveVolumeMl,
@@ -57,6 +69,7 @@ from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Ptm, Therapy, clock_to_
 __all__ = [
     "CATHETER_FAULT_KINDS",
     "EVENT_TYPES",
+    "FAIL_ON_KINDS",
     "PUMP_FAULT_KINDS",
     "RETAINING_FAULTS",
     "VALUE_TARGETS",
@@ -118,7 +131,7 @@ class Pump(Strict):
     initial_volume_ml: VolumeMl | None = None
     age: Duration = 0.0
     #: actual/programmed - 1, or ``fit``: fitted per refill interval to a clinic log (section 7)
-    accuracy: Annotated[float, Field(gt=-1.0, le=10.0)] | Literal["fit"] = 0.0
+    accuracy: Annotated[float, Exact(), Field(gt=-1.0, le=10.0)] | Literal["fit"] = 0.0
     low_reservoir_alarm_ml: VolumeMl | None = None
     empty_reservoir_alarm_ml: VolumeMl | None = None
     min_rate_ml_per_day: VolumeMl | None = None
@@ -142,10 +155,19 @@ class CatheterSection(Strict):
 class Patient(Strict):
     """Boxed-warning risk factors and whether therapy is at steady state at t = 0."""
 
-    injury_level: str | None = None
-    communication_difficulty: bool = False
-    prior_withdrawal: bool = False
-    established: bool = True
+    injury_level: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string", "pattern": grammar.INJURY_LEVEL}, {"type": "null"}],
+                "description": "vertebral level of the spinal cord injury (C1-C8, T1-T12, "
+                "L1-L5, S1-S5), or null",
+            }
+        ),
+    ] = None
+    communication_difficulty: Boolean = False
+    prior_withdrawal: Boolean = False
+    established: Boolean = True
 
     @field_validator("injury_level", mode="before")
     @classmethod
@@ -164,8 +186,8 @@ class Risk(Strict):
     """Abrupt-discontinuation detector settings (contract section 4)."""
 
     csf_half_life: PositiveDuration | None = None  # default: the drug profile's half-life
-    threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    max_daily_reduction: float = Field(0.3, gt=0.0, lt=1.0)
+    threshold: Number = Field(0.5, gt=0.0, lt=1.0)
+    max_daily_reduction: Number = Field(0.3, gt=0.0, lt=1.0)
 
 
 class Scenario(Strict):
@@ -184,11 +206,14 @@ class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     description: str = ""
     duration: PositiveDuration
-    seed: int = Field(0, ge=0, lt=limits.SEED_LIMIT)
-    start: datetime = DEFAULT_START
+    seed: Integer = Field(0, ge=0, lt=limits.SEED_LIMIT)
+    start: Annotated[datetime, WithJsonSchema(start_json_schema())] = DEFAULT_START
     hazard: list[str] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     #: a clinic log (CSV, relative to the scenario file) whose rows are appended to ``events``
-    clinic_log: str | None = None
+    clinic_log: Annotated[
+        str | None,
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"\S"}, {"type": "null"}]}),
+    ] = None
     pump: Pump = Pump()
     drug: Drug
     catheter: CatheterSection = CatheterSection()
@@ -197,6 +222,8 @@ class Scenario(Strict):
     risk: Risk = Risk()
     events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     expect: list[Expectation] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
+    #: strict mode (section 11): findings that fail the run like expectations
+    fail_on: list[FailOn] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     #: Optional stochastic fault streams (contract section 8's ``faults:``), drawn from ``seed``.
     #: Without it a scenario is deterministic.
     faults: dict[str, Any] | None = None
@@ -270,3 +297,22 @@ class Scenario(Strict):
             copy._checked = False
             copy._setup = None
         return copy
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of a scenario file (``pumpsim schema scenario``).
+
+    Generated from the models that validate, with the text forms of ``grammar`` and the
+    cross-key rules of ``schema_rules``, so it accepts what ``pumpsim validate`` accepts wherever
+    a JSON Schema can say it. What needs the device profile (a reservoir size, a rate limit), the
+    scenario's own clock (an instant after the end) or arithmetic (steps in increasing order) is
+    the tool's alone. Dates are text, as editors read YAML (YAML 1.1 timestamps as their ISO form,
+    as check-jsonschema writes them). The tool reads YAML 1.1: an editor reading YAML 1.2 takes
+    ``1e308`` for a number and ``yes`` for text, where the tool takes text and true.
+    """
+    doc = Scenario.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$comment": "generated by pumpsim schema scenario from the models that validate",
+        **doc,
+    }
