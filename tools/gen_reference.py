@@ -701,8 +701,8 @@ def section_scenario(g: Gen) -> list[str]:
     from pumpsim.scenario import schema
 
     out = ["## Scenario keys", ""]
-    out += [_doc(schema.Scenario.__doc__), ""]
-    out += _table(("key", "type", "default", "meaning"), g.key_rows(schema.Scenario))
+    out += [_doc(schema.ScenarioFile.__doc__), ""]
+    out += _table(("key", "type", "default", "meaning"), g.key_rows(schema.ScenarioFile))
     out += ["", "### Therapy (programme)", ""]
     out += [_doc(schema.Therapy.__doc__), ""]
     rows = g.key_rows(schema.Therapy, "therapy.", flatten=False)

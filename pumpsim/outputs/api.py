@@ -11,10 +11,10 @@ from pumpsim.model.engine import Engine
 from pumpsim.outputs.findings import findings
 from pumpsim.outputs.result import Result
 from pumpsim.outputs.verdicts import evaluate
+from pumpsim.scenario.checked import Scenario
 from pumpsim.scenario.faults import resolve_faults
 from pumpsim.scenario.resolve import event as model_event
 from pumpsim.scenario.resolve import setup_of
-from pumpsim.scenario.schema import Scenario
 from pumpsim.studies.fit import fit
 from pumpsim.studies.sweep.clinic import fault_streams
 

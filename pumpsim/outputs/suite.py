@@ -15,7 +15,7 @@ import yaml
 from pumpsim.errors import ScenarioError
 from pumpsim.outputs.api import simulate
 from pumpsim.outputs.findings import apply_fail_on
-from pumpsim.scenario.loader import load_scenario
+from pumpsim.scenario.checked import load_scenario
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import copy
 import difflib
 import os
 import re
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -17,7 +17,9 @@ from pumpsim.errors import ScenarioError, ScenarioErrors, raise_all
 from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile, check_fit_inputs
 from pumpsim.scenario.clinic_log import ClinicLog, read_clinic_log
-from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
+from pumpsim.scenario.yamlsafe import LocatedYaml
+
+ScenarioT = TypeVar("ScenarioT", bound=schema.ScenarioFile)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -48,7 +50,7 @@ def _pick(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
 def _model_at(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
     """The pydantic model that owns the mapping at ``path`` (for did-you-mean), read from the
     schema's own annotations, at any depth (``events[0].therapy.steps[1]``)."""
-    models: list[type[BaseModel]] = [schema.Scenario]
+    models: list[type[BaseModel]] = [schema.ScenarioFile]
     node = data
     for part in path:
         if isinstance(part, int):
@@ -229,9 +231,14 @@ def _check_start(data: dict[str, Any], located: LocatedYaml, file: str) -> None:
 
 
 def parse_scenario(
-    located: LocatedYaml, file: str, *, base_dir: str | None = None
-) -> schema.Scenario:
-    """Validate parsed data into a checked Scenario: the schema, then the device profile.
+    located: LocatedYaml,
+    file: str,
+    model: type[ScenarioT],
+    *,
+    base_dir: str | None = None,
+) -> ScenarioT:
+    """Validate parsed data into a checked scenario of class ``model`` (a ``ScenarioFile``;
+    ``pumpsim.scenario.checked.Scenario``): the schema, then the device profile.
 
     The one path for YAML files, YAML text and mappings (``Scenario.from_dict``).
 
@@ -251,7 +258,7 @@ def parse_scenario(
     rows: list[ScenarioError] = []  # a clinic log's rows found bad by the scenario's checks
     while True:
         try:
-            scenario = _checked(data, view, located, file)
+            scenario = _checked(data, view, located, file, model)
             break
         except ScenarioError as exc:
             moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
@@ -271,11 +278,11 @@ def parse_scenario(
 
 
 def _checked(
-    data: dict[str, Any], view: LocatedYaml, located: LocatedYaml, file: str
-) -> schema.Scenario:
+    data: dict[str, Any], view: LocatedYaml, located: LocatedYaml, file: str, model: type[ScenarioT]
+) -> ScenarioT:
     """The schema, then the device profile (and a fit's inputs). Raises ScenarioError."""
     try:
-        scenario = schema.Scenario.model_validate(data)
+        scenario = model.model_validate(data)
     except ValidationError as exc:
         raise error_from_validation(exc, data, file=file, located=view) from None
     try:
@@ -284,14 +291,3 @@ def _checked(
     except ScenarioError as exc:
         raise exc.located(file, located.line_of(exc.path)) from None
     return scenario
-
-
-def load_scenario(path: str) -> schema.Scenario:
-    """Load and validate a scenario file. Raises ScenarioError (one line, with file and line)."""
-    located, name = load_yaml_file(str(path))
-    return parse_scenario(located, name, base_dir=os.path.dirname(os.path.abspath(str(path))))
-
-
-def load_scenario_text(text: str, file: str = "<text>") -> schema.Scenario:
-    """Load and validate a scenario from a YAML string."""
-    return parse_scenario(load_yaml_text(text, file), file)

@@ -3,7 +3,7 @@
 Every model is strict: an unknown key is an error. Durations are read with their unit and held
 in hours (fields named after the YAML key hold hours; see ``pumpsim.model.units``).
 
-This module holds the ``Scenario`` itself and what is implanted and known at t = 0 (pump,
+This module holds the ``ScenarioFile`` itself and what is implanted and known at t = 0 (pump,
 battery, drug, catheter, patient, risk settings). The rest of the contract lives in modules named
 after it and is re-exported here: ``quantities`` (durations, instants, volumes, doses, the
 ``Strict`` base), ``therapy`` (programmes and flex steps), ``events`` (the event models and their
@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, WithJsonSchema, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator
 from pydantic import Strict as Exact
 
+from pumpsim.errors import format_path
 from pumpsim.scenario import grammar, limits
 from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start, start_json_schema
 from pumpsim.scenario.events import (
@@ -48,6 +49,8 @@ from pumpsim.scenario.expect import (
     FailOn,
     FlagName,
 )
+from pumpsim.scenario.faults import SettingsError, resolve_faults
+from pumpsim.scenario.profiles import ProfileError, load_device_profile
 from pumpsim.scenario.quantities import (
     Boolean,
     ConcentrationMcgPerMl,
@@ -106,7 +109,7 @@ __all__ = [
     "RefillEvent",
     "ReprogramEvent",
     "Risk",
-    "Scenario",
+    "ScenarioFile",
     "Strict",
     "Therapy",
     "VolumeMl",
@@ -190,14 +193,16 @@ class Risk(Strict):
     max_daily_reduction: Number = Field(0.3, gt=0.0, lt=1.0)
 
 
-class Scenario(Strict):
-    """A whole scenario file. Events keep file order; the engine sorts them by ``at``.
+class ScenarioFile(Strict):
+    """A whole scenario file, as the schema reads it. Events keep file order; the engine sorts
+    them by ``at``.
 
-    Build one with ``pumpsim.load_scenario`` (YAML), ``Scenario.from_dict`` (a mapping shaped
-    like the YAML) or ``scenario.with_values`` (a checked variant). These apply every check,
-    device-profile limits included, and mark the result as checked; ``pumpsim.simulate``
-    refuses a scenario without that mark (``Scenario.model_validate`` skips the device checks).
+    The scenario users build and run is ``pumpsim.scenario.checked.Scenario``
+    (``pumpsim.Scenario``): this model plus the checked constructors. A ``ScenarioFile``
+    validated on its own (``model_validate``) has passed the schema only, not the device checks.
     """
+
+    model_config = ConfigDict(**Strict.model_config, title="Scenario")
 
     _checked: bool = PrivateAttr(default=False)
     #: the model's resolved settings, made once (``pumpsim.scenario.resolve.setup_of``)
@@ -233,10 +238,6 @@ class Scenario(Strict):
     def _faults(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
         if value is None:
             return None
-        from pumpsim.errors import format_path
-        from pumpsim.scenario.faults import SettingsError, resolve_faults
-        from pumpsim.scenario.profiles import ProfileError, load_device_profile
-
         pump = info.data.get("pump")
         try:
             profile = load_device_profile(pump.profile if pump is not None else "synchromed-ii")
@@ -263,28 +264,6 @@ class Scenario(Strict):
         """(file index, event) pairs in time order; ties keep file order."""
         return sorted(enumerate(self.events), key=lambda pair: (pair[1].at, pair[0]))
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Scenario:
-        """A checked scenario from a mapping shaped like the YAML (durations as ``"90d"``...).
-
-        Applies every check the YAML path applies, device-profile limits included. Raises
-        ScenarioError naming ``source`` and the key path.
-        """
-        from pumpsim.scenario.build import scenario_from_dict
-
-        return scenario_from_dict(data, source=source)
-
-    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
-        """A checked variant with some keys replaced, e.g. ``{"pump.accuracy": 0.1}``.
-
-        Keys are dotted key paths (``events[2].volume_ml`` for list items); values are given
-        as in YAML. Only what changed, and what depends on it, is checked again. Raises
-        ScenarioError naming the key path.
-        """
-        from pumpsim.scenario.build import with_values
-
-        return with_values(self, changes)
-
     @property
     def checked(self) -> bool:
         """Whether every check passed (set by the checked constructors only)."""
@@ -310,7 +289,7 @@ def scenario_json_schema() -> dict[str, Any]:
     as check-jsonschema writes them). The tool reads YAML 1.1: an editor reading YAML 1.2 takes
     ``1e308`` for a number and ``yes`` for text, where the tool takes text and true.
     """
-    doc = Scenario.model_json_schema()
+    doc = ScenarioFile.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$comment": "generated by pumpsim schema scenario from the models that validate",

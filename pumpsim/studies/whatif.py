@@ -85,7 +85,7 @@ def _option_error(text: str, message: str) -> ScenarioError:
     return ScenarioError(f"--what-if {text!r}: {message}")
 
 
-def reconstruction(scenario: schema.Scenario) -> Setup:
+def reconstruction(scenario: schema.ScenarioFile) -> Setup:
     """The recorded history as it really ran: the fit's Setup (every interval's fitted accuracy
     in place) for ``accuracy: fit``, else the scenario's own Setup."""
     if scenario.pump.accuracy == "fit":
@@ -163,7 +163,7 @@ def apply_what_if(setup: Setup, change: WhatIf) -> Setup:
     return replace(setup, events=tuple(changed))
 
 
-def what_if(scenario: schema.Scenario, changes: list[WhatIf]) -> tuple[Setup, list[str]]:
+def what_if(scenario: schema.ScenarioFile, changes: list[WhatIf]) -> tuple[Setup, list[str]]:
     """The reconstruction of ``scenario`` with every change made, in order, and one line saying
     what each change did."""
     changed = reconstruction(scenario)
