@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import pumpsim  # noqa: E402
-from pumpsim.model.schedule import Schedule  # noqa: E402
+from pumpsim.scenario.resolve import setup_of  # noqa: E402
 from pumpsim.scenario.profiles import load_device_profile  # noqa: E402
 
 MINUTE_H = 1.0 / 60.0
@@ -41,7 +41,8 @@ MINUTE_H = 1.0 / 60.0
 def naive(scenario) -> dict[str, list[float]]:
     """The same model, stepped every simulated minute in SimPy. Returns alarm start times (h)."""
     prof = load_device_profile(scenario.pump.profile)
-    sched = Schedule.from_therapy(scenario.therapy, scenario.start)
+    setup = setup_of(scenario)
+    sched = setup.programme.schedule(setup.start)
     conc = scenario.drug.concentration_mcg_per_ml
     k = math.log(2) / 1.5
     state = {

@@ -14,6 +14,8 @@ from conftest import ROOT
 #: Libraries that may be imported inside a function: optional extras, and numpy and matplotlib,
 #: which the run path must not pay for (``pumpsim run`` starts in a few hundred milliseconds).
 HEAVY = {"matplotlib", "pandas", "pyarrow", "dask", "distributed", "tqdm", "numpy"}
+#: The model's numpy code lives in one module of its own, loaded only when arrays are asked for.
+HEAVY_MODULES = {"pumpsim.model.schedule_arrays"}
 #: The command line imports the library inside each command, so that ``pumpsim --help`` (and
 #: building the parser) stays instant: that is its job, and it is the top layer.
 LAZY_PLACES = ("pumpsim/cli/", "pumpsim/__init__.py")
@@ -59,7 +61,8 @@ def test_imports_inside_functions_are_for_heavy_libraries_only(path):
     wrong = [
         f"{rel}:{line} imports {name} inside a function"
         for line, name in _imports_in_functions(path)
-        if name.split(".")[0] == "pumpsim" or name.split(".")[0] not in HEAVY | _STDLIB
+        if name not in HEAVY_MODULES
+        and (name.split(".")[0] == "pumpsim" or name.split(".")[0] not in HEAVY | _STDLIB)
     ]
     assert not wrong, "\n".join(wrong)
 

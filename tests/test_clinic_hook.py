@@ -9,12 +9,12 @@ from test_accounting import timelines
 
 import pumpsim
 from pumpsim.model.engine import Engine
+from pumpsim.scenario.checked import Scenario
 from pumpsim.scenario.resolve import setup_of
 from pumpsim.scenario.schema import (
     PumpReplacementEvent,
     RefillEvent,
     ReprogramEvent,
-    Scenario,
     Therapy,
 )
 

@@ -43,11 +43,15 @@ def on_grid(t_h: float, now_h: float, end_h: float) -> float:
     return min(max(round(t_h * GRID_PER_H) / GRID_PER_H, now_h), end_h)
 
 
+#: An answer no key matches.
+_STALE: tuple[Any, list[Crossing]] = (object(), [])
+
+
 class Crossings:
     """The parts' next crossings for one run, each kept until what it depends on changes."""
 
-    __slots__ = ("_battery", "_csf", "_estimate", "_front", "_true", "battery", "catheter",
-                 "csf", "detectors", "end_h", "reservoir")  # fmt: skip
+    __slots__ = ("_battery", "_csf", "_estimate", "_flows", "_front", "_schedule", "_true",
+                 "battery", "catheter", "csf", "detectors", "end_h", "reservoir")  # fmt: skip
 
     def __init__(
         self,
@@ -64,12 +68,10 @@ class Crossings:
         self.battery = battery
         self.detectors = detectors
         self.csf = csf
-        # (what the answer was worked out from, the answer)
-        self._estimate: tuple[Any, list[Crossing]] = (None, [])
-        self._true: tuple[Any, list[Crossing]] = (None, [])
-        self._front: tuple[Any, list[Crossing]] = (None, [])
-        self._battery: tuple[Any, list[Crossing]] = (None, [])
-        self._csf: tuple[Any, list[Crossing]] = (None, [])
+        # (what the answer was worked out from, the answer), under these flows and programme
+        self._flows: Flows | None = None
+        self._schedule: Schedule | None = None
+        self._estimate = self._true = self._front = self._battery = self._csf = _STALE
 
     def next(
         self, t_h: float, flows: Flows, schedule: Schedule, active_alarms: dict
@@ -78,26 +80,30 @@ class Crossings:
         the end). Asking again arms the catheter's front (the slug whose end it belongs to)."""
         end_h = self.end_h
         res, cath, bat = self.reservoir, self.catheter, self.battery
+        if flows is not self._flows or schedule is not self._schedule:
+            # other flows or another programme: every answer is stale (flows are shared
+            # objects, one per combination of inputs, so this is a cheap test)
+            self._flows, self._schedule = flows, schedule
+            self._estimate = self._true = self._front = self._battery = self._csf = _STALE
         when = _searcher(t_h, end_h, schedule)
-        sched = id(schedule)
-        debit, mech, drain = flows.est_debit, flows.mech, flows.battery
+        mech = flows.mech
         cands: list[Crossing] = []
 
-        low, empty = "low_reservoir" in active_alarms, "empty_reservoir" in active_alarms
-        key: Any = (res.est_jumps, debit.alpha, debit.beta, sched, low, empty)
+        key: Any = (res.est_jumps, "low_reservoir" in active_alarms,
+                    "empty_reservoir" in active_alarms)  # fmt: skip
         if key != self._estimate[0]:
             found: list[Crossing] = []
-            res.estimate_crossings(debit, active_alarms, when, found)
+            res.estimate_crossings(flows.est_debit, active_alarms, when, found)
             self._estimate = (key, found)
         cands += self._estimate[1]
 
         moving = mech.moves() and res.true_ml > 0
-        key = (res.true_jumps, mech.alpha, mech.beta, sched, moving)
+        key = (res.true_jumps, moving)
         if key != self._true[0]:
             self._true = (key, [(when(mech, res.true_ml), "true_empty")] if moving else [])
         cands += self._true[1]
 
-        key = (cath.jumps, res.conc_mcg_per_ml, mech.alpha, mech.beta, sched, moving)
+        key = (cath.jumps, res.conc_mcg_per_ml, moving)
         if key != self._front[0]:
             found = []
             front = cath.front_volume_ml(res.conc_mcg_per_ml) if moving else None
@@ -107,16 +113,14 @@ class Crossings:
             self._front = (key, found)
         cands += self._front[1]
 
-        key = (bat.jumps, bat.eri, bat.explicit_eri_h, drain.alpha, drain.beta, sched)
+        key = (bat.jumps, bat.eri, bat.explicit_eri_h)
         if key != self._battery[0]:
-            eri = bat.crossing(drain, when)
+            eri = bat.crossing(flows.battery, when)
             self._battery = (key, [] if eri is None else [(eri, "battery_eri")])
         cands += self._battery[1]
 
-        exp_, dlv = flows.expected, flows.delivered
         open_ = self.detectors.flags.open
-        key = (exp_.alpha, exp_.beta, dlv.alpha, dlv.beta, sched,
-               "abrupt_discontinuation" in open_, "overdose_risk" in open_)  # fmt: skip
+        key = ("abrupt_discontinuation" in open_, "overdose_risk" in open_)
         if key != self._csf[0]:
             found = []
             self.detectors.crossings(t_h, end_h, self.csf, schedule, flows, found)

@@ -15,19 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pumpsim.model.affine import Affine
 from pumpsim.model.agenda import Agenda, Token
 from pumpsim.model.assembly import assemble
 from pumpsim.model.collector import collector_paused
+from pumpsim.model.composition import compose
 from pumpsim.model.crossings import Crossings
 from pumpsim.model.desk import Clinic, Desk
 from pumpsim.model.flows import Flows
 from pumpsim.model.logbook import Logbook
-from pumpsim.model.parts.battery import Battery
-from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.drive import Drive
-from pumpsim.model.parts.firmware import Firmware
-from pumpsim.model.parts.reservoir import Reservoir
 from pumpsim.model.procedures.replacement import replace_pump
 from pumpsim.model.record import ConcentrationSpan, Final, PumpSpan, RunRecord
 from pumpsim.model.segment import Segment, Trajectory
@@ -57,26 +53,6 @@ class Engine:
         self.crossings = Crossings(
             setup.duration_h, self.reservoir, self.catheter, self.battery, self.detectors, self.csf
         )
-        self._handlers: dict[str, Callable[[float, Any, int | None], None]] = {
-            "refill": self._ev_refill,
-            "reprogram": lambda t, ev, i: self._program(t, ev.programme, "reprogram"),
-            "bolus": lambda t, ev, i: self.firmware.add_bolus(
-                t, "clinician", ev.dose_mcg, ev.duration_h
-            ),
-            "ptm_bolus": lambda t, ev, i: self.firmware.request_ptm(t, self._mode()),
-            "catheter_fault": lambda t, ev, i: self.catheter.start_fault(
-                t, ev.kind, ev.delivered_fraction, ev.duration_h, self.clock.at, self.logs
-            ),
-            "catheter_repair": lambda t, ev, i: self.catheter.repair(t, self.logs),
-            "mri": lambda t, ev, i: self.drive.stall(
-                t, t + ev.duration_h + ev.recovery_delay_h, "mri"
-            ),
-            "motor_stall": lambda t, ev, i: self.drive.stall(
-                t, None if ev.duration_h is None else t + ev.duration_h, "motor_stall"
-            ),
-            "pump_fault": lambda t, ev, i: self.firmware.fault(t, ev.kind),
-            "pump_replacement": self._ev_pump_replacement,
-        }
         self.t_last = 0.0
         self.segments: list[Segment] = []
         res = self.reservoir
@@ -137,7 +113,7 @@ class Engine:
     def _handle(self, fn: Callable[..., None], args: tuple) -> None:
         t = self.clock.now
         self.engine_events += 1
-        if fn == self._on_crossing:
+        if getattr(fn, "__func__", None) is _CROSSING:
             last_t, n = self._instant
             n = n + 1 if last_t == t else 0
             self._instant = (t, n)
@@ -209,8 +185,35 @@ class Engine:
 
     # -- events -------------------------------------------------------------------------------
     def _on_event(self, t: float, ev: Any, index: int | None) -> None:
-        self._handlers[ev.type](t, ev, index)
+        getattr(self, _HANDLERS[ev.type])(t, ev, index)
         self._applied = ev
+
+    def _ev_reprogram(self, t: float, ev: Any, index: int | None) -> None:
+        self._program(t, ev.programme, "reprogram")
+
+    def _ev_bolus(self, t: float, ev: Any, index: int | None) -> None:
+        self.firmware.add_bolus(t, "clinician", ev.dose_mcg, ev.duration_h)
+
+    def _ev_ptm_bolus(self, t: float, ev: Any, index: int | None) -> None:
+        self.firmware.request_ptm(t, self._mode())
+
+    def _ev_catheter_fault(self, t: float, ev: Any, index: int | None) -> None:
+        self.catheter.start_fault(
+            t, ev.kind, ev.delivered_fraction, ev.duration_h, self.clock.at, self.logs
+        )
+
+    def _ev_catheter_repair(self, t: float, ev: Any, index: int | None) -> None:
+        self.catheter.repair(t, self.logs)
+
+    def _ev_mri(self, t: float, ev: Any, index: int | None) -> None:
+        self.drive.stall(t, t + ev.duration_h + ev.recovery_delay_h, "mri")
+
+    def _ev_motor_stall(self, t: float, ev: Any, index: int | None) -> None:
+        until = None if ev.duration_h is None else t + ev.duration_h
+        self.drive.stall(t, until, "motor_stall")
+
+    def _ev_pump_fault(self, t: float, ev: Any, index: int | None) -> None:
+        self.firmware.fault(t, ev.kind)
 
     def _program(self, t: float, programme: Programme, reason: str) -> None:
         fw = self.firmware
@@ -309,7 +312,6 @@ class Engine:
         """Break the run's reference cycles (parts and pending appointments point back at the
         engine), so a loop of runs leaves no cyclic garbage behind."""
         self.clock.release()
-        self._handlers = {}
         self.desk = None
 
     def _record(self, t: float) -> None:
@@ -338,56 +340,20 @@ class Engine:
             )
 
 
-def compose(
-    mode: str,
-    firmware: Firmware,
-    reservoir: Reservoir,
-    catheter: Catheter,
-    drive: Drive,
-    battery: Battery,
-    cache: dict[tuple, Flows],
-) -> Flows:
-    """Every flow as alpha*f + beta, from the components' state right now.
-
-    The programme and requested boluses are expected; the motor moves them at the pump's
-    concentration (the catheter's during a bridge bolus) in normal mode; the mechanism moves
-    the motor's volume scaled by its accuracy and what the catheter lets through; the tip
-    passes on the catheter's front concentration, a leaking share of it elsewhere.
-
-    ``cache`` (one per run) maps the inputs to the flows already built from them: a run
-    returns to the same few states again and again, and the recorded pieces then share them.
-    """
-    bolus = firmware.bolus_mcg_per_h()
-    tip_conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
-    conc = tip_conc if firmware.bridge_active else reservoir.pump_conc_mcg_per_ml
-    retained = catheter.retained_fraction()
-    leak = catheter.leak_fraction()
-    key = (
-        mode,
-        bolus,
-        conc,
-        retained,
-        leak,
-        tip_conc,
-        drive.accuracy,
-        reservoir.true_ml <= 0.0,
-        reservoir.est_ml > 0.0,
+#: The method that applies each type of event.
+_HANDLERS = {
+    kind: f"_ev_{kind}"
+    for kind in (
+        "refill",
+        "reprogram",
+        "bolus",
+        "ptm_bolus",
+        "catheter_fault",
+        "catheter_repair",
+        "mri",
+        "motor_stall",
+        "pump_fault",
+        "pump_replacement",
     )
-    flows = cache.get(key)
-    if flows is not None:
-        return flows
-    motor = drive.motor(mode, conc, bolus)
-    mech = drive.mechanism(motor, retained, reservoir.true_ml)
-    flows = Flows(
-        mode=mode,
-        expected=Affine(1.0, bolus),
-        motor=motor,
-        est_debit=motor if reservoir.est_ml > 0.0 else Affine(),
-        mech=mech,
-        delivered=mech.scaled(tip_conc * leak),
-        battery=battery.drain(motor),
-        tip_conc=tip_conc,
-        leak=leak,
-    )
-    cache[key] = flows
-    return flows
+}
+_CROSSING = Engine._on_crossing

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pumpsim.model.units import HOURS_PER_DAY, HOURS_PER_WEEK, hour_of_day
 
@@ -44,6 +44,8 @@ class Schedule:
 
     __slots__ = (
         "_cum_end",
+        "_last_F",
+        "_last_steady",
         "_pss",
         "constant",
         "cum",
@@ -83,6 +85,10 @@ class Schedule:
         self.rate_max = max(self.rates)
         self._cum_end = self.cum[1:]  # amount of f from the period start to each step's end
         self._pss: dict[float, tuple[float, ...]] = {}
+        # The last position asked and its answer: a run asks for each instant twice (as the
+        # end of one step and the start of the next), so one remembered answer halves the work.
+        self._last_F: tuple[float, float] = (math.nan, 0.0)
+        self._last_steady: tuple[float, float, float] = (math.nan, math.nan, 0.0)
         #: mcg per day on average (``from_programme`` sets the programme's own figure).
         self.daily_dose_mcg = self.total * HOURS_PER_DAY / self.period_h
 
@@ -128,14 +134,20 @@ class Schedule:
         return self.rates[j]
 
     def _F(self, x: float) -> float:
+        last_x, value = self._last_F
+        if x == last_x:
+            return value
         q, j, p = self._locate(x)
-        return q * self.total + self.cum[j] + self.rates[j] * (p - self.starts[j])
+        value = q * self.total + self.cum[j] + self.rates[j] * (p - self.starts[j])
+        self._last_F = (x, value)
+        return value
 
     def integral(self, t0_h: float, t1_h: float) -> float:
         """∫ f dt from t0 to t1, in mcg."""
         if self.constant:
             return self.rates[0] * (t1_h - t0_h)
-        return self._F(t1_h + self.phase_h) - self._F(t0_h + self.phase_h)
+        start = self._F(t0_h + self.phase_h)
+        return self._F(t1_h + self.phase_h) - start  # the end is remembered: the next start
 
     def time_to_amount(self, t0_h: float, alpha: float, beta: float, amount: float) -> float:
         """First t ≥ t0 with ∫_{t0}^{t} (alpha*f + beta) = amount (alpha, beta ≥ 0); inf: never."""
@@ -148,6 +160,8 @@ class Schedule:
         if per_period <= 0.0 or amount / per_period > _FOREVER_PERIODS:
             return math.inf
         x0 = t0_h + self.phase_h
+        if beta == 0.0:
+            return self._time_to_programme_amount(x0, self._F(x0) + amount / alpha)
         goal = alpha * self._F(x0) + beta * x0 + amount
         P = self.period_h
         q = max(math.floor(goal / per_period), math.floor(x0 / P))
@@ -180,79 +194,29 @@ class Schedule:
                     return max(x, x0) - self.phase_h
         raise AssertionError("time_to_amount: no segment reached the goal")  # pragma: no cover
 
-    # -- the same, for arrays of instants (numpy, imported only here) -------------------------
-    def _locate_array(self, x: Any) -> tuple[Any, Any, Any]:
-        """``_locate`` for an array of positions."""
-        import numpy as np
-
-        period = self.period_h
-        q = np.floor(x / period)
-        p = x - q * period
-        edge = p >= period  # float edge, as in the scalar version
-        q = np.where(edge, q + 1, q)
-        p = np.where(edge, 0.0, p)
-        j = np.maximum(np.searchsorted(np.asarray(self.starts), p, side="right") - 1, 0)
-        return q, j, p
-
-    def _F_array(self, x: Any) -> Any:
-        import numpy as np
-
-        q, j, p = self._locate_array(x)
-        starts, cum, rates = (np.asarray(a) for a in (self.starts, self.cum, self.rates))
-        return q * self.total + cum[j] + rates[j] * (p - starts[j])
-
-    def integral_array(self, t0_h: float, t1_h: Any) -> Any:
-        """``integral(t0, t1)`` for an array of ends ``t1_h`` (mcg)."""
-        import numpy as np
-
-        if self.constant:
-            return self.rates[0] * (t1_h - t0_h)
-        start = self._F_array(np.array([t0_h + self.phase_h]))[0]
-        return self._F_array(t1_h + self.phase_h) - start
-
-    def rate_array(self, t_h: Any) -> Any:
-        """``rate_at`` for an array of instants (mcg/h, right-continuous)."""
-        import numpy as np
-
-        if self.constant:
-            return np.full_like(t_h, self.rates[0])
-        _, j, _ = self._locate_array(t_h + self.phase_h)
-        return np.asarray(self.rates)[j]
-
-    def steady_level_array(self, t_h: Any, k: float) -> Any:
-        """``steady_level`` for an array of instants."""
-        import numpy as np
-
-        if self.constant:
-            return np.full_like(t_h, self.rates[0] / k)
-        pss = np.asarray(self._pss_starts(k))
-        _, j, p = self._locate_array(t_h + self.phase_h)
-        r = np.asarray(self.rates)[j]
-        return r / k + (pss[j] - r / k) * np.exp(-k * (p - np.asarray(self.starts)[j]))
-
-    def levels_array(
-        self,
-        a0: tuple[float, float],
-        t0_h: float,
-        t1_h: Any,
-        inputs: tuple[tuple[float, float], tuple[float, float]],
-        k: float,
-    ) -> tuple[Any, Any]:
-        """``levels_at`` for an array of ends ``t1_h``: the same closed form, element by element
-        (an end equal to ``t0_h`` gives the start level exactly, as the scalar does)."""
-        import numpy as np
-
-        s0 = self.steady_level(t0_h, k)
-        s1 = self.steady_level_array(t1_h, k)
-        decay = np.exp(-k * (t1_h - t0_h))
-        (a, b), (c, d) = inputs
-        first = (a * s1 + b / k) + (a0[0] - (a * s0 + b / k)) * decay
-        second = (c * s1 + d / k) + (a0[1] - (c * s0 + d / k)) * decay
-        same = t1_h == t0_h
-        return np.where(same, a0[0], first), np.where(same, a0[1], second)
+    def _time_to_programme_amount(self, x0: float, F_goal: float) -> float:
+        """First t with F(t + phase) = F_goal at or after position x0: the programme's own
+        cumulative amount reaches the goal (``time_to_amount`` without a constant part)."""
+        total, cum = self.total, self.cum
+        # the goal in period q, at r in (0, total] of it: a goal on a period's boundary is
+        # reached at the end of that period's last step that moves, not a step later
+        q = math.ceil(F_goal / total) - 1
+        r = F_goal - q * total
+        if r <= 0.0:  # float edges
+            q -= 1
+            r += total
+        elif r > total:
+            q += 1
+            r -= total
+        j = min(bisect_left(self._cum_end, r), len(self.rates) - 1)
+        rate = self.rates[j]
+        x = q * self.period_h + self.starts[j]
+        if rate > 0.0:
+            x += (r - cum[j]) / rate
+        return max(x, x0) - self.phase_h
 
     # -- one-compartment levels ---------------------------------------------------------------
-    def _pss_starts(self, k: float) -> tuple[float, ...]:
+    def pss_starts(self, k: float) -> tuple[float, ...]:
         """Periodic steady state of A' = f - kA at each step start (A from f alone)."""
         cached = self._pss.get(k)
         if cached is not None:
@@ -274,20 +238,15 @@ class Schedule:
         """The periodic steady-state level of A' = f - kA at t (mcg, in units of f/k)."""
         if self.constant:
             return self.rates[0] / k
-        pss = self._pss_starts(k)
+        last_t, last_k, value = self._last_steady
+        if t_h == last_t and k == last_k:
+            return value
+        pss = self.pss_starts(k)
         _, j, p = self._locate(t_h + self.phase_h)
         r = self.rates[j]
-        return r / k + (pss[j] - r / k) * math.exp(-k * (p - self.starts[j]))
-
-    def level_at(
-        self, a0: float, t0_h: float, t1_h: float, alpha: float, beta: float, k: float
-    ) -> float:
-        """A(t1) for A' = alpha*f + beta - kA with A(t0) = a0 (exact)."""
-        if t1_h == t0_h:
-            return a0
-        p0 = alpha * self.steady_level(t0_h, k) + beta / k
-        p1 = alpha * self.steady_level(t1_h, k) + beta / k
-        return p1 + (a0 - p0) * math.exp(-k * (t1_h - t0_h))
+        value = r / k + (pss[j] - r / k) * math.exp(-k * (p - self.starts[j]))
+        self._last_steady = (t_h, k, value)
+        return value
 
     def levels_at(
         self,
@@ -358,7 +317,7 @@ class Schedule:
         if x_end <= b1 + P:
             return None
         # g = G_p + delta*exp(-k(x-b1)); the first full period [b1, b1+P] stayed ≥ 0.
-        pss = self._pss_starts(k)
+        pss = self.pss_starts(k)
         gp = [alpha * v + beta / k for v in pss]
         delta = g_b1 - gp[0]
         if delta <= 0.0:

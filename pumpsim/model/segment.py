@@ -156,13 +156,16 @@ class Segment:
         column, the same expressions element by element."""
         import numpy as np
 
+        from pumpsim.model.schedule_arrays import integral_array, levels_array, rate_array
+
         fl, sched = self.flows, self.schedule
         dt = t_h - self.t_h
-        F = sched.integral_array(self.t_h, t_h)
-        f_now = sched.rate_array(t_h)
+        F = integral_array(sched, self.t_h, t_h)
+        f_now = rate_array(sched, t_h)
         est = self.est_ml - np.minimum(fl.est_debit.alpha * F + fl.est_debit.beta * dt, self.est_ml)
         true = self.true_ml - np.minimum(fl.mech.alpha * F + fl.mech.beta * dt, self.true_ml)
-        exp_, act = sched.levels_array(
+        exp_, act = levels_array(
+            sched,
             (self.csf_expected, self.csf_actual), self.t_h, t_h,
             ((fl.expected.alpha, fl.expected.beta), (fl.delivered.alpha, fl.delivered.beta)),
             self.k,

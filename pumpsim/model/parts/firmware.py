@@ -22,6 +22,16 @@ from pumpsim.model.schedule import Schedule
 from pumpsim.model.setup import Programme
 from pumpsim.model.units import HOURS_PER_DAY
 
+#: The alarms the firmware's rules raise and clear, in the order it checks them.
+ALARM_RULES = (
+    "low_reservoir",
+    "empty_reservoir",
+    "motor_stall",
+    "eri",
+    "eos",
+    "low_battery_reset",
+    "critical_memory_error",
+)
 #: Volumes within this of an alarm level count as at the level (rounding of closed forms).
 _EPS_ML = 1e-9
 
@@ -150,18 +160,22 @@ class Firmware:
         eos: bool,
     ) -> list[str] | None:
         """Raise or clear every alarm from what the pump can see; the names just raised."""
-        faults = self.fault_flags
         active = self.alarms.active
+        faults = self.fault_flags
+        # what the alarm rules see, in the order the alarms are listed
+        seen = (
+            est_ml <= low_ml + _EPS_ML,
+            est_ml <= empty_ml + _EPS_ML,
+            stalled,
+            eri,
+            eos,
+            "low_battery_reset" in faults,
+            "critical_memory_error" in faults,
+        )
+        if not active and True not in seen:
+            return None  # the usual case: nothing sounds, nothing to raise
         raised = None
-        for name, on in (
-            ("low_reservoir", est_ml <= low_ml + _EPS_ML),
-            ("empty_reservoir", est_ml <= empty_ml + _EPS_ML),
-            ("motor_stall", stalled),
-            ("eri", eri),
-            ("eos", eos),
-            ("low_battery_reset", "low_battery_reset" in faults),
-            ("critical_memory_error", "critical_memory_error" in faults),
-        ):
+        for name, on in zip(ALARM_RULES, seen, strict=True):
             if on == (name in active):
                 continue  # no change
             what = self.alarms.set(name, on, t_h)
