@@ -10,9 +10,11 @@ from pumpsim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_TERMINATED,
     NOTHING_CHECKED,
     HelpFormatter,
     exit_codes_epilog,
+    visible,
 )
 
 
@@ -33,6 +35,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     spec = load_sweep(args.file, overrides)
     progress = not args.quiet and sys.stderr.isatty()
+    from pumpsim.errors import OutputError
+
+    def warn(line: str) -> None:
+        if not args.quiet:
+            print(visible(line), file=sys.stderr, flush=True)
+
     try:
         with without_pandas():
             result = run_sweep(
@@ -43,20 +51,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 fresh=args.fresh,
                 progress=progress,
+                warn=warn,
             )
     except SweepInterrupted as exc:
-        print(f"{args.out}: {exc}; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(visible(f"{args.out}: {exc}; run the same command again to resume"), file=sys.stderr)
+        return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
     except KeyboardInterrupt:  # while writing the outputs: every batch is stored
-        print(f"{args.out}: interrupted; run the same command again to resume", file=sys.stderr)
+        print(
+            visible(f"{args.out}: interrupted; run the same command again to resume"),
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except ExecutorError as exc:  # e.g. --dask without the extra
-        print(str(exc), file=sys.stderr)
+        print(visible(str(exc)), file=sys.stderr)
         return EXIT_INVALID
-    except OSError as exc:
+    except OutputError:
+        raise  # a path refused before work started (2) or a failed write (3)
+    except OSError as exc:  # once work has begun, like every command: a failed write is 3
         where = getattr(exc, "filename", None) or args.out
-        print(f"{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INVALID
+        raise OutputError(
+            str(where), f"cannot write the sweep: {exc.strerror or exc}", exit_code=3
+        ) from None
     lines = (
         []
         if args.quiet
@@ -69,7 +84,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         lines.append(f"wrote {path}\n")
     if not args.quiet:
         from pumpsim.cli.common import emit
-        from pumpsim.errors import OutputError
 
         try:
             emit("".join(lines))

@@ -13,6 +13,7 @@ from pumpsim.cli.common import (
     HelpFormatter,
     exit_codes_epilog,
     scenario_files,
+    visible,
 )
 
 
@@ -27,10 +28,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             pumpsim.load_scenario(path)
         except ScenarioError as exc:
             sys.stdout.flush()
-            print(str(exc), file=sys.stderr)
+            print(visible(str(exc)), file=sys.stderr)
             status = EXIT_INVALID
         else:
-            print(f"ok  {path}")
+            print(visible(f"ok  {path}"))
     return status
 
 

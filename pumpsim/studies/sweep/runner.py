@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pumpsim.errors import OutputError, Terminated
 from pumpsim.files import write_output
 from pumpsim.model.units import HOURS_PER_YEAR
 from pumpsim.studies.sweep.patient import FLAG_COLUMNS, columns, simulate_batch
@@ -27,15 +28,23 @@ from pumpsim.studies.sweep.table import TableWriter, have_pyarrow
 #: Patient-years per batch by default: about half a second of work, so that process and
 #: pickling overhead stays well under 5 % and progress and resume stay fine-grained.
 BATCH_PATIENT_YEARS = 500.0
+#: What one patient costs whatever its duration, in simulated years: setting a patient up
+#: (draws, variant, engine) costs about as much as simulating 1.5 years of it (measured: about
+#: 1.3 ms a patient plus 0.8 ms a simulated year). Without it a sweep of one-day patients
+#: packed 182,500 of them in a batch: minutes of work that Ctrl-C had to wait for.
+PATIENT_SETUP_YEARS = 1.5
 
 
 class SweepInterrupted(Exception):
-    """The sweep stopped before every batch was done (Ctrl-C or a failing batch hook)."""
+    """The sweep stopped before every batch was done: Ctrl-C (or a KeyboardInterrupt from the
+    batch hook), or SIGTERM (``terminated``)."""
 
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__(f"interrupted: {done} of {total} batches done")
+    def __init__(self, done: int, total: int, *, terminated: bool = False) -> None:
+        what = "terminated" if terminated else "interrupted"
+        super().__init__(f"{what}: {done} of {total} batches done")
         self.done = done
         self.total = total
+        self.terminated = terminated
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,11 @@ class SweepResult:
 
 
 def default_batch_size(spec: SweepSpec) -> int:
-    """Patients per batch: about ``BATCH_PATIENT_YEARS`` patient-years."""
+    """Patients per batch: about ``BATCH_PATIENT_YEARS`` patient-years of work, a patient
+    costing at least ``PATIENT_SETUP_YEARS`` (so a batch takes seconds whatever the duration)."""
     years = spec.duration_h / HOURS_PER_YEAR
-    return max(1, min(spec.patients, math.ceil(BATCH_PATIENT_YEARS / max(years, 1e-9))))
+    per_patient = max(years, PATIENT_SETUP_YEARS)
+    return max(1, min(spec.patients, math.ceil(BATCH_PATIENT_YEARS / per_patient)))
 
 
 def plan_batches(spec: SweepSpec, batch_size: int) -> list[Batch]:
@@ -127,6 +138,20 @@ def cell(value: Any, kind: str) -> Any:
     return value
 
 
+def prepare_out_dir(out_dir: str) -> None:
+    """Make the output folder, or refuse it before any work (OutputError, exit 2)."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputError(out_dir, "cannot write the sweep: is not a folder")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            out_dir, f"cannot write the sweep: {exc.strerror or exc}", exit_code=2
+        ) from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(out_dir, "cannot write the sweep: folder is not writable")
+
+
 def _log(out_dir: str, text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(os.path.join(out_dir, "run.log"), "a", encoding="utf-8") as fh:
@@ -145,13 +170,17 @@ def run_sweep(
     parquet: bool | None = None,
     keep_rows: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir`` and assemble its outputs.
 
     ``on_batch(index)`` is called after each batch is stored (a progress or test hook). Ctrl-C
     (or a KeyboardInterrupt from the hook) stops the sweep with SweepInterrupted; any other
-    exception stops it too and propagates. Finished batches stay stored either way.
+    exception (SIGTERM's included) stops it too and propagates. Either way the workers are
+    ended at once and finished batches stay stored. ``warn(line)`` hears of each stored batch
+    found damaged on a resume (it is computed again); run.log gets the line too.
     """
+    from pumpsim.studies.sweep.dask_endpoint import check_scheduler
     from pumpsim.studies.sweep.executors import (
         DaskExecutor,
         LocalPoolExecutor,
@@ -161,11 +190,18 @@ def run_sweep(
     from pumpsim.studies.sweep.progress import Progress
 
     size = batch_size or default_batch_size(spec)
-    os.makedirs(out_dir, exist_ok=True)
+    if isinstance(dask, str) and dask != "local":
+        check_scheduler(dask)  # not a scheduler: exit 2 in seconds, before the folder is touched
+    prepare_out_dir(out_dir)
     store = BatchStore(out_dir, spec.fingerprint, size, spec.name)
     store.open(fresh)
     batches = plan_batches(spec, size)
-    done = store.done() & {b.index for b in batches}
+    done, damaged = store.done({b.index: b.stop - b.first for b in batches})
+    for index, why in damaged:
+        line = f"{store.path(index)}: stored batch {index} is damaged ({why}); computing it again"
+        _log(out_dir, line)
+        if warn is not None:
+            warn(line)
     todo = [b for b in batches if b.index not in done]
     n_workers = workers or default_workers()
     started = time.monotonic()
@@ -209,15 +245,28 @@ def run_sweep(
                     on_batch(b.index)
             fill()
         stopped = False
-    except (KeyboardInterrupt, Exception) as exc:
+    except BaseException as exc:  # Ctrl-C, SIGTERM (the CLI's Terminated), a failing batch
         for future in inflight:
             future.cancel()
         bar.close()
         executor.close(cancel=True)
         elapsed = time.monotonic() - started
-        _log(out_dir, f"stopped after {elapsed:.2f} s: {finished} of {len(batches)} batches done")
-        if isinstance(exc, KeyboardInterrupt):
-            raise SweepInterrupted(finished, len(batches)) from None
+        signalled = isinstance(exc, KeyboardInterrupt | Terminated)
+        why = (
+            "interrupted"
+            if isinstance(exc, KeyboardInterrupt)
+            else "terminated (SIGTERM)"
+            if signalled
+            else f"{type(exc).__name__}: {exc}"
+        )
+        _log(
+            out_dir,
+            f"stopped after {elapsed:.2f} s ({why}): {finished} of {len(batches)} batches done",
+        )
+        if signalled:
+            raise SweepInterrupted(
+                finished, len(batches), terminated=isinstance(exc, Terminated)
+            ) from None
         raise
     finally:
         if not stopped:
