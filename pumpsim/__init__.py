@@ -15,7 +15,7 @@ written raises ``OutputError``.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from pumpsim.version import __version__
 
 __all__ = [
     "OutputError",

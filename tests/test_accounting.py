@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.model.engine import Engine
+from pumpsim.scenario.resolve import setup_of
 from pumpsim.scenario.schema import EVENT_TYPES, Scenario
 
 EVENT_KINDS = list(EVENT_TYPES)  # every event type of the contract
@@ -120,16 +121,16 @@ def timelines(draw):
 @given(timelines())
 def test_every_ml_and_mcg_is_accounted_for(raw):
     scenario = Scenario.model_validate(raw)
-    engine = Engine(scenario)
+    engine = Engine(setup_of(scenario))
     out = engine.run()
     tot = out.totals
     final = out.final
-    held_ml = final["reservoir_true_ml"] + final["catheter_ml"]
+    held_ml = final.reservoir_true_ml + final.catheter_ml
     spent_ml = (
         tot.delivered_intrathecal_ml + tot.delivered_elsewhere_ml + tot.pocket_ml + tot.withdrawn_ml
     )
     assert tot.injected_ml == pytest.approx(held_ml + spent_ml, abs=1e-9)
-    held_mcg = final["reservoir_mcg"] + final["catheter_mcg"]
+    held_mcg = final.reservoir_mcg + final.catheter_mcg
     spent_mcg = (
         tot.delivered_intrathecal_mcg
         + tot.delivered_elsewhere_mcg
@@ -137,9 +138,9 @@ def test_every_ml_and_mcg_is_accounted_for(raw):
         + tot.withdrawn_mcg
     )
     assert tot.injected_mcg == pytest.approx(held_mcg + spent_mcg, rel=1e-12, abs=1e-6)
-    assert min(out.series["true_ml"]) >= 0.0
-    assert min(out.series["estimated_ml"]) >= 0.0
-    assert final["catheter_ml"] == pytest.approx(scenario.catheter.volume_ml, abs=1e-9)
+    assert min(out.trajectory.series()["true_ml"]) >= 0.0
+    assert min(out.trajectory.series()["estimated_ml"]) >= 0.0
+    assert final.catheter_ml == pytest.approx(scenario.catheter.volume_ml, abs=1e-9)
     # the estimate is debited exactly by what the pump was programmed to move (floored at zero)
     refilled_est = sum(
         (e.volume_ml or 0.0) for e in scenario.events if e.type == "refill" and not e.missed
@@ -148,7 +149,7 @@ def test_every_ml_and_mcg_is_accounted_for(raw):
     assert math.isfinite(tot.programmed_mcg)
     # estimate bookkeeping: start + refills - debits - what refills/replacements reset away
     assert (
-        final["reservoir_estimated_ml"]
+        final.reservoir_estimated_ml
         <= (scenario.pump.initial_volume_ml or 20.0) + refilled_est + 1e-9
     )
 
@@ -167,7 +168,7 @@ events:
 """
     r = pumpsim.simulate(pumpsim.load_scenario_text(text))
     tot = r.run.totals
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(
         20.0 - tot.pumped_programmed_ml, abs=1e-12
     )
     assert tot.left_reservoir_ml == pytest.approx(20.0)  # over-infusion emptied the truth first

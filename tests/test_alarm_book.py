@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pumpsim.model.parts.alarms import AlarmBook
+from pumpsim.model.record import CriticalAlarms
 from pumpsim.scenario.profiles import load_device_profile
 
 PROFILE = load_device_profile("synchromed-ii")
@@ -40,6 +41,6 @@ def test_first_critical_matches_a_scan(toggles, t, span):
         now += step % 4  # several changes may share an instant
         book.set(name, on, float(now))
     for until in (float(t + span), math.inf):
-        assert book.first_critical_at_or_after(float(t), until) == brute_first_critical(
-            book, float(t), until
-        )
+        assert CriticalAlarms(book.history).first_at_or_after(
+            float(t), until
+        ) == brute_first_critical(book, float(t), until)

@@ -20,10 +20,12 @@ def test_five_day_occlusion_leaves_drug_in_reservoir():
         )
     )
     refill = r.run.refills[0]
-    assert refill["expected_residual_ml"] == pytest.approx(10.0, abs=1e-9)
-    assert refill["actual_residual_ml"] == pytest.approx(11.0, abs=1e-9)
-    assert refill["discrepancy_ml"] == pytest.approx(1.0, abs=1e-9)
-    assert not alarm_starts(r, "motor_stall") and not r.run.alarms.active  # silent
+    assert refill.expected_residual_ml == pytest.approx(10.0, abs=1e-9)
+    assert refill.actual_residual_ml == pytest.approx(11.0, abs=1e-9)
+    assert refill.discrepancy_ml == pytest.approx(1.0, abs=1e-9)
+    assert not alarm_starts(r, "motor_stall") and not [
+        a for a in r.run.alarms if a.end_h is None
+    ]  # silent
 
 
 @pytest.mark.parametrize("kind", ["disconnection", "fracture", "migration"])
@@ -110,14 +112,14 @@ def _transit(bridge: bool):
 
 def test_concentration_change_without_bridge_delivers_old_drug_for_48h():
     r = _transit(False)
-    s = r.run.series
+    s = r.run.trajectory.series()
     # From the refill the pump runs at 300/2000 = 0.15 mL/day, pushing 500 mcg/mL drug for
     # 0.3/0.15 = 2 days: 75 mcg/day, then 300 mcg/day.
     points = dict(zip(s["t_h"], s["delivered_mcg_per_day"], strict=True))
     assert points[24.0] == pytest.approx(75.0)
     assert points[72.0] == pytest.approx(300.0)
-    fronts = [e for e in r.run.physical_log if e["event"] == "catheter_front"]
-    assert [e["t_h"] for e in fronts] == [pytest.approx(72.0)]
+    fronts = [e for e in r.run.physical_log if e.event == "catheter_front"]
+    assert [e.t_h for e in fronts] == [pytest.approx(72.0)]
     delivered_48h = 75.0 * 2
     assert r.run.totals.delivered_intrathecal_mcg == pytest.approx(300 + delivered_48h + 300 * 3)
     flag = flags_of(r, "abrupt_discontinuation")[0]
@@ -128,13 +130,13 @@ def test_concentration_change_with_bridge_keeps_the_dose():
     r = _transit(True)
     # Bridge: 300 mcg/day of 500 mcg/mL = 0.6 mL/day for 0.3 mL = 12 h, then the programme.
     assert r.run.totals.delivered_intrathecal_mcg == pytest.approx(300.0 * 6)
-    log = [e["event"] for e in r.run.pump_log]
+    log = [e.event for e in r.run.pump_log]
     assert "bridge_bolus_started" in log and "bridge_bolus_complete" in log
-    done = next(e for e in r.run.pump_log if e["event"] == "bridge_bolus_complete")
-    assert done["t_h"] == pytest.approx(36.0)
+    done = next(e for e in r.run.pump_log if e.event == "bridge_bolus_complete")
+    assert done.t_h == pytest.approx(36.0)
     assert not flags_of(r, "abrupt_discontinuation")
     # the estimate was debited by the bridge volume: 0.3 mL then 0.15 mL/day for 4.5 days
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(20 - 0.3 - 0.15 * 4.5)
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(20 - 0.3 - 0.15 * 4.5)
 
 
 def test_mri_stalls_for_scan_plus_recovery():
@@ -151,7 +153,7 @@ def test_mri_stalls_for_scan_plus_recovery():
         )
     )
     # 5 days at 0.2 mL/day = 1.0 mL, less 5 h stalled (0.2/24*5 mL)
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(20 - 1.0 + 0.2 / 24 * 5)
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(20 - 1.0 + 0.2 / 24 * 5)
     stall = next(a for a in r.alarms if a.type == "motor_stall")
     assert stall.start_h == 48.0 and stall.end_h == pytest.approx(53.0)
     assert stall.priority == "critical"
@@ -253,7 +255,7 @@ def test_eri_and_eos_follow_the_longevity_model():
     assert 5.9 * 8766 < 1 / per_h < 6.1 * 8766
     # at EOS the pump stops: nothing more is pumped
     eos = alarm_starts(r, "eos")[0]
-    assert r.run.series["programmed_ml_per_day"][-1] == 0.0
+    assert r.run.trajectory.series()["programmed_ml_per_day"][-1] == 0.0
     assert eos < 8 * 8766
 
 
@@ -292,4 +294,4 @@ def test_pump_replacement_clears_alarms_and_restarts_battery():
     for name in ("eri", "low_reservoir", "empty_reservoir"):
         rec = next(a for a in r.alarms if a.type == name)
         assert rec.end_h == pytest.approx(99 * DAY)
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(40 - 0.2 * 11)
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(40 - 0.2 * 11)

@@ -150,21 +150,21 @@ def test_console_script_installed():
 def test_an_internal_error_in_one_scenario_is_reported_for_it_and_the_rest_run(
     tmp_path, monkeypatch, capsys
 ):
-    import pumpsim.outputs.api
+    import pumpsim.outputs.suite
 
     broken = tmp_path / "a-broken.yaml"
     text = Path(MISSED).read_text(encoding="utf-8")
     broken.write_text(text.replace("name: missed-refill", "name: broken"), encoding="utf-8")
     (tmp_path / "b-fine.yaml").write_text(text, encoding="utf-8")
-    real = pumpsim.outputs.api.simulate
+    real = pumpsim.outputs.suite.simulate
 
     def simulate(scenario, clinic=None):
         if scenario.name == "broken":
             raise ZeroDivisionError("a planted bug")
         return real(scenario, clinic)
 
-    # patch where it lives: ``pumpsim.simulate`` is a lazy attribute that must stay lazy
-    monkeypatch.setattr(pumpsim.outputs.api, "simulate", simulate)
+    # patch where the suite reads it: ``pumpsim.simulate`` is a lazy attribute that must stay lazy
+    monkeypatch.setattr(pumpsim.outputs.suite, "simulate", simulate)
     assert main(["check", str(broken), str(tmp_path / "b-fine.yaml")]) == 4
     out, err = capsys.readouterr()
     assert "ERROR" in out and "PASS" in out

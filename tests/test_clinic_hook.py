@@ -9,6 +9,7 @@ from test_accounting import timelines
 
 import pumpsim
 from pumpsim.model.engine import Engine
+from pumpsim.scenario.resolve import setup_of
 from pumpsim.scenario.schema import (
     PumpReplacementEvent,
     RefillEvent,
@@ -85,12 +86,12 @@ def test_reactive_refills_keep_the_pump_going():
     sc = pumpsim.load_scenario_text(scenario_text(duration="400d"))
     r = pumpsim.simulate(sc, clinic=RefillOnLowAlarm())
     # alarm at 90d, refill at 92d with 2 mL - 0.4 mL left; next alarm 90 days after that ...
-    assert [x["at_h"] / DAY for x in r.run.refills] == pytest.approx([92.0, 184.0, 276.0, 368.0])
-    assert r.run.refills[0]["actual_residual_ml"] == pytest.approx(1.6)
+    assert [x.at_h / DAY for x in r.run.refills] == pytest.approx([92.0, 184.0, 276.0, 368.0])
+    assert r.run.refills[0].actual_residual_ml == pytest.approx(1.6)
     assert not [f for f in r.flags if f.type == "abrupt_discontinuation"]
     # each visit is booked only when the alarm sounds, after the projections (t = 0, refills)
     assert not [f for f in r.flags if f.type == "refill_due_after_empty"]
-    assert sum(1 for e in r.run.pump_log if e["event"] == "refill") == 4
+    assert sum(1 for e in r.run.pump_log if e.event == "refill") == 4
 
 
 def test_booked_event_runs_after_scenario_events_at_the_same_instant():
@@ -101,7 +102,7 @@ def test_booked_event_runs_after_scenario_events_at_the_same_instant():
     booked = RefillEvent(at="0h", type="refill", volume_ml=20)
     rec = Recorder(plan=[(10 * DAY, booked)])
     r = pumpsim.simulate(sc, clinic=rec)
-    log = [e["event"] for e in r.run.pump_log]
+    log = [e.event for e in r.run.pump_log]
     assert log.index("programme_change") < log.index("refill")
     assert [c[2] for c in rec.calls if c[0] == "event"] == ["reprogram", "refill"]
 
@@ -120,7 +121,7 @@ def test_booking_beyond_the_end_is_ignored_and_the_past_refused():
         scenario_text(duration="20d") + "events:\n  - {at: 5d, type: refill, volume_ml: 20}\n"
     )
     with pytest.raises(ValueError, match="past"):
-        Engine(sc2, clinic=Past()).run()
+        Engine(setup_of(sc2), clinic=Past()).run()
 
 
 def test_booked_replacement_changes_the_desk_reservoir():
@@ -136,7 +137,7 @@ def test_booked_replacement_changes_the_desk_reservoir():
     r = pumpsim.simulate(sc, clinic=Replace(plan=[(5 * DAY, ev), (6 * DAY, reprog)]))
     assert seen == [40.0, 40.0]
     # 40 mL at day 5, 0.2 mL/day for 15 days
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(40 - 3.0)
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(40 - 3.0)
 
 
 def test_refill_accuracy_applies_from_that_visit_on():
@@ -144,24 +145,24 @@ def test_refill_accuracy_applies_from_that_visit_on():
     sc = pumpsim.load_scenario_text(scenario_text(duration="20d"))
     ev = RefillWithAccuracy(at="0h", type="refill", volume_ml=20, accuracy=0.5)
     r = pumpsim.simulate(sc, clinic=Recorder(plan=[(10 * DAY, ev)]))
-    assert r.run.refills[0]["discrepancy_ml"] == pytest.approx(0.0)  # past accuracy was 0
-    assert r.run.final["reservoir_true_ml"] == pytest.approx(20 - 0.3 * 10)
-    assert r.run.final["reservoir_estimated_ml"] == pytest.approx(20 - 0.2 * 10)
-    change = [e for e in r.run.physical_log if e["event"] == "pump_accuracy"]
-    assert change == [
+    assert r.run.refills[0].discrepancy_ml == pytest.approx(0.0)  # past accuracy was 0
+    assert r.run.final.reservoir_true_ml == pytest.approx(20 - 0.3 * 10)
+    assert r.run.final.reservoir_estimated_ml == pytest.approx(20 - 0.2 * 10)
+    change = [e for e in r.run.physical_log if e.event == "pump_accuracy"]
+    assert [e.to_dict() for e in change] == [
         {"t_h": 240.0, "event": "pump_accuracy", "from_accuracy": 0.0, "to_accuracy": 0.5}
     ]
     # no accuracy given: the pump's accuracy is unchanged
     plain = RefillWithAccuracy(at="0h", type="refill", volume_ml=20)
     r2 = pumpsim.simulate(sc, clinic=Recorder(plan=[(10 * DAY, plain)]))
-    assert r2.run.final["reservoir_true_ml"] == pytest.approx(18.0)
+    assert r2.run.final.reservoir_true_ml == pytest.approx(18.0)
 
 
 def test_missed_refill_keeps_the_accuracy():
     sc = pumpsim.load_scenario_text(scenario_text(duration="20d"))
     ev = RefillWithAccuracy(at="0h", type="refill", missed=True, accuracy=0.5)
     r = pumpsim.simulate(sc, clinic=Recorder(plan=[(10 * DAY, ev)]))
-    assert r.run.final["reservoir_true_ml"] == pytest.approx(16.0)
+    assert r.run.final.reservoir_true_ml == pytest.approx(16.0)
 
 
 def test_result_repr_is_one_short_line():
@@ -226,7 +227,7 @@ def test_an_event_booked_for_the_very_end_is_applied():
         scenario_text(duration="20d") + "events:\n  - {at: 5d, type: mri, duration: 1h}\n"
     )
     r = pumpsim.simulate(sc, clinic=AtTheEnd())
-    started = [e["t_h"] for e in r.run.pump_log if e["event"] == "clinician_bolus_started"]
+    started = [e.t_h for e in r.run.pump_log if e.event == "clinician_bolus_started"]
     assert started == [20 * DAY]
 
 

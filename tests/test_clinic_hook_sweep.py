@@ -1,4 +1,4 @@
-"""The engine's clinic hook: ``simulate(scenario, clinic=...)`` and ``Engine(scenario, clinic=...)``.
+"""The engine's clinic hook: ``simulate(scenario, clinic=...)`` and ``Engine(setup_of(scenario), clinic=...)``.
 
 Hand-computed: 400 mcg/day at 2000 mcg/mL is 0.2 mL/day, so a full 20 mL reservoir reaches the
 2 mL low-reservoir alarm after 90 days and the 0.5 mL empty alarm after 97.5 days.
@@ -14,6 +14,7 @@ from conftest import alarm_starts, flags_of, scenario_text
 import pumpsim
 from pumpsim.model.engine import Engine
 from pumpsim.scenario import schema
+from pumpsim.scenario.resolve import setup_of
 
 DAY = 24.0
 
@@ -56,7 +57,10 @@ def test_no_clinic_changes_nothing():
     plain = pumpsim.simulate(sc).to_dict()
     hooked = pumpsim.simulate(sc, clinic=None).to_dict()
     assert plain == hooked
-    assert Engine(sc).run().engine_events == Engine(sc, clinic=None).run().engine_events
+    assert (
+        Engine(setup_of(sc)).run().engine_events
+        == Engine(setup_of(sc), clinic=None).run().engine_events
+    )
 
 
 def test_start_is_called_once_at_zero_with_the_desk():

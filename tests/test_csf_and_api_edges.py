@@ -14,7 +14,7 @@ def test_the_csf_ratio_is_one_definition_for_expectations_and_trajectories():
     )
     result = pumpsim.simulate(sc)
     assert result.passed, result.outcomes
-    assert result.trajectory.at(0.0)["csf_ratio"] == 1.0
+    assert result.trajectory.at(0.0).csf_ratio == 1.0
     assert float(result.trajectory.at([0.0])["csf_ratio"][0]) == 1.0
 
 

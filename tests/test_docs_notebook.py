@@ -48,29 +48,30 @@ RESULTS = _results()
 def test_sample_equals_scalar_trajectory(result):
     rng = np.random.default_rng(3)
     duration = result.scenario.duration
-    edges = [p.t_h for p in result.run.trajectory.pieces]
+    edges = [s.t_h for s in result.run.trajectory.segments]
     times = np.concatenate([rng.uniform(0, duration, 400), edges, [0.0, duration]])
     got = notebook.sample(result, times)
     for i, t in enumerate(times):
         want = result.run.trajectory.at(float(t))
-        for key, value in want.items():
+        for key in ("estimated_ml", "true_ml", "csf_expected", "csf_actual", "csf_ratio"):
+            value = getattr(want, key)
             assert got[key][i] == pytest.approx(value, rel=1e-12, abs=1e-12), (key, t)
     assert np.array_equal(got["t_h"], times)
 
 
-def test_sample_trajectory_is_what_trajectory_at_can_delegate_to():
+def test_trajectory_at_an_array_is_the_notebook_sample():
     result = RESULTS[-1]
     traj = result.run.trajectory
-    times = [0.0, 77.7, 500.0]
-    got = notebook.sample_trajectory(traj, times)
-    for i, t in enumerate(times):
-        for key, value in traj.at(t).items():
-            assert got[key][i] == pytest.approx(value, rel=1e-12, abs=1e-12)
+    times = np.array([0.0, 77.7, 500.0])
+    got = traj.at(times)
+    want = notebook.sample(result, times)
+    for key in notebook.SAMPLE_COLUMNS:
+        assert np.array_equal(got[key], want[key]), key
 
 
 def test_sample_rates_and_gap():
     result = RESULTS[-1]
-    series = result.run.series
+    series = result.run.trajectory.series()
     got = notebook.sample(result, series["t_h"])
     np.testing.assert_allclose(got["programmed_ml_per_day"], series["programmed_ml_per_day"])
     np.testing.assert_allclose(got["delivered_mcg_per_day"], series["delivered_mcg_per_day"])
@@ -120,14 +121,14 @@ def test_to_frame_is_indexed_by_calendar_dates():
     assert frame.index[-1] == pd.Timestamp("2026-03-04 07:30") + pd.Timedelta(days=40)
     assert frame.index.is_monotonic_increasing and frame.index.is_unique
     # hourly grid plus every event instant (the bolus at 3d5h is on the grid; 15d too)
-    assert set(frame["t_h"]) >= {p.t_h for p in result.run.trajectory.pieces}
+    assert set(frame["t_h"]) >= {s.t_h for s in result.run.trajectory.segments}
     assert len(frame) >= 40 * 24
     picked = result.to_frame([0.5, 36.0])
     assert list(picked.index) == [
         pd.Timestamp("2026-03-04 08:00"),
         pd.Timestamp("2026-03-05 19:30"),
     ]
-    assert picked["true_ml"].iloc[1] == pytest.approx(result.run.trajectory.at(36.0)["true_ml"])
+    assert picked["true_ml"].iloc[1] == pytest.approx(result.run.trajectory.at(36.0).true_ml)
 
 
 @needs_pandas

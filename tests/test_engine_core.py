@@ -14,6 +14,7 @@ from conftest import ROOT, scenario_text
 import pumpsim
 from pumpsim.model.engine import Engine
 from pumpsim.model.units import parse_duration_h
+from pumpsim.scenario.resolve import setup_of
 
 
 def test_scenario_events_land_exactly_on_their_instants():
@@ -27,9 +28,9 @@ def test_scenario_events_land_exactly_on_their_instants():
     three, eleven = parse_duration_h("3min"), parse_duration_h("11min")
     assert three + (eleven - three) != eleven
     r = pumpsim.simulate(pumpsim.load_scenario_text(text))
-    started = [e for e in r.run.pump_log if e["event"] == "clinician_bolus_started"]
-    assert [e["t_h"] for e in started] == [three, eleven, eleven]
-    assert [e["dose_mcg"] for e in started] == [10, 10, 20]  # file order at one instant
+    started = [e for e in r.run.pump_log if e.event == "clinician_bolus_started"]
+    assert [e.t_h for e in started] == [three, eleven, eleven]
+    assert [e.details["dose_mcg"] for e in started] == [10, 10, 20]  # file order at one instant
 
 
 def test_scenario_events_come_before_probes_at_the_same_instant():
@@ -50,7 +51,7 @@ def test_a_finished_engine_is_freed_without_the_cycle_collector():
     collecting = gc.isenabled()
     gc.disable()
     try:
-        engine = Engine(sc)
+        engine = Engine(setup_of(sc))
         out = engine.run()
         ref = weakref.ref(engine)
         del engine
@@ -143,7 +144,7 @@ def test_ten_thousand_events_at_one_instant_are_not_a_stuck_engine():
         }
     )
     r = pumpsim.simulate(sc)
-    assert sum(1 for e in r.run.physical_log if e["event"] == "catheter_repair") == 10_050
+    assert sum(1 for e in r.run.physical_log if e.event == "catheter_repair") == 10_050
     assert r.run.totals.programmed_mcg == pytest.approx(800.0 + 10.0)
 
 
@@ -163,8 +164,8 @@ def test_the_silent_empty_reservoir_is_logged_even_when_an_expectation_looks_the
     r = pumpsim.simulate(
         pumpsim.load_scenario(ROOT / "scenarios" / "over-infusion-silent-empty.yaml")
     )
-    (empty,) = [e for e in r.run.physical_log if e["event"] == "reservoir_empty"]
-    assert empty["t_h"] == pytest.approx(128 * 24.0)
+    (empty,) = [e for e in r.run.physical_log if e.event == "reservoir_empty"]
+    assert empty.t_h == pytest.approx(128 * 24.0)
     assert r.passed
 
 
@@ -173,12 +174,12 @@ def test_the_result_surface_other_parts_build_on():
     assert r.scenario.name == "missed-refill" and r.passed and r.outcomes
     assert [a.type for a in r.alarms] and [f.type for f in r.flags]
     assert r.to_dict()["scenario"] == "missed-refill" and r.to_json().endswith("}\n")
-    pieces = r.run.trajectory.pieces
-    assert pieces[0].t_h == 0.0 and pieces[-1].t_h == r.scenario.duration
-    assert r.run.trajectory.at(24.0)["estimated_ml"] == pytest.approx(20 - 0.2)
-    assert {"event", "t_h"} <= set(r.run.pump_log[0])
+    segments = r.run.trajectory.segments
+    assert segments[0].t_h == 0.0 and segments[-1].t_h == r.scenario.duration
+    assert r.run.trajectory.at(24.0).estimated_ml == pytest.approx(20 - 0.2)
+    assert r.run.pump_log[0].event and r.run.pump_log[0].t_h >= 0.0
     assert isinstance(r.run.physical_log, list)
-    assert {"risk_factors", "lra_ml", "empty_ml"} <= set(r.run.state)
+    assert r.run.setup.risk_factors and r.run.setup.low_reservoir_alarm_ml == 2.0
 
 
 def test_a_failed_run_is_freed_too():
@@ -188,7 +189,7 @@ def test_a_failed_run_is_freed_too():
     collecting = gc.isenabled()
     gc.disable()
     try:
-        engine = Engine(sc, clinic=Boom())
+        engine = Engine(setup_of(sc), clinic=Boom())
         with pytest.raises(RuntimeError, match="clinic failed"):
             engine.run()
         ref = weakref.ref(engine)

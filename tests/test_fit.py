@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.studies.fit import fit_scenario
+from pumpsim.studies.fit import fit
 
 
 def fitted(text: str) -> pumpsim.Result:
@@ -149,10 +149,10 @@ def test_pocket_fill_counts_only_what_entered_the_reservoir():
 
 def test_fitted_scenario_has_numbers_in_place_of_fit():
     sc = pumpsim.load_scenario_text(HAND)
-    reconstructed, fits = fit_scenario(sc)
-    assert reconstructed.pump.accuracy == pytest.approx(15.2 / 12 - 1)
-    assert reconstructed.events[0].accuracy == pytest.approx(15.2 / 12 - 1)
-    assert [f.basis for f in fits] == ["measured"]
+    fitted = fit(sc)
+    assert fitted.setup.accuracy == pytest.approx(15.2 / 12 - 1)
+    assert fitted.setup.events[0].accuracy == pytest.approx(15.2 / 12 - 1)
+    assert [f.basis for f in fitted.intervals] == ["measured"]
     assert sc.pump.accuracy == "fit"  # the input is left alone
 
 

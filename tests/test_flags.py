@@ -72,8 +72,8 @@ def test_overinfusion_empties_silently_before_low_reservoir_alarm():
             pump_extra="accuracy: 0.25",
         )
     )
-    empty = next(e for e in r.run.physical_log if e["event"] == "reservoir_empty")
-    assert empty["t_h"] == pytest.approx(128 * DAY, abs=1e-6)
+    empty = next(e for e in r.run.physical_log if e.event == "reservoir_empty")
+    assert empty.t_h == pytest.approx(128 * DAY, abs=1e-6)
     (flag,) = flags_of(r, "abrupt_discontinuation")
     assert 128 * DAY < flag.start_h < 128 * DAY + 3
     assert flag.cause == "reservoir_empty" and flag.alarmed is False

@@ -136,16 +136,6 @@ def test_failed_or_interrupted_write_leaves_nothing(tmp_path, monkeypatch, failu
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
-def test_write_atomic_is_still_importable(tmp_path):
-    from pumpsim.outputs.result import write_atomic
-
-    write_atomic(str(tmp_path / "a.txt"), "hello")
-    assert (tmp_path / "a.txt").read_text() == "hello"
-
-
-# --- standard output and signals --------------------------------------------------------
-
-
 def test_stdout_full_is_one_line_exit_3():
     with open("/dev/full", "wb") as full:
         proc = subprocess.run(

@@ -17,9 +17,9 @@ def test_refill_records_discrepancy_and_flags_it_when_large():
     )
     refill = r.run.refills[0]
     # the pump expects 10 mL; 11 mL left the reservoir: 9 mL withdrawn
-    assert refill["expected_residual_ml"] == pytest.approx(10.0)
-    assert refill["actual_residual_ml"] == pytest.approx(9.0)
-    assert refill["discrepancy_ml"] == pytest.approx(-1.0)
+    assert refill.expected_residual_ml == pytest.approx(10.0)
+    assert refill.actual_residual_ml == pytest.approx(9.0)
+    assert refill.discrepancy_ml == pytest.approx(-1.0)
     assert not flags_of(r, "refill_discrepancy")  # exactly 1 mL is not more than 1 mL
     r = run(
         scenario_text(
@@ -49,7 +49,7 @@ def test_discrepancy_limit_is_2ml_for_a_40ml_pump():
     """,
         )
     )
-    assert r.run.refills[0]["discrepancy_ml"] == pytest.approx(1.5)
+    assert r.run.refills[0].discrepancy_ml == pytest.approx(1.5)
     assert not flags_of(r, "refill_discrepancy")
 
 
@@ -66,7 +66,7 @@ def test_missed_refill_changes_nothing_and_is_logged():
         )
     )
     assert r.passed
-    assert r.run.refills == [
+    assert [rec.to_dict() for rec in r.run.refills] == [
         {
             "at_h": 1200.0,
             "missed": True,
@@ -75,7 +75,7 @@ def test_missed_refill_changes_nothing_and_is_logged():
             "discrepancy_ml": None,
         }
     ]
-    assert any(e["event"] == "refill_missed" for e in r.run.pump_log)
+    assert any(e.event == "refill_missed" for e in r.run.pump_log)
 
 
 def test_pocket_fill_goes_outside_and_raises_overdose_risk():
@@ -173,7 +173,7 @@ def test_clinician_bolus_on_top_of_programme():
         )
     )
     assert r.passed, r.outcomes
-    assert [e["event"] for e in r.run.pump_log] == [
+    assert [e.event for e in r.run.pump_log] == [
         "clinician_bolus_started",
         "clinician_bolus_ended",
     ]
@@ -199,9 +199,9 @@ def test_ptm_lockout_and_daily_limit():
         )
     )
     log = [
-        (e["t_h"], e["event"], e.get("reason"))
+        (e.t_h, e.event, e.details.get("reason"))
         for e in r.run.pump_log
-        if e["event"].startswith("ptm_") and e["event"] != "ptm_bolus_ended"
+        if e.event.startswith("ptm_") and e.event != "ptm_bolus_ended"
     ]
     assert log == [
         (24.0, "ptm_bolus_started", None),
@@ -216,7 +216,7 @@ def test_ptm_lockout_and_daily_limit():
 
 def test_ptm_refused_without_ptm_or_when_not_delivering():
     r = run(scenario_text(duration="2d", extra="events: [{at: 1d, type: ptm_bolus}]\n"))
-    assert r.run.pump_log[0]["reason"] == "no_ptm_programmed"
+    assert r.run.pump_log[0].details["reason"] == "no_ptm_programmed"
     r = run(
         scenario_text(
             duration="2d",
@@ -228,7 +228,7 @@ def test_ptm_refused_without_ptm_or_when_not_delivering():
     """,
         )
     )
-    assert [e.get("reason") for e in r.run.pump_log if e["event"] == "ptm_refused"] == [
+    assert [e.details.get("reason") for e in r.run.pump_log if e.event == "ptm_refused"] == [
         "pump_not_delivering"
     ]
 
@@ -243,7 +243,7 @@ def test_ptm_default_duration_from_profile():
             extra="events: [{at: 1d, type: ptm_bolus}]\n",
         )
     )
-    ended = next(e for e in r.run.pump_log if e["event"] == "ptm_bolus_ended")
-    assert ended["t_h"] == pytest.approx(
+    ended = next(e for e in r.run.pump_log if e.event == "ptm_bolus_ended")
+    assert ended.t_h == pytest.approx(
         24 + load_device_profile("synchromed-ii").ptm_bolus_duration_h
     )

@@ -207,7 +207,7 @@ def test_catheter_spans_end_at_repair_or_duration():
             """,
         )
     )
-    assert catheter_spans(r.scenario) == [
+    assert catheter_spans(r) == [
         (48.0, 72.0, "kink"),
         (120.0, 192.0, "disconnection"),
         (480.0, float("inf"), "leak"),

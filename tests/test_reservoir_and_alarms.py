@@ -41,7 +41,7 @@ def test_estimate_and_truth_diverge_with_accuracy():
 
 def test_true_volume_never_negative_and_flow_stops_at_zero():
     r = run(scenario_text(duration="120d", pump_extra="accuracy: 0.5"))
-    assert min(r.run.series["true_ml"]) >= 0.0
+    assert min(r.run.trajectory.series()["true_ml"]) >= 0.0
     # 20 mL at 0.3 mL/day empties on day 66.67; nothing more is delivered after that.
     assert r.run.totals.left_reservoir_ml == pytest.approx(20.0, abs=1e-9)
 

@@ -197,6 +197,8 @@ def test_step_boundaries_and_zero_steps_are_found_exactly():
 def test_a_schedule_carries_the_programmes_daily_dose_bit_for_bit():
     from datetime import datetime
 
+    from pumpsim.scenario import resolve
+    from pumpsim.scenario.profiles import load_device_profile
     from pumpsim.scenario.schema import Therapy
 
     steps = [{"at": "00:00", "dose_mcg_per_hour": 12.3}, {"at": "07:45", "dose_mcg_per_hour": 7.1}]
@@ -206,7 +208,8 @@ def test_a_schedule_carries_the_programmes_daily_dose_bit_for_bit():
         Therapy(mode="flex", steps=steps),
         Therapy(mode="flex", steps=steps, days={"sat": weekend, "sun": weekend}),
     ):
-        schedule = Schedule.from_therapy(therapy, datetime(2026, 1, 1))
+        programme = resolve.programme(therapy, load_device_profile("synchromed-ii"))
+        schedule = programme.schedule(datetime(2026, 1, 1))
         assert schedule.daily_dose_mcg == therapy.daily_dose_mcg
         # and it is what the schedule delivers over a week, to rounding
         week = schedule.integral(0.0, 168.0) / 7.0

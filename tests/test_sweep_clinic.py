@@ -16,6 +16,7 @@ import pumpsim
 from pumpsim.model.engine import Engine
 from pumpsim.scenario.faults import SettingsError, resolve_faults
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.scenario.resolve import setup_of
 from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic, resolve_clinic
 from pumpsim.studies.sweep.streams import PatientStreams
 
@@ -40,25 +41,25 @@ def simulate(clinic=None, faults=None, duration="250d", seed=1, accuracy=0.0):
         model,
         PatientStreams(seed, 0),
         0.0,
-        alarm_after_fill_h=AlarmDate.of(sc, PROFILE),
+        alarm_after_fill_h=AlarmDate(setup_of(sc)),
         pump_accuracy=sc.pump.accuracy,
     )
-    run = Engine(sc, clinic=desk_clinic).run()
+    run = Engine(setup_of(sc), clinic=desk_clinic).run()
     return run, desk_clinic.tally
 
 
 def refill_days(run, missed=False):
-    return [r["at_h"] / DAY for r in run.refills if r["missed"] is missed]
+    return [r.at_h / DAY for r in run.refills if r.missed is missed]
 
 
 def alarm_days(run, name):
-    return [a.start_h / DAY for a in run.alarms.history if a.type == name]
+    return [a.start_h / DAY for a in run.alarms if a.type == name]
 
 
 def test_routine_refills_every_interval_from_the_last_visit():
     run, tally = simulate({"refill_every": "30d", "late_by": "never", "missed_probability": 0})
     assert refill_days(run) == pytest.approx([30, 60, 90, 120, 150, 180, 210, 240])
-    assert tally.refills == 8 and run.alarms.history == []
+    assert tally.refills == 8 and run.alarms == []
 
 
 def test_alarm_visit_after_low_reservoir_keeps_the_booked_appointment():
@@ -76,7 +77,7 @@ def test_alarm_visit_after_low_reservoir_keeps_the_booked_appointment():
     assert refill_days(run) == pytest.approx([92, 100, 192, 200])
     assert alarm_days(run, "empty_reservoir") == []
     assert tally.alarm_visits == 2
-    assert [f for f in run.flags.history if f.type == "abrupt_discontinuation"] == []
+    assert [f for f in run.flags if f.type == "abrupt_discontinuation"] == []
 
 
 def test_no_alarm_visit_when_the_appointment_comes_first():
@@ -120,7 +121,7 @@ def test_without_alarm_visits_the_reservoir_runs_dry_with_an_alarmed_flag():
         },
         duration="160d",
     )
-    flags = [f for f in run.flags.history if f.type == "abrupt_discontinuation"]
+    flags = [f for f in run.flags if f.type == "abrupt_discontinuation"]
     assert alarm_days(run, "empty_reservoir") == pytest.approx([97.5])
     assert flags and flags[0].cause == "minimum_rate" and flags[0].alarmed is True
     assert refill_days(run) == pytest.approx([150])
@@ -128,8 +129,9 @@ def test_without_alarm_visits_the_reservoir_runs_dry_with_an_alarmed_flag():
 
 def test_alarm_date_projection():
     sc = pumpsim.load_scenario_text(scenario_text(pump_extra="low_reservoir_alarm_ml: 1.0"))
-    date = AlarmDate.of(sc, PROFILE)
-    assert date(20.0) == pytest.approx(95 * DAY) and date(0.5) == 0.0
+    date = AlarmDate(setup_of(sc))
+    assert date(20.0, 0.0) == pytest.approx(95 * DAY) and date(0.5, 0.0) == 0.0
+    assert date(20.0, 30 * DAY) == pytest.approx(95 * DAY)  # hours from the fill
 
 
 def test_visits_booked_before_the_alarm_date():
@@ -144,7 +146,7 @@ def test_visits_booked_before_the_alarm_date():
         }
     )
     assert refill_days(run) == pytest.approx([83, 166, 249])
-    assert run.alarms.history == []
+    assert run.alarms == []
     # a sooner drawn interval stands
     run, _ = simulate(
         {
@@ -207,11 +209,11 @@ def test_silent_catheter_fault_is_repaired_after_repair_after():
         },
         duration="365d",
     )
-    faults = [e["t_h"] for e in run.physical_log if e["event"] == "catheter_fault"]
-    repairs = [e["t_h"] for e in run.physical_log if e["event"] == "catheter_repair"]
+    faults = [e.t_h for e in run.physical_log if e.event == "catheter_fault"]
+    repairs = [e.t_h for e in run.physical_log if e.event == "catheter_repair"]
     assert tally.catheter_faults == len(faults) >= 2
     assert repairs[: len(faults)] == pytest.approx([t + 5 * DAY for t in faults][: len(repairs)])
-    flags = [f for f in run.flags.history if f.type == "abrupt_discontinuation"]
+    flags = [f for f in run.flags if f.type == "abrupt_discontinuation"]
     assert flags and all(f.cause == "catheter" and f.alarmed is False for f in flags)
     # the silent flag lasts until the repair
     assert flags[0].end_h == pytest.approx(faults[0] + 5 * DAY, abs=3.0)
@@ -229,12 +231,12 @@ def test_pump_alarms_bring_a_new_pump():
         duration="365d",
     )
     stalls = alarm_days(run, "motor_stall")
-    replaced = [e["t_h"] / DAY for e in run.pump_log if e["event"] == "pump_replacement"]
+    replaced = [e.t_h / DAY for e in run.pump_log if e.event == "pump_replacement"]
     assert len(stalls) >= 2 and tally.motor_stalls == len(stalls)
     assert replaced[: len(stalls)] == pytest.approx([d + 2 for d in stalls][: len(replaced)])
-    ends = [a.end_h / DAY for a in run.alarms.history if a.type == "motor_stall"]
+    ends = [a.end_h / DAY for a in run.alarms if a.type == "motor_stall"]
     assert ends[0] == pytest.approx(stalls[0] + 2)
-    flags = [f for f in run.flags.history if f.type == "abrupt_discontinuation"]
+    flags = [f for f in run.flags if f.type == "abrupt_discontinuation"]
     assert flags[0].cause == "motor_stall" and flags[0].alarmed is True
 
 
@@ -250,11 +252,11 @@ def test_new_pump_keeps_the_patients_accuracy():
         duration="365d",
         accuracy=0.1,
     )
-    replaced = [e["t_h"] for e in run.pump_log if e["event"] == "pump_replacement"]
+    replaced = [e.t_h for e in run.pump_log if e.event == "pump_replacement"]
     assert replaced
     # 30 days after a refill at 0.2 mL/day x 1.1 the true reservoir holds 20 - 6.6 = 13.4 mL
-    later = [r for r in run.refills if r["at_h"] > replaced[0] + 30 * DAY and not r["missed"]]
-    assert later and any(r["discrepancy_ml"] == pytest.approx(-0.6) for r in later)
+    later = [r for r in run.refills if r.at_h > replaced[0] + 30 * DAY and not r.missed]
+    assert later and any(r.discrepancy_ml == pytest.approx(-0.6) for r in later)
 
 
 def test_pocket_fill_is_found_and_refilled():
@@ -269,11 +271,11 @@ def test_pocket_fill_is_found_and_refilled():
         },
         duration="31d12h",  # the third visit (day 32) falls after the end,
     )
-    refills = [r for r in run.refills if not r["missed"]]
-    assert [r["at_h"] / DAY for r in refills] == pytest.approx([30, 31])
-    assert refills[0]["pocket_ml"] == pytest.approx(10.0)
+    refills = [r for r in run.refills if not r.missed]
+    assert [r.at_h / DAY for r in refills] == pytest.approx([30, 31])
+    assert refills[0].pocket_ml == pytest.approx(10.0)
     assert tally.pocket_fills == 2
-    assert any(f.type == "overdose_risk" and f.cause == "pocket_fill" for f in run.flags.history)
+    assert any(f.type == "overdose_risk" and f.cause == "pocket_fill" for f in run.flags)
 
 
 def test_same_patient_same_draws_whatever_the_grid_point():

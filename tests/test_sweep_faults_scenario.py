@@ -23,7 +23,7 @@ def run(seed: int, faults: bool = True):
 
 
 def physical(result, name):
-    return [e["t_h"] for e in result.run.physical_log if e["event"] == name]
+    return [e.t_h for e in result.run.physical_log if e.event == name]
 
 
 def test_plain_scenario_stays_deterministic_and_fault_free():

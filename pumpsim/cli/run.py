@@ -79,7 +79,7 @@ def timeline_text(result: Any) -> str:
         f"true {doc['final']['reservoir_true_ml']:.3f} mL"
     )
     if result.outcomes:
-        from pumpsim.outputs.expectations import summary_lines
+        from pumpsim.outputs.outcome import summary_lines
 
         lines.extend(summary_lines(result.outcomes))
     return "\n".join(lines) + "\n"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from pumpsim.model.flows import Affine, Flows
+from pumpsim.model.affine import Affine
+from pumpsim.model.flows import Flows
 from pumpsim.model.parts.battery import Battery
 from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.csf import CsfLevels

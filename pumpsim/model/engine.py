@@ -1,12 +1,13 @@
-"""The coordinator: wire a scenario's components into one SimPy clock and run it.
+"""The coordinator: wire one run's parts to one clock, run it, and make the run's record.
 
-Each component owns its state, its flows between events and its next threshold crossing (see
+Each part owns its state, its flows between events and its next threshold crossing (see
 ``docs/architecture.md``): the reservoir's two truths, the drive, the battery, the firmware
 (programme, boluses, alarms), the catheter, the CSF levels, the refill procedure and the safety
 detectors. Between events every flow is ``alpha*f(t) + beta`` of the programme's rate
-(``pumpsim.model.flows``). After each event the coordinator recomposes the flows, asks every
-component when it next crosses a threshold, and schedules exactly the earliest instant as a
-SimPy event. Nothing is sampled on a clock.
+(``pumpsim.model.flows``) and the state follows one closed form (``pumpsim.model.segment``).
+After each event the coordinator recomposes the flows, asks every part when it next crosses a
+threshold, and makes an appointment for exactly the earliest instant. Nothing is sampled on a
+clock. The engine reads a ``Setup`` (``pumpsim.model.setup``), never the scenario.
 """
 
 from __future__ import annotations
@@ -14,23 +15,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pumpsim.model.affine import Affine
 from pumpsim.model.assembly import assemble
 from pumpsim.model.collector import collector_paused
 from pumpsim.model.crossings import next_crossing
 from pumpsim.model.desk import Clinic, Desk
-from pumpsim.model.flows import Flows, compose
-from pumpsim.model.ledger import Totals
+from pumpsim.model.flows import Flows
 from pumpsim.model.logbook import Logbook
+from pumpsim.model.parts.battery import Battery
+from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.drive import Drive
+from pumpsim.model.parts.firmware import Firmware
+from pumpsim.model.parts.reservoir import Reservoir
 from pumpsim.model.procedures.replacement import replace_pump
-from pumpsim.model.record import RunOutput, Snapshot, snapshot_at
-from pumpsim.model.schedule import Schedule
-from pumpsim.model.segment import Piece, Trajectory
+from pumpsim.model.record import ConcentrationSpan, Final, PumpSpan, RunRecord
+from pumpsim.model.segment import Segment, Trajectory
+from pumpsim.model.setup import Programme, Refill, Setup
 from pumpsim.model.simclock import SimClock, Token
 from pumpsim.model.units import HOURS_PER_DAY
-from pumpsim.scenario import schema
 
-__all__ = ["Engine", "RunOutput", "Snapshot", "Totals"]
+__all__ = ["Engine"]
 
 #: More threshold crossings than this at one instant, with no other event between them, means
 #: a modelling bug (a crossing re-firing); any number of scenario events may share an instant.
@@ -38,39 +42,45 @@ _STUCK_CROSSINGS = 10_000
 
 
 class Engine:
-    """One simulated patient with one pump, driven by a scenario (and optionally a clinic)."""
+    """One simulated patient with one pump, driven by a Setup (and optionally a clinic)."""
 
-    def __init__(self, scenario: schema.Scenario, clinic: Clinic | None = None) -> None:
-        sc = self.sc = scenario
+    def __init__(self, setup: Setup, clinic: Clinic | None = None) -> None:
+        self.setup = setup
         self.clinic = clinic
         self.clock = SimClock(self._handle)
         self.logs = Logbook()
-        p = assemble(sc, self.clock.at, self.logs)
-        self.profile, self.alarms, self.flags, self.totals = p.profile, p.alarms, p.flags, p.totals
+        p = assemble(setup, self.clock.at, self.logs)
+        self.alarms, self.flags, self.totals = p.alarms, p.flags, p.totals
         self.reservoir, self.drive, self.battery = p.reservoir, p.drive, p.battery
         self.catheter, self.firmware, self.csf = p.catheter, p.firmware, p.csf
-        self.detectors, self.refill, self.risk_factors = p.detectors, p.refill, p.risk_factors
-        self._handlers: dict[str, Callable[[float, Any], None]] = {
+        self.detectors, self.refill = p.detectors, p.refill
+        self._handlers: dict[str, Callable[[float, Any, int | None], None]] = {
             "refill": self._ev_refill,
-            "reprogram": self._ev_reprogram,
-            "bolus": lambda t, ev: self.firmware.add_bolus(
-                t, "clinician", ev.dose_mcg, ev.duration
+            "reprogram": lambda t, ev, i: self._program(t, ev.programme, "reprogram"),
+            "bolus": lambda t, ev, i: self.firmware.add_bolus(
+                t, "clinician", ev.dose_mcg, ev.duration_h
             ),
-            "ptm_bolus": lambda t, ev: self.firmware.request_ptm(t, self._mode()),
-            "catheter_fault": lambda t, ev: self.catheter.start_fault(
-                t, ev.kind, ev.fraction, ev.duration, self.clock.at, self.logs
+            "ptm_bolus": lambda t, ev, i: self.firmware.request_ptm(t, self._mode()),
+            "catheter_fault": lambda t, ev, i: self.catheter.start_fault(
+                t, ev.kind, ev.delivered_fraction, ev.duration_h, self.clock.at, self.logs
             ),
-            "catheter_repair": lambda t, ev: self.catheter.repair(t, self.logs),
-            "mri": lambda t, ev: self.drive.stall(t, t + ev.duration + ev.recovery_delay, "mri"),
-            "motor_stall": lambda t, ev: self.drive.stall(
-                t, None if ev.duration is None else t + ev.duration, "motor_stall"
+            "catheter_repair": lambda t, ev, i: self.catheter.repair(t, self.logs),
+            "mri": lambda t, ev, i: self.drive.stall(
+                t, t + ev.duration_h + ev.recovery_delay_h, "mri"
             ),
-            "pump_fault": lambda t, ev: self.firmware.fault(t, ev.kind),
+            "motor_stall": lambda t, ev, i: self.drive.stall(
+                t, None if ev.duration_h is None else t + ev.duration_h, "motor_stall"
+            ),
+            "pump_fault": lambda t, ev, i: self.firmware.fault(t, ev.kind),
             "pump_replacement": self._ev_pump_replacement,
         }
         self.t_last = 0.0
-        self.pieces: list[Piece] = []
-        self.snapshots: dict[float, Snapshot] = {}
+        self.segments: list[Segment] = []
+        res = self.reservoir
+        self.pumps = [PumpSpan(0.0, res.size_ml, self.drive.accuracy)]
+        self.concentrations = [
+            ConcentrationSpan(0.0, res.conc_mcg_per_ml, res.pump_conc_mcg_per_ml)
+        ]
         self.crossing_token: Token | None = None
         self.crossing_at: tuple[float, str] | None = None
         self.engine_events = 0
@@ -89,35 +99,34 @@ class Engine:
                        self.battery, self._flows_seen)  # fmt: skip
 
     def _advance(self, t: float) -> None:
-        """Integrate every flow from the last event to t (closed form)."""
-        dt = t - self.t_last
-        if dt <= 0.0:
+        """Move every part from the last event to t along the current segment (closed form)."""
+        if t <= self.t_last:
             return
+        step = self.segments[-1].step(t)
         fl, tot, res = self.flows, self.totals, self.reservoir
-        schedule = self.firmware.schedule
-        F = schedule.integral(self.t_last, t)
+        F, dt = step.amount_f, step.dt_h
         tot.pumped_programmed_ml += fl.motor.alpha * F + fl.motor.beta * dt
-        tot.estimate_debited_ml += res.debit_estimate(
-            fl.est_debit.alpha * F + fl.est_debit.beta * dt
-        )
+        tot.estimate_debited_ml += step.est_debit_ml
+        res.est_ml -= step.est_debit_ml
         self.battery.used += fl.battery.alpha * F + fl.battery.beta * dt
-        left_ml = res.draw(fl.mech.alpha * F + fl.mech.beta * dt)
-        tot.deliver(left_ml, fl.tip_conc, fl.leak)
-        self.catheter.push(left_ml, res.conc_mcg_per_ml)
-        tot.programmed_mcg += fl.expected.alpha * F + fl.expected.beta * dt
-        self.csf.advance(schedule, self.t_last, t, fl.expected, fl.delivered)
+        res.true_ml -= step.left_ml
+        tot.deliver(step.left_ml, fl.tip_conc, fl.leak)
+        self.catheter.push(step.left_ml, res.conc_mcg_per_ml)
+        tot.programmed_mcg += step.programmed_mcg
+        self.csf.expected, self.csf.actual = step.csf_expected, step.csf_actual
         self.t_last = t
 
     # -- the clock ----------------------------------------------------------------------------
     def _feed(self) -> None:
         """Put the timeline's next event on the clock (one pending at a time)."""
-        ev = next(self._timeline, None)
-        if ev is not None:
-            self.clock.at_exactly(ev.at, self._on_scenario_event, ev, first=True)
+        item = next(self._timeline, None)
+        if item is not None:
+            index, ev = item
+            self.clock.at_exactly(ev.at_h, self._on_scenario_event, ev, index, first=True)
 
-    def _on_scenario_event(self, t: float, ev: Any) -> None:
+    def _on_scenario_event(self, t: float, ev: Any, index: int) -> None:
         self._feed()
-        self._on_event(t, ev)
+        self._on_event(t, ev, index)
 
     def _handle(self, fn: Callable[..., None], args: tuple) -> None:
         t = self.clock.now
@@ -159,7 +168,7 @@ class Engine:
     # -- crossings ----------------------------------------------------------------------------
     def _reschedule(self, t: float) -> None:
         nxt = next_crossing(
-            t, self.sc.duration, self.flows, self.firmware.schedule, self.alarms.active,
+            t, self.setup.duration_h, self.flows, self.firmware.schedule, self.alarms.active,
             self.reservoir, self.catheter, self.battery, self.detectors, self.csf,
         )  # fmt: skip
         token = self.crossing_token
@@ -190,70 +199,57 @@ class Engine:
                 self.logs.world(t, "reservoir_empty", note=note)
 
     # -- events -------------------------------------------------------------------------------
-    def _on_event(self, t: float, ev: Any) -> None:
-        self._handlers[ev.type](t, ev)
+    def _on_event(self, t: float, ev: Any, index: int | None) -> None:
+        self._handlers[ev.type](t, ev, index)
         self._applied = ev
 
-    def _program(self, t: float, therapy: schema.Therapy, reason: str) -> None:
+    def _program(self, t: float, programme: Programme, reason: str) -> None:
         fw = self.firmware
-        schedule = Schedule.from_therapy(therapy, self.sc.start)
+        schedule = programme.schedule(self.setup.start)
         day_before = t - HOURS_PER_DAY
         self.detectors.check_programme_change(t, fw.schedule_in_force(day_before), schedule)
-        fw.program(t, therapy, schedule, reason)
+        fw.program(t, programme, reason)
 
-    def _ev_refill(self, t: float, ev: schema.RefillEvent) -> None:
+    def _ev_refill(self, t: float, ev: Refill, index: int | None) -> None:
         if ev.missed:
-            self.refill.missed(t)
+            self.refill.missed(t, index)
         else:
-            self.refill.perform(t, ev)
-            if ev.therapy is not None:
-                self._program(t, ev.therapy, "refill")
+            self.refill.perform(t, ev, index)
+            if ev.programme is not None:
+                self._program(t, ev.programme, "refill")
         self.detectors.project_refill_due(t, self.firmware.schedule)
 
-    def _ev_reprogram(self, t: float, ev: schema.ReprogramEvent) -> None:
-        self._program(t, ev.therapy, "reprogram")
-
-    def _ev_pump_replacement(self, t: float, ev: schema.PumpReplacementEvent) -> None:
+    def _ev_pump_replacement(self, t: float, ev: Any, index: int | None) -> None:
         replace_pump(
             t, ev, self.reservoir, self.drive, self.firmware, self.battery, self.totals, self.logs
         )
         self.battery.arm(t)
 
-    def _probe(self, t: float, at: float) -> None:
-        """Read the state at ``at`` for an expectation (looking never changes anything)."""
-        self.snapshots[at] = snapshot_at(
-            at, t, self.t_last, self.flows, self.firmware.schedule, self.reservoir, self.totals,
-            self.csf,
-        )  # fmt: skip
-
     # -- the run ------------------------------------------------------------------------------
     def _book(self, at_h: float, event: Any) -> None:
         """A clinic's booking: applied like a scenario event; a booked refill is a visit the
         clinic knows of from now on (the refill-due projection compares with it)."""
-        if getattr(event, "type", None) == "refill":
+        if event.type == "refill":
             self.detectors.know_visit(at_h)
-        self.clock.at_exactly(at_h, self._on_event, event)
+        self.clock.at_exactly(at_h, self._on_event, event, None)
 
-    def run(self) -> RunOutput:
-        """Simulate from t = 0 to the scenario's duration."""
+    def run(self) -> RunRecord:
+        """Simulate from t = 0 to the end; the run's record."""
         with collector_paused():  # cost linear in events (see pumpsim.model.collector)
             try:
                 return self._run()
             finally:
                 self._release()
 
-    def _run(self) -> RunOutput:
-        sc = self.sc
-        # The scenario's events are fed one at a time (a short SimPy queue however long the
-        # timeline), each ahead of anything else due at its instant, in file order.
-        self._timeline = iter([ev for _, ev in sc.sorted_events()])
+    def _run(self) -> RunRecord:
+        s = self.setup
+        # The events are fed one at a time (a short queue however long the timeline), each
+        # ahead of anything else due at its instant, in time order (ties in file order).
+        self._timeline = iter(enumerate(s.events))
         self._feed()
-        for at in sorted({e.at for e in sc.expect if e.at is not None}):
-            if at <= sc.duration:
-                self.clock.look_at(at, self._probe, at)
         if self.clinic is not None:
             self.desk = Desk(
-                sc.duration,
+                s.duration_h,
                 lambda: self.clock.now,
                 lambda: self.reservoir.size_ml,
                 self._book,
@@ -263,56 +259,126 @@ class Engine:
         drain = self.flows.battery
         schedule = self.firmware.schedule
         mean_f = schedule.total / schedule.period_h
-        self.battery.age(sc.pump.age, drain.alpha * mean_f + drain.beta)
+        self.battery.age(s.age_h, drain.alpha * mean_f + drain.beta)
         self.battery.arm(0.0)
         # t = 0: alarms already due, the first projection, then the first crossing.
         self.detectors.project_refill_due(0.0, schedule)
         self._refresh(0.0)
-        self.clock.run(sc.duration)
-        self._advance(sc.duration)
-        self._record(sc.duration)
-        if sc.duration not in self.snapshots:
-            self._probe(sc.duration, sc.duration)
+        self.clock.run(s.duration_h)
+        self._advance(s.duration_h)
+        self._record(s.duration_h)
+        return self._record_of_run()
+
+    def _record_of_run(self) -> RunRecord:
         res, cath = self.reservoir, self.catheter
-        return RunOutput(
-            scenario=sc,
-            profile=self.profile,
-            alarms=self.alarms,
-            flags=self.flags,
-            refills=self.refill.records,
-            totals=self.totals,
+        programmes = self.firmware.programmes
+        programmes[0].start_h = 0.0  # in force from before t = 0: the record starts at t = 0
+        return RunRecord(
+            setup=self.setup,
             pump_log=self.logs.pump,
             physical_log=self.logs.physical,
-            trajectory=Trajectory(self.pieces, self.csf.k_per_h),
-            snapshots=self.snapshots,
-            final={
-                "reservoir_estimated_ml": res.est_ml,
-                "reservoir_true_ml": res.true_ml,
-                "catheter_ml": cath.content_ml(),
-                "catheter_mcg": cath.content_mcg(),
-                "reservoir_mcg": res.true_ml * res.conc_mcg_per_ml,
-            },
+            alarms=self.alarms.history,
+            flags=self.flags.history,
+            catheter_faults=cath.spans,
+            programmes=programmes,
+            concentrations=self.concentrations,
+            pumps=self.pumps,
+            refills=self.refill.records,
+            trajectory=Trajectory(self.segments),
+            totals=self.totals,
+            final=Final(
+                reservoir_estimated_ml=res.est_ml,
+                reservoir_true_ml=res.true_ml,
+                catheter_ml=cath.content_ml(),
+                catheter_mcg=cath.content_mcg(),
+                reservoir_mcg=res.true_ml * res.conc_mcg_per_ml,
+            ),
             engine_events=self.engine_events,
-            state={
-                "risk_factors": self.risk_factors,
-                "lra_ml": res.low_alarm_ml,
-                "empty_ml": res.empty_alarm_ml,
-            },
         )
 
     def _release(self) -> None:
-        """Break the run's reference cycles (components and pending SimPy events point back
-        at the engine), so a loop of runs leaves no cyclic garbage behind."""
+        """Break the run's reference cycles (parts and pending appointments point back at the
+        engine), so a loop of runs leaves no cyclic garbage behind."""
         self.clock.release()
         self._handlers = {}
         self.desk = None
 
     def _record(self, t: float) -> None:
-        """Keep the state after the last event at t (the series and trajectory derive from it)."""
-        res, pieces = self.reservoir, self.pieces
-        if pieces and pieces[-1].t_h == t:
-            pieces.pop()
-        pieces.append(
-            Piece(t, res.est_ml, res.true_ml, self.csf.expected, self.csf.actual, self.flows,
-                  self.firmware.schedule)
+        """Keep the state after the last event at t: its segment, and any new span of the
+        pump in place or of the concentrations."""
+        res, segments, tot = self.reservoir, self.segments, self.totals
+        if segments and segments[-1].t_h == t:
+            segments.pop()
+        segments.append(
+            Segment(t, res.est_ml, res.true_ml, self.csf.expected, self.csf.actual,
+                    tot.programmed_mcg, tot.delivered_intrathecal_mcg, self.flows,
+                    self.firmware.schedule, self.csf.k_per_h)
         )  # fmt: skip
+        pump = self.pumps[-1]
+        if pump.reservoir_ml != res.size_ml or pump.accuracy != self.drive.accuracy:
+            pump.end_h = t
+            self.pumps.append(PumpSpan(t, res.size_ml, self.drive.accuracy))
+        conc = self.concentrations[-1]
+        if (
+            conc.reservoir_mcg_per_ml != res.conc_mcg_per_ml
+            or conc.pump_mcg_per_ml != res.pump_conc_mcg_per_ml
+        ):
+            conc.end_h = t
+            self.concentrations.append(
+                ConcentrationSpan(t, res.conc_mcg_per_ml, res.pump_conc_mcg_per_ml)
+            )
+
+
+def compose(
+    mode: str,
+    firmware: Firmware,
+    reservoir: Reservoir,
+    catheter: Catheter,
+    drive: Drive,
+    battery: Battery,
+    cache: dict[tuple, Flows],
+) -> Flows:
+    """Every flow as alpha*f + beta, from the components' state right now.
+
+    The programme and requested boluses are expected; the motor moves them at the pump's
+    concentration (the catheter's during a bridge bolus) in normal mode; the mechanism moves
+    the motor's volume scaled by its accuracy and what the catheter lets through; the tip
+    passes on the catheter's front concentration, a leaking share of it elsewhere.
+
+    ``cache`` (one per run) maps the inputs to the flows already built from them: a run
+    returns to the same few states again and again, and the recorded pieces then share them.
+    """
+    bolus = firmware.bolus_mcg_per_h()
+    tip_conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
+    conc = tip_conc if firmware.bridge_active else reservoir.pump_conc_mcg_per_ml
+    retained = catheter.retained_fraction()
+    leak = catheter.leak_fraction()
+    key = (
+        mode,
+        bolus,
+        conc,
+        retained,
+        leak,
+        tip_conc,
+        drive.accuracy,
+        reservoir.true_ml <= 0.0,
+        reservoir.est_ml > 0.0,
+    )
+    flows = cache.get(key)
+    if flows is not None:
+        return flows
+    motor = drive.motor(mode, conc, bolus)
+    mech = drive.mechanism(motor, retained, reservoir.true_ml)
+    flows = Flows(
+        mode=mode,
+        expected=Affine(1.0, bolus),
+        motor=motor,
+        est_debit=motor if reservoir.est_ml > 0.0 else Affine(),
+        mech=mech,
+        delivered=mech.scaled(tip_conc * leak),
+        battery=battery.drain(motor),
+        tip_conc=tip_conc,
+        leak=leak,
+    )
+    cache[key] = flows
+    return flows

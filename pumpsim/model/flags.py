@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pumpsim.scenario.schema import Patient
-
 #: Causes a flag can carry. For abrupt_discontinuation: the contract's list, plus
 #: ``under_infusion`` (a pump delivering far below its programme) and ``other``. For
 #: overdose_risk: ``pocket_fill``, ``concentration_mismatch``, ``catheter_transit``,
@@ -50,21 +48,23 @@ def level_index(level: str) -> int:
     return _ORDER[key]
 
 
-def risk_factors(patient: Patient) -> list[str]:
-    """The boxed-warning risk factors this patient has."""
+def risk_factors(
+    injury_level: str | None, communication_difficulty: bool, prior_withdrawal: bool
+) -> list[str]:
+    """The boxed-warning risk factors of a patient."""
     found = []
-    if patient.injury_level is not None and level_index(patient.injury_level) <= _T6:
-        found.append(f"spinal cord injury at {patient.injury_level} (T6 or above)")
-    if patient.communication_difficulty:
+    if injury_level is not None and level_index(injury_level) <= _T6:
+        found.append(f"spinal cord injury at {injury_level} (T6 or above)")
+    if communication_difficulty:
         found.append("communication difficulty")
-    if patient.prior_withdrawal:
+    if prior_withdrawal:
         found.append("prior withdrawal")
     return found
 
 
-def severity(patient: Patient) -> str:
+def severity(factors: list[str] | tuple[str, ...]) -> str:
     """``high`` where the patient has a boxed-warning risk factor, else ``moderate``."""
-    return "high" if risk_factors(patient) else "moderate"
+    return "high" if factors else "moderate"
 
 
 @dataclass

@@ -7,41 +7,7 @@ last event, so any instant until the next event is known in closed form.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pumpsim.model.parts.battery import Battery
-    from pumpsim.model.parts.catheter import Catheter
-    from pumpsim.model.parts.drive import Drive
-    from pumpsim.model.parts.firmware import Firmware
-    from pumpsim.model.parts.reservoir import Reservoir
-
-
-class Affine:
-    """A flow ``alpha*f(t) + beta`` (f in mcg/h; the flow's own unit per hour)."""
-
-    __slots__ = ("alpha", "beta")
-
-    def __init__(self, alpha: float = 0.0, beta: float = 0.0) -> None:
-        self.alpha = alpha
-        self.beta = beta
-
-    def scaled(self, factor: float) -> Affine:
-        """This flow times a constant."""
-        return Affine(self.alpha * factor, self.beta * factor)
-
-    def moves(self) -> bool:
-        """Whether anything flows at all (f is never negative)."""
-        return self.alpha > 0 or self.beta > 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Affine) and self.alpha == other.alpha and self.beta == other.beta
-
-    def __hash__(self) -> int:
-        return hash((self.alpha, self.beta))
-
-    def __repr__(self) -> str:
-        return f"Affine(alpha={self.alpha!r}, beta={self.beta!r})"
+from pumpsim.model.affine import Affine
 
 
 class Flows:
@@ -83,58 +49,3 @@ class Flows:
 
     def __repr__(self) -> str:
         return f"Flows(mode={self.mode!r}, motor={self.motor!r}, mech={self.mech!r})"
-
-
-def compose(
-    mode: str,
-    firmware: Firmware,
-    reservoir: Reservoir,
-    catheter: Catheter,
-    drive: Drive,
-    battery: Battery,
-    cache: dict[tuple, Flows],
-) -> Flows:
-    """Every flow as alpha*f + beta, from the components' state right now.
-
-    The programme and requested boluses are expected; the motor moves them at the pump's
-    concentration (the catheter's during a bridge bolus) in normal mode; the mechanism moves
-    the motor's volume scaled by its accuracy and what the catheter lets through; the tip
-    passes on the catheter's front concentration, a leaking share of it elsewhere.
-
-    ``cache`` (one per run) maps the inputs to the flows already built from them: a run
-    returns to the same few states again and again, and the recorded pieces then share them.
-    """
-    bolus = firmware.bolus_mcg_per_h()
-    tip_conc = catheter.tip_concentration(reservoir.conc_mcg_per_ml)
-    conc = tip_conc if firmware.bridge_active else reservoir.pump_conc_mcg_per_ml
-    retained = catheter.retained_fraction()
-    leak = catheter.leak_fraction()
-    key = (
-        mode,
-        bolus,
-        conc,
-        retained,
-        leak,
-        tip_conc,
-        drive.accuracy,
-        reservoir.true_ml <= 0.0,
-        reservoir.est_ml > 0.0,
-    )
-    flows = cache.get(key)
-    if flows is not None:
-        return flows
-    motor = drive.motor(mode, conc, bolus)
-    mech = drive.mechanism(motor, retained, reservoir.true_ml)
-    flows = Flows(
-        mode=mode,
-        expected=Affine(1.0, bolus),
-        motor=motor,
-        est_debit=motor if reservoir.est_ml > 0.0 else Affine(),
-        mech=mech,
-        delivered=mech.scaled(tip_conc * leak),
-        battery=battery.drain(motor),
-        tip_conc=tip_conc,
-        leak=leak,
-    )
-    cache[key] = flows
-    return flows

@@ -20,32 +20,23 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from datetime import datetime
+from typing import Any, Protocol
 
 from pumpsim.model.units import HOURS_PER_DAY, HOURS_PER_WEEK, hour_of_day
-from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Therapy
+
+
+class ProgrammeSteps(Protocol):
+    """What a schedule is built from (``pumpsim.model.setup.Programme``)."""
+
+    mode: str  # "continuous" | "flex"
+    week: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]  # Monday first
+    daily_dose_mcg: float
+
 
 #: Beyond this many periods (a million years of days) a crossing is treated as never.
 _FOREVER_PERIODS = 1e9
 #: Relative slack of the prefix-sum search: it only narrows the exact scan that follows.
 _SEARCH_SLACK = 1e-9
-
-
-def _steps_h(steps: list[FlexStep]) -> tuple[list[float], list[float]]:
-    """(start hour, dose per hour) of each step of a day."""
-    return [s.at_h for s in steps], [s.dose_mcg_per_hour for s in steps]
-
-
-def _week(therapy: Therapy) -> list[tuple[list[float], list[float]]]:
-    """Each weekday's steps (mon..sun), each distinct step list parsed once."""
-    parsed: dict[int, tuple[list[float], list[float]]] = {}
-    week = []
-    for day in WEEKDAYS:
-        steps = therapy.day_steps(day)
-        key = id(steps)
-        if key not in parsed:
-            parsed[key] = _steps_h(steps)
-        week.append(parsed[key])
-    return week
 
 
 class Schedule:
@@ -92,23 +83,20 @@ class Schedule:
         self.rate_max = max(self.rates)
         self._cum_end = self.cum[1:]  # amount of f from the period start to each step's end
         self._pss: dict[float, tuple[float, ...]] = {}
-        #: mcg per day on average (``from_therapy`` sets the programme's own figure).
+        #: mcg per day on average (``from_programme`` sets the programme's own figure).
         self.daily_dose_mcg = self.total * HOURS_PER_DAY / self.period_h
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_therapy(cls, therapy: Therapy, start: datetime) -> Schedule:
+    def from_programme(cls, programme: ProgrammeSteps, start: datetime) -> Schedule:
         """Build ``f(t)`` for a programme; ``start`` is the wall-clock time of t = 0."""
         since_midnight_h = hour_of_day(start)
-        if therapy.mode == "continuous":
-            assert therapy.dose_mcg_per_day is not None
-            sched = cls(HOURS_PER_DAY, [0.0], [therapy.dose_mcg_per_day / HOURS_PER_DAY])
-            sched.daily_dose_mcg = therapy.daily_dose_mcg
-            return sched
-        week = _week(therapy)
-        if all(day == week[0] for day in week):
+        week = programme.week
+        if programme.mode == "continuous":
+            sched = cls(HOURS_PER_DAY, [0.0], list(week[0][1]))
+        elif all(day == week[0] for day in week):
             at_h, doses = week[0]
-            sched = cls(HOURS_PER_DAY, at_h, doses, since_midnight_h)
+            sched = cls(HOURS_PER_DAY, list(at_h), list(doses), since_midnight_h)
         else:
             starts: list[float] = []
             rates: list[float] = []
@@ -118,7 +106,7 @@ class Schedule:
                     rates.append(d)
             phase = start.weekday() * HOURS_PER_DAY + since_midnight_h
             sched = cls(HOURS_PER_WEEK, starts, rates, phase)
-        sched.daily_dose_mcg = therapy.daily_dose_mcg  # the programme's own figure, bit for bit
+        sched.daily_dose_mcg = programme.daily_dose_mcg  # the programme's own figure, bit for bit
         return sched
 
     # -- evaluation ---------------------------------------------------------------------------
@@ -191,6 +179,77 @@ class Schedule:
                     x = base + s + (goal - g_start) / slope
                     return max(x, x0) - self.phase_h
         raise AssertionError("time_to_amount: no segment reached the goal")  # pragma: no cover
+
+    # -- the same, for arrays of instants (numpy, imported only here) -------------------------
+    def _locate_array(self, x: Any) -> tuple[Any, Any, Any]:
+        """``_locate`` for an array of positions."""
+        import numpy as np
+
+        period = self.period_h
+        q = np.floor(x / period)
+        p = x - q * period
+        edge = p >= period  # float edge, as in the scalar version
+        q = np.where(edge, q + 1, q)
+        p = np.where(edge, 0.0, p)
+        j = np.maximum(np.searchsorted(np.asarray(self.starts), p, side="right") - 1, 0)
+        return q, j, p
+
+    def _F_array(self, x: Any) -> Any:
+        import numpy as np
+
+        q, j, p = self._locate_array(x)
+        starts, cum, rates = (np.asarray(a) for a in (self.starts, self.cum, self.rates))
+        return q * self.total + cum[j] + rates[j] * (p - starts[j])
+
+    def integral_array(self, t0_h: float, t1_h: Any) -> Any:
+        """``integral(t0, t1)`` for an array of ends ``t1_h`` (mcg)."""
+        import numpy as np
+
+        if self.constant:
+            return self.rates[0] * (t1_h - t0_h)
+        start = self._F_array(np.array([t0_h + self.phase_h]))[0]
+        return self._F_array(t1_h + self.phase_h) - start
+
+    def rate_array(self, t_h: Any) -> Any:
+        """``rate_at`` for an array of instants (mcg/h, right-continuous)."""
+        import numpy as np
+
+        if self.constant:
+            return np.full_like(t_h, self.rates[0])
+        _, j, _ = self._locate_array(t_h + self.phase_h)
+        return np.asarray(self.rates)[j]
+
+    def steady_level_array(self, t_h: Any, k: float) -> Any:
+        """``steady_level`` for an array of instants."""
+        import numpy as np
+
+        if self.constant:
+            return np.full_like(t_h, self.rates[0] / k)
+        pss = np.asarray(self._pss_starts(k))
+        _, j, p = self._locate_array(t_h + self.phase_h)
+        r = np.asarray(self.rates)[j]
+        return r / k + (pss[j] - r / k) * np.exp(-k * (p - np.asarray(self.starts)[j]))
+
+    def levels_array(
+        self,
+        a0: tuple[float, float],
+        t0_h: float,
+        t1_h: Any,
+        inputs: tuple[tuple[float, float], tuple[float, float]],
+        k: float,
+    ) -> tuple[Any, Any]:
+        """``levels_at`` for an array of ends ``t1_h``: the same closed form, element by element
+        (an end equal to ``t0_h`` gives the start level exactly, as the scalar does)."""
+        import numpy as np
+
+        s0 = self.steady_level(t0_h, k)
+        s1 = self.steady_level_array(t1_h, k)
+        decay = np.exp(-k * (t1_h - t0_h))
+        (a, b), (c, d) = inputs
+        first = (a * s1 + b / k) + (a0[0] - (a * s0 + b / k)) * decay
+        second = (c * s1 + d / k) + (a0[1] - (c * s0 + d / k)) * decay
+        same = t1_h == t0_h
+        return np.where(same, a0[0], first), np.where(same, a0[1], second)
 
     # -- one-compartment levels ---------------------------------------------------------------
     def _pss_starts(self, k: float) -> tuple[float, ...]:

@@ -2,53 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import format_duration_h
+from pumpsim.outputs.outcome import Outcome
+from pumpsim.outputs.visits import evaluate_visit
 from pumpsim.scenario.expect import VISIT_TARGETS, Expectation
 
 if TYPE_CHECKING:
-    from pumpsim.model.record import RunOutput
+    from pumpsim.model.record import RunRecord
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """One expectation's verdict."""
-
-    text: str
-    passed: bool
-    expected: str
-    actual: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result-document form."""
-        return {
-            "text": self.text,
-            "passed": self.passed,
-            "expected": self.expected,
-            "actual": self.actual,
-        }
-
-    def failure_lines(self, indent: str = "  ") -> list[str]:
-        """For people: ``FAIL text`` with expected and actual aligned beneath it."""
-        pad = indent + " " * len("FAIL ")
-        return [
-            f"{indent}FAIL {self.text}",
-            f"{pad}expected: {self.expected}",
-            f"{pad}actual:   {self.actual}",
-        ]
-
-
-def summary_lines(outcomes: list[Outcome]) -> list[str]:
-    """``expectations: 4/5 passed``, then every failed one, expected against actual."""
-    n_ok = sum(1 for o in outcomes if o.passed)
-    lines = [f"expectations: {n_ok}/{len(outcomes)} passed"]
-    for o in outcomes:
-        if not o.passed:
-            lines.extend(o.failure_lines())
-    return lines
+#: The value an expectation names, and the field of the state that holds it.
+_STATE_FIELDS = {
+    "reservoir_estimated_ml": "estimated_ml",
+    "reservoir_true_ml": "true_ml",
+    "csf_ratio": "csf_ratio",
+    "delivered_intrathecal_mcg": "delivered_intrathecal_mcg",
+    "programmed_mcg": "programmed_mcg",
+}
 
 
 def _d(hours: float | None) -> str:
@@ -67,11 +39,11 @@ def _selector(exp: Expectation) -> str:
     return f"{kind} {name}" + (f" ({', '.join(filters)})" if filters else "")
 
 
-def _occurrences(exp: Expectation, run: RunOutput) -> list[tuple[float, float | None]]:
+def _occurrences(exp: Expectation, run: RunRecord) -> list[tuple[float, float | None]]:
     if exp.alarm is not None:
-        return [(a.start_h, a.end_h) for a in run.alarms.history if a.type == exp.alarm]
+        return [(a.start_h, a.end_h) for a in run.alarms if a.type == exp.alarm]
     out = []
-    for f in run.flags.history:
+    for f in run.flags:
         if f.type != exp.flag:
             continue
         if exp.cause is not None and f.cause != exp.cause:
@@ -84,13 +56,11 @@ def _occurrences(exp: Expectation, run: RunOutput) -> list[tuple[float, float | 
     return out
 
 
-def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
+def evaluate_one(exp: Expectation, run: RunRecord) -> Outcome:
     """Check one expectation against a finished run (instants shown as calendar dates)."""
-    clock = Clock.of(run.scenario.start)
+    clock = Clock.of(run.setup.start)
     target = exp.target
     if target in VISIT_TARGETS:
-        from pumpsim.outputs.visits import evaluate_visit
-
         return evaluate_visit(exp, run, clock)
     _t = clock.label
     if target in ("alarm", "flag"):
@@ -140,7 +110,7 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
                 "never raised",
             )
         start, end = occ[0]
-        span = (run.scenario.duration if end is None else end) - start
+        span = (run.setup.duration_h if end is None else end) - start
         ok = abs(span - exp.duration) <= tol
         return Outcome(
             f"{sel} lasts {_d(exp.duration)}",
@@ -150,8 +120,9 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
         )
     assert exp.at is not None
     want = getattr(exp, target)
-    snap = run.snapshots.get(exp.at)
-    got = None if snap is None else getattr(snap, target)
+    got = None
+    if 0.0 <= exp.at <= run.setup.duration_h:
+        got = getattr(run.at(exp.at), _STATE_FIELDS[target])
     tol = exp.tolerance_value
     ok = got is not None and abs(got - want) <= tol
     return Outcome(
@@ -162,6 +133,6 @@ def evaluate_one(exp: Expectation, run: RunOutput) -> Outcome:
     )
 
 
-def evaluate(expectations: list[Expectation], run: RunOutput) -> list[Outcome]:
+def evaluate(expectations: list[Expectation], run: RunRecord) -> list[Outcome]:
     """Check every expectation of a scenario against its run."""
     return [evaluate_one(e, run) for e in expectations]

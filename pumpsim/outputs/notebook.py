@@ -1,7 +1,7 @@
 """Results at home in a notebook: exact array sampling, pandas frames and an HTML summary.
 
 ``sample(result, times)`` evaluates the recorded trajectory at many instants at once, exactly
-(the same closed form as ``Trajectory.at``, vectorised over the recorded pieces). The frame
+(the same closed form as ``Trajectory.at``, vectorised over the recorded segments). The frame
 helpers need pandas (``pip install 'pumpsim[pandas]'``) and index every row by its calendar
 date-time on the scenario's clock (``start:`` + hours). ``repr_html`` is what Jupyter shows for a
 ``Result``: a summary table, the alarms and flags, and the figure as inline SVG.
@@ -10,29 +10,15 @@ date-time on the scenario's clock (``start:`` + hours). ``repr_html`` is what Ju
 from __future__ import annotations
 
 import html
-import math
 from typing import TYPE_CHECKING, Any
 
-from pumpsim.model.units import HOURS_PER_DAY
+from pumpsim.model.clock import Clock
+from pumpsim.model.segment import SAMPLE_COLUMNS
+from pumpsim.outputs.report.plot import figure, render
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
-
-    from pumpsim.outputs.result import Result
-
-#: Columns of ``sample`` (and of ``to_frame``), in order, with their meaning and unit.
-SAMPLE_COLUMNS: dict[str, str] = {
-    "t_h": "hours from the scenario start",
-    "estimated_ml": "the pump's estimate of its reservoir (mL)",
-    "true_ml": "what is truly in the reservoir (mL)",
-    "gap_ml": "estimate minus truth (mL): the pump's blind spot",
-    "programmed_ml_per_day": "flow the motor is told to move at that instant (mL/day)",
-    "delivered_mcg_per_day": "drug reaching the intrathecal space at that instant (mcg/day)",
-    "csf_expected": "CSF level the programme should give (relative index, mcg)",
-    "csf_actual": "CSF level from the drug that truly arrives (relative index, mcg)",
-    "csf_ratio": "actual / expected CSF level (the withdrawal detector's signal)",
-}
 
 _PANDAS_MISSING = (
     "pandas is needed for data frames but is not installed; install the optional extra: "
@@ -48,146 +34,36 @@ def _pandas():
     return pd
 
 
-def sample(result: Result, times: Any) -> dict[str, np.ndarray]:
+def sample(result: Any, times: Any) -> dict[str, np.ndarray]:
     """Every ``SAMPLE_COLUMNS`` quantity at ``times`` (hours, any array shape), exactly.
 
-    Vectorised over the pieces the engine recorded: each instant is evaluated in closed form
-    from the state just after the last event at or before it (right-continuous, like
-    ``Trajectory.at``). Raises ``ValueError`` for an instant outside ``[0, duration]``.
+    Each instant is evaluated in closed form from the segment of the run's record in force then
+    (``pumpsim.model.segment``: right-continuous, like ``Trajectory.at``). Raises ``ValueError``
+    for an instant outside ``[0, duration]``.
     """
     import numpy as np
 
     t = np.asarray(times, dtype=float)
-    duration = float(result.scenario.duration)
+    duration = float(result.duration_h)
     if t.size and (not np.all(np.isfinite(t)) or t.min() < 0.0 or t.max() > duration):
         raise ValueError(f"sample times must lie within [0, {duration:g}] hours")
-    return sample_trajectory(result.run.trajectory, t)
-
-
-def sample_trajectory(trajectory: Any, times: Any) -> dict[str, np.ndarray]:
-    """``sample`` for a bare trajectory (``.pieces`` and ``.k``), without the range check.
-
-    This is what ``Trajectory.at`` can delegate to when it is given an array of instants.
-    """
-    import numpy as np
-
-    t = np.asarray(times, dtype=float)
-    shape = t.shape
-    t = t.reshape(-1)
-    pieces = trajectory.pieces
-    k = trajectory.k
-    starts = np.array([p.t_h for p in pieces])
-    which = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(pieces) - 1)
-    out = {name: np.empty_like(t) for name in SAMPLE_COLUMNS}
-    out["t_h"] = t.copy()
-    for i in np.unique(which):
-        sel = which == i
-        p = pieces[int(i)]
-        ts = t[sel]
-        fl, sched = p.flows, p.schedule
-        dt = ts - p.t_h
-        F = _integral(sched, p.t_h, ts)
-        f_now = _rate(sched, ts)
-        est = np.maximum(0.0, p.est_ml - (fl.est_debit.alpha * F + fl.est_debit.beta * dt))
-        true = np.maximum(0.0, p.true_ml - (fl.mech.alpha * F + fl.mech.beta * dt))
-        exp_ = _level(sched, p.csf_expected, p.t_h, ts, fl.expected.alpha, fl.expected.beta, k)
-        act = _level(sched, p.csf_actual, p.t_h, ts, fl.delivered.alpha, fl.delivered.beta, k)
-        out["estimated_ml"][sel] = est
-        out["true_ml"][sel] = true
-        out["gap_ml"][sel] = est - true
-        out["programmed_ml_per_day"][sel] = (fl.motor.alpha * f_now + fl.motor.beta) * HOURS_PER_DAY
-        out["delivered_mcg_per_day"][sel] = (
-            fl.delivered.alpha * f_now + fl.delivered.beta
-        ) * HOURS_PER_DAY
-        out["csf_expected"][sel] = exp_
-        out["csf_actual"][sel] = act
-        # CsfLevels.ratio_of, element by element
-        ratio = np.where(
-            exp_ > 0, act / np.where(exp_ > 0, exp_, 1.0), np.where(act <= 0, 1.0, math.inf)
-        )
-        out["csf_ratio"][sel] = ratio
-    return {name: values.reshape(shape) for name, values in out.items()}
-
-
-def _locate(sched: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised ``Schedule._locate``: (period index, step index, offset within the period)."""
-    import numpy as np
-
-    period = sched.period_h
-    q = np.floor(x / period)
-    p = x - q * period
-    edge = p >= period  # float edge, as in the scalar version
-    q = np.where(edge, q + 1, q)
-    p = np.where(edge, 0.0, p)
-    j = np.maximum(np.searchsorted(np.asarray(sched.starts), p, side="right") - 1, 0)
-    return q, j, p
-
-
-def _cumulative(sched: Any, x: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    q, j, p = _locate(sched, x)
-    starts, cum, rates = (np.asarray(a) for a in (sched.starts, sched.cum, sched.rates))
-    return q * sched.total + cum[j] + rates[j] * (p - starts[j])
-
-
-def _integral(sched: Any, t0: float, t1: np.ndarray) -> np.ndarray:
-    """Vectorised ``Schedule.integral(t0, t1)`` (mcg)."""
-    import numpy as np
-
-    if sched.constant:
-        return sched.rates[0] * (t1 - t0)
-    start = _cumulative(sched, np.array([t0 + sched.phase_h]))[0]
-    return _cumulative(sched, t1 + sched.phase_h) - start
-
-
-def _rate(sched: Any, t: np.ndarray) -> np.ndarray:
-    """Vectorised ``Schedule.rate_at`` (mcg/h, right-continuous)."""
-    import numpy as np
-
-    if sched.constant:
-        return np.full_like(t, sched.rates[0])
-    _, j, _ = _locate(sched, t + sched.phase_h)
-    return np.asarray(sched.rates)[j]
-
-
-def _steady(sched: Any, t: np.ndarray, k: float) -> np.ndarray:
-    """Vectorised ``Schedule.steady_level``."""
-    import numpy as np
-
-    if sched.constant:
-        return np.full_like(t, sched.rates[0] / k)
-    pss = np.asarray(sched._pss_starts(k))
-    _, j, p = _locate(sched, t + sched.phase_h)
-    r = np.asarray(sched.rates)[j]
-    return r / k + (pss[j] - r / k) * np.exp(-k * (p - np.asarray(sched.starts)[j]))
-
-
-def _level(
-    sched: Any, a0: float, t0: float, t1: np.ndarray, alpha: float, beta: float, k: float
-) -> np.ndarray:
-    """Vectorised ``Schedule.level_at``: A(t1) for A' = alpha*f + beta - kA, A(t0) = a0."""
-    import numpy as np
-
-    p0 = alpha * _steady(sched, np.array([t0]), k)[0] + beta / k
-    p1 = alpha * _steady(sched, t1, k) + beta / k
-    return np.where(t1 == t0, a0, p1 + (a0 - p0) * np.exp(-k * (t1 - t0)))
+    return result.run.trajectory.sample(t)
 
 
 # -- pandas ---------------------------------------------------------------------------------------
-def default_times(result: Result, step_h: float = 1.0) -> np.ndarray:
+def default_times(result: Any, step_h: float = 1.0) -> np.ndarray:
     """An even grid every ``step_h`` hours plus every engine event instant (sorted, unique)."""
     import numpy as np
 
     duration = float(result.scenario.duration)
     grid = np.arange(0.0, duration, step_h)
-    events = [p.t_h for p in result.run.trajectory.pieces]
+    events = [s.t_h for s in result.run.trajectory.segments]
     times = np.unique(np.concatenate([grid, events, [duration]]))
     # An event a rounding error away from a grid instant is the same instant on a calendar.
     return times[np.concatenate([[True], np.diff(times) > 1e-9])]
 
 
-def _dates(result: Result, hours: Any) -> pd.DatetimeIndex:
+def _dates(result: Any, hours: Any) -> pd.DatetimeIndex:
     """Calendar date-times of instants in hours, rounded to the microsecond (float noise)."""
     import numpy as np
 
@@ -197,7 +73,7 @@ def _dates(result: Result, hours: Any) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(start + pd.to_timedelta(micros, unit="us"))
 
 
-def to_frame(result: Result, times: Any = None) -> pd.DataFrame:
+def to_frame(result: Any, times: Any = None) -> pd.DataFrame:
     """The trajectory as a DataFrame, one row per instant, indexed by calendar date-time.
 
     ``times`` are hours from the start (default: every hour plus every event instant). Columns
@@ -215,7 +91,7 @@ _ALARM_COLUMNS = ("type", "priority", "start_h", "end_h", "duration_h", "tone", 
 _FLAG_COLUMNS = ("type", "cause", "alarmed", "severity", "start_h", "end_h", "duration_h")
 
 
-def _records_frame(result: Result, rows: list[dict[str, Any]], first: tuple[str, ...]):
+def _records_frame(result: Any, rows: list[dict[str, Any]], first: tuple[str, ...]):
     pd = _pandas()
     until = float(result.scenario.duration)
     for row in rows:
@@ -236,7 +112,7 @@ def _records_frame(result: Result, rows: list[dict[str, Any]], first: tuple[str,
     return frame
 
 
-def alarms_frame(result: Result) -> pd.DataFrame:
+def alarms_frame(result: Any) -> pd.DataFrame:
     """One row per alarm occurrence, indexed by the calendar date-time it was raised.
 
     Columns: ``end`` (date-time, NaT while still sounding at the end), then the result
@@ -248,7 +124,7 @@ def alarms_frame(result: Result) -> pd.DataFrame:
     return _records_frame(result, rows, _ALARM_COLUMNS)
 
 
-def flags_frame(result: Result) -> pd.DataFrame:
+def flags_frame(result: Any) -> pd.DataFrame:
     """One row per safety flag, indexed by the calendar date-time it was raised.
 
     Columns: ``end`` (date-time), ``type``, ``cause``, ``alarmed``, ``severity``, ``start_h``,
@@ -260,30 +136,23 @@ def flags_frame(result: Result) -> pd.DataFrame:
 
 
 # -- HTML -----------------------------------------------------------------------------------------
-def _when(result: Result, hours: float | None) -> str:
-    from datetime import timedelta
-
-    from pumpsim.model.units import format_duration_h
-
+def _when(result: Any, hours: float | None) -> str:
     if hours is None:
         return "still on at the end"
-    at = result.scenario.start + timedelta(hours=hours)
-    return f"{at:%Y-%m-%d %H:%M} ({format_duration_h(hours)})"
+    return Clock.of(result.setup.start).label(hours)
 
 
-def figure_svg(result: Result, points: int = 400) -> str:
+def figure_svg(result: Any, points: int = 400) -> str:
     """The result's figure (``pumpsim.outputs.report.plot.figure``) as SVG text, deterministic.
 
     Built without pyplot, so it never switches the notebook's matplotlib backend.
     """
-    from pumpsim.outputs.report.plot import figure, render
-
     text = render(figure(result, points=points), "svg").decode("utf-8")
     svg = text[text.index("<svg") :]
     return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
 
 
-def repr_html(result: Result, figure: bool = True) -> str:
+def repr_html(result: Any, figure: bool = True) -> str:
     """Jupyter's view of a result: a summary table, alarms and flags, and the figure (SVG)."""
     e = html.escape
     sc = result.scenario

@@ -7,32 +7,39 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from pumpsim import __version__
+from pumpsim.files import write_output
+from pumpsim.model.clock import Clock, calendar_fields
 from pumpsim.model.collector import collector_paused
 from pumpsim.model.flags import Flag
 from pumpsim.model.parts.alarms import AlarmRecord
-from pumpsim.model.record import RunOutput
+from pumpsim.model.record import RunRecord
 from pumpsim.model.segment import Trajectory
+from pumpsim.model.setup import Setup
 from pumpsim.model.units import format_duration_h
-from pumpsim.outputs.expectations import Outcome
-from pumpsim.scenario.profiles import load_drug_profile
+from pumpsim.outputs import notebook
+from pumpsim.outputs.outcome import Outcome
+from pumpsim.version import __version__
 
 
 @dataclass
 class Result:
     """What a simulation produced. ``to_dict()`` is the result document."""
 
-    run: RunOutput
+    run: RunRecord
+    scenario: Any
     outcomes: list[Outcome]
     #: Remarks about the scenario itself (e.g. a pump beyond its accuracy specification); in the
     #: document as ``notes`` only when there are some.
     notes: list[str] = field(default_factory=list)
+    #: a fitted replay's intervals (``pumpsim.studies.fit``): each refill that ends one shows
+    #: its fitted accuracy in the document
+    fits: list[Any] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        sc = self.run.scenario
+        sc = self.scenario
         return (
             f"<Result {sc.name!r}: {format_duration_h(sc.duration)}, "
-            f"{len(self.run.alarms.history)} alarm(s), {len(self.run.flags.history)} flag(s), "
+            f"{len(self.run.alarms)} alarm(s), {len(self.run.flags)} flag(s), "
             f"passed={self.passed}>"
         )
 
@@ -43,24 +50,29 @@ class Result:
         return self.run.trajectory
 
     @property
-    def scenario(self):
-        """The scenario that was run."""
-        return self.run.scenario
+    def record(self) -> RunRecord:
+        """What happened in the run, as typed objects (``pumpsim.model.record``)."""
+        return self.run
+
+    @property
+    def setup(self) -> Setup:
+        """The run's resolved settings (scenario values over the profiles' defaults)."""
+        return self.run.setup
 
     @property
     def duration_h(self) -> float:
         """Simulated span in hours."""
-        return self.run.scenario.duration
+        return self.run.setup.duration_h
 
     @property
     def alarms(self) -> list[AlarmRecord]:
         """Every alarm occurrence, in order of raising."""
-        return list(self.run.alarms.history)
+        return list(self.run.alarms)
 
     @property
     def flags(self) -> list[Flag]:
         """Every safety flag, in order of raising."""
-        return list(self.run.flags.history)
+        return list(self.run.flags)
 
     @property
     def passed(self) -> bool:
@@ -71,10 +83,10 @@ class Result:
         out = flag.to_dict()
         if flag.type == "abrupt_discontinuation":
             until = math.inf if flag.end_h is None else flag.end_h
-            first = self.run.alarms.first_critical_at_or_after(flag.start_h, until)
+            first = self.run.first_critical_at_or_after(flag.start_h, until)
             out["time_to_critical_alarm_h"] = None if first is None else first - flag.start_h
-            out["risk_factors"] = list(self.run.state["risk_factors"])
-            drug = load_drug_profile(self.scenario.drug.name)
+            out["risk_factors"] = list(self.run.setup.risk_factors)
+            drug = self.run.setup.drug
             out["expected_course"] = [
                 {
                     "stage": s["stage"],
@@ -86,18 +98,27 @@ class Result:
             ]
         return out
 
+    def _refills(self) -> list[dict[str, Any]]:
+        ending = {f.end_event_index: f for f in self.fits if f.ends_with_refill}
+        out = []
+        for rec in self.run.refills:
+            doc = rec.to_dict()
+            fit = None if rec.missed else ending.get(rec.event_index)
+            if fit is not None:
+                doc.update(fit.refill_fields())
+            out.append(doc)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The result document (contract section 6), with extra keys after the contract's."""
         with collector_paused():  # linear in events (see pumpsim.model.collector)
             return self._document()
 
     def _document(self) -> dict[str, Any]:
-        from pumpsim.model.clock import Clock, calendar_fields
-
         run = self.run
-        sc = run.scenario
+        sc = self.scenario
         tot = run.totals
-        until = sc.duration
+        until = run.setup.duration_h
         doc = {
             "scenario": sc.name,
             "seed": sc.seed,
@@ -105,7 +126,7 @@ class Result:
             "pumpsim_version": __version__,
             "alarms": [a.to_dict(until) for a in self.alarms],
             "flags": [self._flag_dict(f) for f in self.flags],
-            "refills": [dict(r) for r in run.refills],
+            "refills": self._refills(),
             "totals": {
                 "programmed_mcg": tot.programmed_mcg,
                 "delivered_intrathecal_mcg": tot.delivered_intrathecal_mcg,
@@ -124,15 +145,15 @@ class Result:
             "expectations": [o.to_dict() for o in self.outcomes],
             "passed": self.passed,
             "hazard": list(sc.hazard),
-            "device_profile": run.profile.name,
-            "final": dict(run.final),
-            "pump_log": [dict(e) for e in run.pump_log],
-            "physical_log": [dict(e) for e in run.physical_log],
-            "series": run.series,
+            "device_profile": run.setup.profile.name,
+            "final": run.final.to_dict(),
+            "pump_log": [e.to_dict() for e in run.pump_log],
+            "physical_log": [e.to_dict() for e in run.physical_log],
+            "series": run.trajectory.series(),
             "engine_events": run.engine_events,
         } | ({"notes": list(self.notes)} if self.notes else {})
         # ISO date-times beside every instant in hours (start_at, end_at, at, ...).
-        return calendar_fields(doc, Clock.of(sc.start))
+        return calendar_fields(doc, Clock.of(run.setup.start))
 
     def to_json(self) -> str:
         """The document as JSON text (deterministic: same input, same bytes)."""
@@ -140,7 +161,7 @@ class Result:
 
     def write_json(self, path: str) -> None:
         """Write the document whole or not at all (temporary file, then an atomic rename)."""
-        write_atomic(path, self.to_json())
+        write_output(path, self.to_json())
 
     def tone_times(self, until_h: float | None = None, alarm: str | None = None) -> list[float]:
         """Every instant (h from the start) at which an alarm tone sounds, in time order.
@@ -162,31 +183,16 @@ class Result:
     # -- notebook helpers (pumpsim.outputs.notebook; pandas is an optional extra) --------------
     def _repr_html_(self) -> str:
         """Jupyter's view: a summary table, the alarms and flags, and the figure as SVG."""
-        from pumpsim.outputs.notebook import repr_html
-
-        return repr_html(self)
+        return notebook.repr_html(self)
 
     def to_frame(self, times=None):
         """The trajectory as a pandas DataFrame indexed by calendar date-time (see notebook)."""
-        from pumpsim.outputs.notebook import to_frame
-
-        return to_frame(self, times)
+        return notebook.to_frame(self, times)
 
     def alarms_frame(self):
         """Alarms as a pandas DataFrame indexed by the date-time each was raised."""
-        from pumpsim.outputs.notebook import alarms_frame
-
-        return alarms_frame(self)
+        return notebook.alarms_frame(self)
 
     def flags_frame(self):
         """Safety flags as a pandas DataFrame indexed by the date-time each was raised."""
-        from pumpsim.outputs.notebook import flags_frame
-
-        return flags_frame(self)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (see ``pumpsim.files.write_output``)."""
-    from pumpsim.files import write_output
-
-    write_output(path, text)
+        return notebook.flags_frame(self)

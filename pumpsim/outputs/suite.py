@@ -13,6 +13,8 @@ from xml.sax import saxutils
 import yaml
 
 from pumpsim.errors import ScenarioError
+from pumpsim.outputs.api import simulate
+from pumpsim.scenario.loader import load_scenario
 
 
 @dataclass(frozen=True)
@@ -221,19 +223,17 @@ class Suite:
 
 def run_one(path: str) -> Entry:
     """Load, simulate and check one scenario file."""
-    import pumpsim
-
     entry = Entry(path=path)
     t0 = time.perf_counter()
     try:
-        scenario = pumpsim.load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioError as exc:
         entry.error = str(exc)
         return entry
     entry.name = scenario.name
     entry.hazards = list(scenario.hazard)
     try:
-        entry.result = pumpsim.simulate(scenario)
+        entry.result = simulate(scenario)
     except ScenarioError as exc:
         entry.error = str(exc)
     except Exception as exc:  # a bug: report it for this file and go on with the others

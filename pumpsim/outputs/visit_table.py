@@ -10,13 +10,12 @@ visit.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim.model.clock import Clock
-from pumpsim.outputs.expectations import summary_lines
-from pumpsim.outputs.visits import SAME_INSTANT_H, projected_alarm_h, refill_at
-from pumpsim.scenario import schema
+from pumpsim.outputs.outcome import summary_lines
 from pumpsim.studies.fit import accuracy_text
 
 
@@ -41,11 +40,11 @@ class Visit:
 
 
 def _visit_kind(ev: Any) -> str | None:
-    if isinstance(ev, schema.RefillEvent):
+    if ev.type == "refill":
         return "missed refill" if ev.missed else "refill"
-    if isinstance(ev, schema.ReprogramEvent):
+    if ev.type == "reprogram":
         return "reprogram"
-    if isinstance(ev, schema.PumpReplacementEvent):
+    if ev.type == "pump_replacement":
         return "pump replacement"
     return None
 
@@ -54,20 +53,18 @@ def visits(result: Any) -> list[Visit]:
     """The visits of a run, in time order, with what happened since the previous one."""
     run = result.run
     sc = result.scenario
-    clock = Clock.of(sc.start)
+    clock = Clock.of(run.setup.start)
     rows: dict[float, Visit] = {}
 
     def row(t: float) -> Visit:
-        for key, visit in rows.items():
-            if abs(key - t) <= SAME_INSTANT_H:
-                return visit
-        rows[t] = Visit(t, [])
+        if t not in rows:
+            rows[t] = Visit(t, [])
         return rows[t]
 
-    for _, ev in sc.sorted_events():
+    for ev in run.setup.events:
         kind = _visit_kind(ev)
         if kind is not None:
-            row(ev.at).what.append(kind)
+            row(ev.at_h).what.append(kind)
     for exp in sc.expect:
         if exp.at is None:
             continue
@@ -78,28 +75,31 @@ def visits(result: Any) -> list[Visit]:
         elif exp.alarm_date is not None:
             row(exp.at).alarm_date_printed = exp.alarm_date.isoformat()
     out = sorted(rows.values(), key=lambda v: v.t_h)
+    ending = {f.end_event_index: f for f in result.fits if f.ends_with_refill}
     for visit in out:
-        rec = refill_at(run, visit.t_h)
+        rec = run.refill_at(visit.t_h)
         if rec is not None:
-            visit.expected_simulated_ml = rec["expected_residual_ml"]
-            visit.withdrawn_simulated_ml = rec["actual_residual_ml"]
-            visit.discrepancy_ml = rec["discrepancy_ml"]
-            visit.fitted_accuracy = rec.get("fitted_accuracy")
-            visit.accuracy_basis = rec.get("accuracy_basis")
-            visit.accuracy_bound = rec.get("accuracy_lower_bound")
-            visit.accuracy_out_of_spec = bool(rec.get("accuracy_out_of_spec"))
+            visit.expected_simulated_ml = rec.expected_residual_ml
+            visit.withdrawn_simulated_ml = rec.actual_residual_ml
+            visit.discrepancy_ml = rec.discrepancy_ml
+            fit = ending.get(rec.event_index)
+            if fit is not None:
+                visit.fitted_accuracy = fit.accuracy
+                visit.accuracy_basis = fit.basis
+                visit.accuracy_bound = fit.bound
+                visit.accuracy_out_of_spec = fit.out_of_spec
         elif visit.expected_recorded_ml is not None:
-            visit.expected_simulated_ml = run.trajectory.at(visit.t_h)["estimated_ml"]
+            visit.expected_simulated_ml = run.at(visit.t_h).estimated_ml
         if not visit.what:
             visit.what.append("visit")
         if rec is not None or "reprogram" in visit.what or visit.alarm_date_printed:
-            projected = projected_alarm_h(run, visit.t_h)
+            projected = run.projected_alarm_h(visit.t_h)
             visit.alarm_date_projected = clock.day(projected) if math.isfinite(projected) else "-"
     happenings = _happenings(result, clock)
     bounds = [v.t_h for v in out]
     for t, text in happenings:
-        i = next((k for k, b in enumerate(bounds) if t <= b + SAME_INSTANT_H), None)
-        if i is not None:
+        i = bisect_left(bounds, t)
+        if i < len(bounds):
             out[i].since.append((t, text))
     return out
 
@@ -115,17 +115,17 @@ def _happenings(result: Any, clock: Clock) -> list[tuple[float, str]]:
             bits.append("alarmed" if f.alarmed else "SILENT")
         found.append((f.start_h, 1, f"FLAG {f.type}" + (f" ({', '.join(bits)})" if bits else "")))
     for e in result.run.physical_log:
-        if e["event"] == "reservoir_empty":
-            found.append((e["t_h"], 2, "TRUE RESERVOIR EMPTY (the pump cannot sense it)"))
+        if e.event == "reservoir_empty":
+            found.append((e.t_h, 2, "TRUE RESERVOIR EMPTY (the pump cannot sense it)"))
     found.sort(key=lambda x: (x[0], x[1]))
     return [(t, f"{clock.label(t)}  {text}") for t, _, text in found]
 
 
 def after_last_visit(result: Any, table: list[Visit]) -> list[str]:
     """What happened after the last visit, until the end of the scenario."""
-    clock = Clock.of(result.scenario.start)
+    clock = Clock.of(result.run.setup.start)
     last = table[-1].t_h if table else -math.inf
-    return [text for t, text in _happenings(result, clock) if t > last + SAME_INSTANT_H]
+    return [text for t, text in _happenings(result, clock) if t > last]
 
 
 def _ml(value: float | None) -> str:

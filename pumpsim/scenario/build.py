@@ -189,5 +189,6 @@ def with_values(scenario: schema.Scenario, changes: Mapping[str, Any]) -> schema
     if current is scenario:
         return scenario
     check_against_profile(current, changed)
+    current._setup = None  # the copy carried the original's resolved settings
     current._checked = True
     return current

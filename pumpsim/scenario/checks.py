@@ -6,10 +6,14 @@ the checks that read what changed. Every failure is a ScenarioError with the key
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pumpsim.errors import ScenarioError, format_path
+from pumpsim.model.clock import Clock
+from pumpsim.model.flags import CAUSES
+from pumpsim.model.setup import fills
 from pumpsim.scenario import schema
 from pumpsim.scenario.profiles import (
     DeviceProfile,
@@ -18,6 +22,7 @@ from pumpsim.scenario.profiles import (
     available_profiles,
     load_device_profile,
 )
+from pumpsim.scenario.resolve import setup_of
 
 Check = Callable[[schema.Scenario, DeviceProfile], None]
 
@@ -179,8 +184,6 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
     for index, event in sc.sorted_events():
         where: tuple[object, ...] = ("events", index)
         if event.at > sc.duration:
-            from pumpsim.model.clock import Clock
-
             clock = Clock.of(sc.start)
             raise ScenarioError(
                 f"{clock.label(event.at)} is after the end of the scenario, "
@@ -239,14 +242,11 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
 def check_expectations(sc: schema.Scenario, profile: DeviceProfile) -> None:
     """Flag causes named in expectations exist."""
     for i, exp in enumerate(sc.expect):
-        if exp.cause is not None and exp.flag is not None:
-            from pumpsim.model.flags import CAUSES
-
-            if exp.cause not in CAUSES:
-                raise ScenarioError(
-                    f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
-                    path=("expect", i, "cause"),
-                )
+        if exp.cause is not None and exp.flag is not None and exp.cause not in CAUSES:
+            raise ScenarioError(
+                f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
+                path=("expect", i, "cause"),
+            )
 
 
 #: Every check with the key paths it reads (dotted, list indices dropped). A check re-runs for a
@@ -302,3 +302,30 @@ def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
         elif isinstance(event, schema.RefillEvent):
             note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
     return notes
+
+
+#: A withdrawn residual may exceed what was put in by no more than rounding (mL).
+_RESIDUAL_MATCH_ML = 1e-6
+
+
+def check_fit_inputs(sc: schema.Scenario) -> None:
+    """For ``pump.accuracy: fit``: refuse residuals no accuracy can explain (more withdrawn than
+    was put into the reservoir at the previous fill). Raises ScenarioError with the key path of
+    the offending ``expect`` entry."""
+    if sc.pump.accuracy != "fit":
+        return
+    bounds = fills(setup_of(sc))
+    for before, visit in itertools.pairwise(bounds):
+        if not visit.is_refill:
+            continue
+        for i, exp in enumerate(sc.expect):
+            withdrawn = exp.residual_withdrawn_ml
+            if withdrawn is None or exp.at != visit.at_h:
+                continue
+            if withdrawn > before.into_ml + _RESIDUAL_MATCH_ML:
+                raise ScenarioError(
+                    f"{withdrawn:g} mL withdrawn is more than the {before.into_ml:g} mL put "
+                    "into the reservoir at the previous visit: no pump accuracy explains it",
+                    path=("expect", i, "residual_withdrawn_ml"),
+                )
+            break

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from pumpsim.errors import ScenarioError
 from pumpsim.scenario import dates, schema
-from pumpsim.scenario.checks import check_against_profile
+from pumpsim.scenario.checks import check_against_profile, check_fit_inputs
 from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
 
 if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
@@ -232,10 +232,7 @@ def parse_scenario(
         raise (moved or err) from None
     try:
         check_against_profile(scenario)
-        if scenario.pump.accuracy == "fit":
-            from pumpsim.studies.fit import check_fit_inputs
-
-            check_fit_inputs(scenario)
+        check_fit_inputs(scenario)
     except ScenarioError as exc:
         moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
         raise (moved or exc.located(file, located.line_of(exc.path))) from None

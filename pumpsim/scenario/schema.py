@@ -178,6 +178,8 @@ class Scenario(Strict):
     """
 
     _checked: bool = PrivateAttr(default=False)
+    #: the model's resolved settings, made once (``pumpsim.scenario.resolve.setup_of``)
+    _setup: Any = PrivateAttr(default=None)
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     description: str = ""
@@ -266,4 +268,5 @@ class Scenario(Strict):
         copy = super().model_copy(update=update, deep=deep)
         if update:
             copy._checked = False
+            copy._setup = None
         return copy

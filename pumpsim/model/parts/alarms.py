@@ -7,7 +7,6 @@ interval while it lasts), never scheduled as simulation events.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from pumpsim.model.profile import DeviceProfile
@@ -72,8 +71,6 @@ class AlarmBook:
         self.active: dict[str, AlarmRecord] = {}
         self.history: list[AlarmRecord] = []
         self._responses: frozenset[str] = frozenset()
-        self._critical: list[AlarmRecord] = []  # critical occurrences, in order of raising
-        self._index: tuple[int, list[float], list[float]] | None = None
 
     def set(self, name: str, on: bool, t_h: float) -> str | None:
         """Raise or clear; returns "raised"/"cleared" when the state changed, else None."""
@@ -94,8 +91,6 @@ class AlarmBook:
             )
             self.active[name] = rec
             self.history.append(rec)
-            if critical:
-                self._critical.append(rec)
             self._changed()
             return "raised"
         if not on and name in self.active:
@@ -107,7 +102,6 @@ class AlarmBook:
     def _changed(self) -> None:
         alarms = self.profile.alarms
         self._responses = frozenset(alarms[name].response for name in self.active)
-        self._index = None
 
     def responses(self) -> frozenset[str]:
         """The pump responses in force (from the profile's alarm table)."""
@@ -116,28 +110,3 @@ class AlarmBook:
     def critical_active(self) -> bool:
         """Whether any critical alarm is sounding."""
         return any(rec.priority == "critical" for rec in self.active.values())
-
-    def first_critical_at_or_after(self, t_h: float, until_h: float = math.inf) -> float | None:
-        """The first instant in [t, until] at which a critical alarm is sounding (None if none).
-
-        Logarithmic in the number of occurrences: raise times are in order, and the running
-        maximum of their clear times tells whether one raised before t still sounds at t.
-        """
-        if self._index is None:
-            starts: list[float] = []
-            reach: list[float] = []  # latest clear time among the occurrences so far
-            latest = -math.inf
-            for rec in self._critical:
-                end = math.inf if rec.end_h is None else rec.end_h
-                latest = max(latest, end)
-                starts.append(rec.start_h)
-                reach.append(latest)
-            self._index = (len(self._critical), starts, reach)
-        _, starts, reach = self._index
-        i = bisect_right(starts, t_h)
-        if i > 0 and reach[i - 1] > t_h:
-            return t_h
-        j = bisect_left(starts, t_h)
-        if j < len(starts) and starts[j] <= until_h:
-            return starts[j]
-        return None

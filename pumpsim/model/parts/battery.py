@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pumpsim.model.flows import Affine
+from pumpsim.model.affine import Affine
 from pumpsim.model.logbook import Logbook
 from pumpsim.model.profile import DeviceProfile
 

@@ -14,17 +14,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.model.logbook import Logbook
-from pumpsim.scenario.events import RETAINING_FAULTS
+from pumpsim.model.setup import RETAINING_FAULTS
+
+
+@dataclass(slots=True)
+class FaultSpan:
+    """A catheter fault, from its start to its end (None: still on at the end of the run)."""
+
+    kind: str
+    delivered_fraction: float
+    start_h: float
+    end_h: float | None = None
+    ended_by: str | None = None  # "duration" | "repair" | "replacement" | None
 
 
 @dataclass
 class Fault:
-    """An active catheter fault."""
+    """An active catheter fault and its span in the record."""
 
     kind: str
     delivered_fraction: float
     since_h: float
     until_h: float | None
+    span: FaultSpan
 
     @property
     def retains(self) -> bool:
@@ -44,6 +56,8 @@ class Catheter:
         if volume_ml > 0:
             self.slugs.append([volume_ml, concentration_mcg_per_ml])
         self.faults: list[Fault] = []
+        #: every fault of the run, in order of onset (the record's spans)
+        self.spans: list[FaultSpan] = []
 
     # -- contents ------------------------------------------------------------------------------
     def tip_concentration(self, reservoir_conc: float) -> float:
@@ -138,7 +152,9 @@ class Catheter:
     ) -> None:
         """A silent fault starts now (and ends after ``duration_h``, if given)."""
         until = None if duration_h is None else t_h + duration_h
-        fault = Fault(kind, delivered_fraction, t_h, until)
+        span = FaultSpan(kind, delivered_fraction, t_h)
+        self.spans.append(span)
+        fault = Fault(kind, delivered_fraction, t_h, until, span)
         self.add_fault(fault)
         logs.world(
             t_h, "catheter_fault", kind=kind, delivered_fraction=delivered_fraction, until_h=until
@@ -149,6 +165,7 @@ class Catheter:
     def _end_fault(self, t_h: float, fault: Fault, logs: Logbook) -> None:
         if fault in self.faults:
             self.remove_fault(fault)
+            fault.span.end_h, fault.span.ended_by = t_h, "duration"
             logs.world(t_h, "catheter_fault_ended", kind=fault.kind)
 
     def add_fault(self, fault: Fault) -> None:
@@ -162,6 +179,8 @@ class Catheter:
 
     def repair(self, t_h: float, logs: Logbook) -> None:
         """End every fault."""
+        for fault in self.faults:
+            fault.span.end_h, fault.span.ended_by = t_h, "repair"
         self.faults.clear()
         logs.world(t_h, "catheter_repair")
 

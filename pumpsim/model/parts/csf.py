@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from pumpsim.model.flows import Affine
+from pumpsim.model.affine import Affine
 from pumpsim.model.schedule import Schedule
 
 
@@ -28,31 +28,6 @@ class CsfLevels:
         else:
             self.expected = 0.0
             self.actual = 0.0
-
-    def advance(
-        self, schedule: Schedule, t0_h: float, t1_h: float, expected: Affine, delivered: Affine
-    ) -> None:
-        """Both levels from t0 to t1 under the given inputs (mcg/h)."""
-        self.expected, self.actual = schedule.levels_at(
-            (self.expected, self.actual),
-            t0_h,
-            t1_h,
-            ((expected.alpha, expected.beta), (delivered.alpha, delivered.beta)),
-            self.k_per_h,
-        )
-
-    def ratio(self) -> float:
-        """Actual/expected now (None when nothing is expected or present)."""
-        return self.ratio_of(self.expected, self.actual)
-
-    @staticmethod
-    def ratio_of(expected: float, actual: float) -> float:
-        """Actual/expected: 1 when neither is present (nothing is missing), inf when drug is
-        present that nothing called for. The one definition: the detector, the trajectory, the
-        notebook's arrays and expectations all read it."""
-        if expected <= 0.0:
-            return 1.0 if actual <= 0.0 else math.inf
-        return actual / expected
 
     def crossing(
         self,

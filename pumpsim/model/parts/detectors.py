@@ -29,6 +29,17 @@ from pumpsim.model.schedule import Schedule
 from pumpsim.model.units import HOURS_PER_DAY, hour_of_day
 
 
+def project_alarm_h(
+    schedule: Schedule, t_h: float, estimate_ml: float, level_ml: float, pump_mcg_per_ml: float
+) -> float:
+    """When the pump's estimate reaches ``level_ml`` under a programme, as a programmer projects
+    it at a visit: from the estimate and the programme only (no boluses, stalls or PTM: the
+    programmer cannot know them). inf: never. The one formula: the refill-due detector, the
+    printed alarm date of a visit and the sweep's clinic all use it."""
+    to_go = max(0.0, estimate_ml - level_ml)
+    return schedule.time_to_amount(t_h, 1.0 / pump_mcg_per_ml, 0.0, to_go)
+
+
 class Detectors:
     """Every flag rule, reading the components it names."""
 
@@ -232,8 +243,8 @@ class Detectors:
             return
         upcoming = self.refill_times_h[i]
         res = self.reservoir
-        projected = schedule.time_to_amount(
-            t_h, 1.0 / res.pump_conc_mcg_per_ml, 0.0, max(0.0, res.est_ml - res.empty_alarm_ml)
+        projected = project_alarm_h(
+            schedule, t_h, res.est_ml, res.empty_alarm_ml, res.pump_conc_mcg_per_ml
         )
         # The programmer gives an alarm *date*: a refill on that date is not "after" it.
         if self._date(upcoming) > self._date(projected):

@@ -19,11 +19,22 @@ from pumpsim.model.logbook import Logbook
 from pumpsim.model.parts.alarms import AlarmBook
 from pumpsim.model.profile import DeviceProfile
 from pumpsim.model.schedule import Schedule
+from pumpsim.model.setup import Programme
 from pumpsim.model.units import HOURS_PER_DAY
-from pumpsim.scenario.therapy import Therapy
 
 #: Volumes within this of an alarm level count as at the level (rounding of closed forms).
 _EPS_ML = 1e-9
+
+
+@dataclass(slots=True)
+class ProgrammeSpan:
+    """The programme in force from ``start_h`` (``reason``: initial, refill or reprogram)."""
+
+    start_h: float
+    programme: Programme
+    schedule: Schedule
+    reason: str
+    end_h: float | None = None
 
 
 @dataclass(slots=True)
@@ -43,7 +54,7 @@ class Firmware:
     def __init__(
         self,
         profile: DeviceProfile,
-        therapy: Therapy,
+        programme: Programme,
         start: datetime,
         alarms: AlarmBook,
         at: Callable[..., Any],
@@ -54,11 +65,11 @@ class Firmware:
         self.alarms = alarms
         self._at = at
         self.logs = logs
-        self.therapy = therapy
-        self.schedule = Schedule.from_therapy(therapy, start)
-        # Programme history: since when (h) each programme was in force, in order.
-        self.programme_since_h: list[float] = [-math.inf]
-        self.programme_schedule: list[Schedule] = [self.schedule]
+        self.programme = programme
+        self.schedule = programme.schedule(start)
+        #: every programme in force, in order (the first since before t = 0)
+        self.programmes = [ProgrammeSpan(-math.inf, programme, self.schedule, "initial")]
+        self._since_h: list[float] = [-math.inf]
         self.boluses: list[Bolus] = []
         self.ptm_last_h: float | None = None
         self.ptm_recent_h: deque[float] = deque()  # grants less than a day before the last check
@@ -68,19 +79,23 @@ class Firmware:
     # -- programme ----------------------------------------------------------------------------
     def schedule_in_force(self, t_h: float) -> Schedule:
         """The programme (as a schedule) that was in force at ``t_h``."""
-        i = bisect_right(self.programme_since_h, t_h) - 1
-        return self.programme_schedule[max(i, 0)]
+        i = bisect_right(self._since_h, t_h) - 1
+        return self.programmes[max(i, 0)].schedule
 
-    def program(self, t_h: float, therapy: Therapy, schedule: Schedule, reason: str) -> None:
-        """Replace the programme now with ``therapy`` (as ``schedule``, built from it); the
-        caller checks the reduction rule first."""
-        dose = schedule.daily_dose_mcg
-        self.therapy = therapy
+    def program(self, t_h: float, programme: Programme, reason: str) -> None:
+        """Replace the programme now (the caller checks the reduction rule first)."""
+        schedule = programme.schedule(self.start)
+        self.programme = programme
         self.schedule = schedule
-        self.programme_since_h.append(t_h)
-        self.programme_schedule.append(schedule)
+        self.programmes[-1].end_h = t_h
+        self.programmes.append(ProgrammeSpan(t_h, programme, schedule, reason))
+        self._since_h.append(t_h)
         self.logs.device(
-            t_h, "programme_change", reason=reason, mode=therapy.mode, daily_dose_mcg=dose
+            t_h,
+            "programme_change",
+            reason=reason,
+            mode=programme.mode,
+            daily_dose_mcg=schedule.daily_dose_mcg,
         )
 
     # -- boluses ------------------------------------------------------------------------------
@@ -102,7 +117,7 @@ class Firmware:
 
     def request_ptm(self, t_h: float, mode: str) -> None:
         """The patient asks for a PTM bolus: grant it or log why not."""
-        ptm = self.therapy.ptm
+        ptm = self.programme.ptm
         recent = self.ptm_recent_h
         while recent and t_h - recent[0] >= HOURS_PER_DAY:
             recent.popleft()  # time only moves on: a grant a day old stays out of the window
@@ -111,7 +126,7 @@ class Firmware:
             reason = "no_ptm_programmed"
         elif mode != "normal":
             reason = "pump_not_delivering"
-        elif self.ptm_last_h is not None and t_h - self.ptm_last_h < ptm.lockout:
+        elif self.ptm_last_h is not None and t_h - self.ptm_last_h < ptm.lockout_h:
             reason = "lockout"
         elif len(recent) >= ptm.max_per_day:
             reason = "daily_limit"
@@ -121,8 +136,7 @@ class Firmware:
         assert ptm is not None
         self.ptm_last_h = t_h
         recent.append(t_h)
-        duration = ptm.duration if ptm.duration is not None else self.profile.ptm_bolus_duration_h
-        self.add_bolus(t_h, "ptm", ptm.dose_mcg, duration)
+        self.add_bolus(t_h, "ptm", ptm.dose_mcg, ptm.duration_h)
 
     # -- alarms -------------------------------------------------------------------------------
     def update_alarms(

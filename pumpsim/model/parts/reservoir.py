@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pumpsim.model.flows import Affine
+from pumpsim.model.affine import Affine
 
 Crossing = tuple[float, str]
 """(instant in hours, what is crossed)."""

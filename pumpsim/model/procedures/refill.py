@@ -9,6 +9,7 @@ in the catheter is pushed out at the pump's new setting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.model.flags import Flag, FlagBook
@@ -20,13 +21,45 @@ from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.firmware import Firmware
 from pumpsim.model.parts.reservoir import Reservoir
 from pumpsim.model.profile import DeviceProfile
-from pumpsim.scenario import schema
+from pumpsim.model.setup import Refill
 
 _MORE = (
     "more drug left than the pump expected: under-delivery (stall, occlusion) or a "
     "programming error"
 )
 _LESS = "less drug left than the pump expected: over-infusion or a leak from the reservoir"
+
+
+@dataclass(slots=True)
+class RefillRecord:
+    """One refill visit: what was found, what was injected (contract 3.5)."""
+
+    at_h: float
+    missed: bool
+    #: the position of the event in ``Setup.events`` (None: a visit a clinic booked in the run)
+    event_index: int | None = None
+    expected_residual_ml: float | None = None  # the pump's estimate
+    actual_residual_ml: float | None = None  # the true volume, withdrawn
+    discrepancy_ml: float | None = None  # actual - expected
+    volume_ml: float | None = None
+    concentration_mcg_per_ml: float | None = None
+    pocket_ml: float | None = None
+    reservoir_ml: float | None = None  # the reservoir's size at the visit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result-document form (contract section 6)."""
+        out: dict[str, Any] = {
+            "at_h": self.at_h,
+            "missed": self.missed,
+            "expected_residual_ml": self.expected_residual_ml,
+            "actual_residual_ml": self.actual_residual_ml,
+            "discrepancy_ml": self.discrepancy_ml,
+        }
+        if not self.missed:
+            out["volume_ml"] = self.volume_ml
+            out["concentration_mcg_per_ml"] = self.concentration_mcg_per_ml
+            out["pocket_ml"] = self.pocket_ml
+        return out
 
 
 class RefillProcedure:
@@ -57,24 +90,16 @@ class RefillProcedure:
         self.flags = flags
         self.totals = totals
         self.logs = logs
-        self.records: list[dict[str, Any]] = []
+        self.records: list[RefillRecord] = []
 
-    def missed(self, t_h: float) -> None:
-        """The patient did not come: nothing is done, the pump logs the missed visit."""
-        self.records.append(
-            {
-                "at_h": t_h,
-                "missed": True,
-                "expected_residual_ml": None,
-                "actual_residual_ml": None,
-                "discrepancy_ml": None,
-            }
-        )
+    def missed(self, t_h: float, index: int | None) -> None:
+        """The patient did not come: nothing is done, the pump logs the missed visit
+        (``index``: the event's position in the Setup, None for a clinic's booking)."""
+        self.records.append(RefillRecord(t_h, True, index, reservoir_ml=self.reservoir.size_ml))
         self.logs.device(t_h, "refill_missed")
 
-    def perform(self, t_h: float, ev: schema.RefillEvent) -> None:
+    def perform(self, t_h: float, ev: Refill, index: int | None) -> None:
         """Empty, compare, fill (the caller applies a new programme, if any, afterwards)."""
-        assert ev.volume_ml is not None
         res, tot, cath = self.reservoir, self.totals, self.catheter
         expected, actual = res.est_ml, res.true_ml
         discrepancy = actual - expected
@@ -120,17 +145,11 @@ class RefillProcedure:
         old_conc = res.conc_mcg_per_ml
         res.fill(ev.volume_ml, into_ml, conc, ev.update_pump_concentration)
         self.records.append(
-            {
-                "at_h": t_h,
-                "missed": False,
-                "expected_residual_ml": expected,
-                "actual_residual_ml": actual,
-                "discrepancy_ml": discrepancy,
-                "volume_ml": ev.volume_ml,
-                "concentration_mcg_per_ml": conc,
-                "pocket_ml": pocket_ml,
-            }
-        )
+            RefillRecord(
+                t_h, False, index, expected, actual, discrepancy, ev.volume_ml, conc, pocket_ml,
+                res.size_ml,
+            )
+        )  # fmt: skip
         self.logs.device(
             t_h,
             "refill",

@@ -8,12 +8,12 @@ from pumpsim.model.parts.battery import Battery
 from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.firmware import Firmware
 from pumpsim.model.parts.reservoir import Reservoir
-from pumpsim.scenario import schema
+from pumpsim.model.setup import PumpReplacement
 
 
 def replace_pump(
     t_h: float,
-    ev: schema.PumpReplacementEvent,
+    ev: PumpReplacement,
     reservoir: Reservoir,
     drive: Drive,
     firmware: Firmware,

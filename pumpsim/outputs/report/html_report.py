@@ -21,13 +21,13 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from pumpsim import __version__
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.report.events import describe
 from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label, guidance
 from pumpsim.outputs.report.state import MODES, state_table
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.version import __version__
 
 
 def _silent(flag: Any) -> bool:
@@ -86,7 +86,7 @@ def _overview(result: Any) -> str:
         ("drug", f"{sc.drug.name} {sc.drug.concentration_mcg_per_ml:g} mcg/mL"),
         ("programme", therapy),
     ]  # fmt: skip
-    factors = result.run.state.get("risk_factors") or []
+    factors = list(result.run.setup.risk_factors)
     facts.append(
         (
             "patient",
@@ -186,8 +186,8 @@ def _alarm_table(result: Any) -> str:
             f'<audio controls preload="auto" class="tone tone-{prio}" '
             f'src="{_wav_uri(prio, sc.pump.profile)}"></audio>'
             f'<ul class="spans">{spans}</ul></td>'
-            f"<td>{escape(device_text(entry['means'], result.run.profile))}</td>"
-            f"<td>{escape(device_text(entry['todo'], result.run.profile))}"
+            f"<td>{escape(device_text(entry['means'], result.run.setup.profile))}</td>"
+            f"<td>{escape(device_text(entry['todo'], result.run.setup.profile))}"
             f"{_sources(entry['sources'])}</td></tr>"
         )
     return (
@@ -228,8 +228,8 @@ def _flag_table(result: Any, doc: dict[str, Any]) -> str:
             f'<tr class="flag{silent}"><td><strong>{escape(flag_label(f["type"]))}</strong><br>'
             f"{escape(Clock.of(sc.start).label(f['start_h']))}{escape(end)}<br>"
             f"{escape('; '.join(bits))}</td>"
-            f"<td>{escape(device_text(entry['means'], result.run.profile))}</td>"
-            f"<td>{escape(device_text(entry['todo'], result.run.profile))}{course}"
+            f"<td>{escape(device_text(entry['means'], result.run.setup.profile))}</td>"
+            f"<td>{escape(device_text(entry['todo'], result.run.setup.profile))}{course}"
             f"{_sources(entry['sources'])}</td></tr>"
         )
     return (

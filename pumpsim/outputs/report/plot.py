@@ -48,13 +48,13 @@ _MIN_TONE_SPACING_PX = 2.5  # closer than this, single ticks merge: draw the spa
 def _samples(result: Any, t0: float, t1: float, n: int) -> tuple[list[float], dict[str, list]]:
     times = {t0 + (t1 - t0) * i / (n - 1) for i in range(n)}
     # include every event instant (and a hair before it) so steps and kinks are drawn sharply
-    for piece in result.run.trajectory.pieces:
-        t = piece.t_h
+    for segment in result.run.trajectory.segments:
+        t = segment.t_h
         if t0 <= t <= t1:
             times.update((t, max(t0, t - 1e-6)))
     ts = sorted(times)
     traj = result.run.trajectory
-    rows = [traj.at(t) for t in ts]
+    rows = [traj.at(t)._asdict() for t in ts]
     return ts, {key: [r[key] for r in rows] for key in rows[0]}
 
 
@@ -141,8 +141,8 @@ def _draw_reservoir(ax: Any, result: Any, xs: list[float], v: dict, marked: bool
     """The pump's estimate against the true reservoir, with the two alarm levels."""
     ax.plot(xs, v["estimated_ml"], color=_ESTIMATE, linewidth=2.4, label="pump's estimate")
     ax.plot(xs, v["true_ml"], color=_TRUE, linestyle="--", linewidth=2.4, label="true reservoir")
-    lra = result.run.state.get("lra_ml")
-    empty = result.run.state.get("empty_ml")
+    lra = result.run.setup.low_reservoir_alarm_ml
+    empty = result.run.setup.empty_reservoir_alarm_ml
     if lra is not None:
         ax.axhline(
             lra, color=NONCRITICAL, linewidth=2.2, linestyle=":",

@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 from pumpsim.model.clock import Clock
-from pumpsim.scenario.profiles import load_device_profile
 
 #: What each delivery mode means, from the strongest alarm response in force.
 MODES = (
@@ -30,33 +29,26 @@ def _active(start_h: float, end_h: float | None, t_h: float) -> bool:
     return start_h <= t_h and (end_h is None or t_h < end_h or t_h == start_h)
 
 
-def catheter_spans(scenario: Any) -> list[tuple[float, float, str]]:
-    """(start h, end h, kind) of every catheter fault, ended by its duration or a repair."""
-    spans: list[tuple[float, float, str]] = []
-    open_faults: list[tuple[float, str, float]] = []
-    for event in sorted(scenario.events, key=lambda e: e.at):
-        if event.type == "catheter_fault":
-            end = math.inf if event.duration is None else event.at + event.duration
-            open_faults.append((event.at, event.kind, end))
-        elif event.type == "catheter_repair":
-            for start, kind, end in open_faults:
-                spans.append((start, min(end, event.at), kind))
-            open_faults = []
-    spans.extend((start, end, kind) for start, kind, end in open_faults)
-    return sorted(spans)
+def catheter_spans(result: Any) -> list[tuple[float, float, str]]:
+    """(start h, end h, kind) of every catheter fault of the run (scenario events and fault
+    streams alike), from the run's record; a fault still on at the end lasts to infinity."""
+    return sorted(
+        (span.start_h, math.inf if span.end_h is None else span.end_h, span.kind)
+        for span in result.run.catheter_faults
+    )
 
 
 def instants(result: Any, points: int) -> list[float]:
     """The rows' instants (h): a regular grid plus every event and alarm or flag boundary."""
     duration = float(result.scenario.duration)
     times = {duration * i / (points - 1) for i in range(points)}
-    for piece in result.run.trajectory.pieces:
-        times.add(float(piece.t_h))
+    for segment in result.run.trajectory.segments:
+        times.add(float(segment.t_h))
     for rec in [*result.alarms, *result.flags]:
         times.add(float(rec.start_h))
         if rec.end_h is not None:
             times.add(float(rec.end_h))
-    for start, end, _ in catheter_spans(result.scenario):
+    for start, end, _ in catheter_spans(result):
         times.update(t for t in (start, end) if math.isfinite(t))
     return sorted(t for t in times if 0.0 <= t <= duration)
 
@@ -64,16 +56,16 @@ def instants(result: Any, points: int) -> list[float]:
 def state_table(result: Any, points: int = 801) -> dict[str, Any]:
     """Columns of the pump's state at every instant of ``instants``, rounded for a small JSON."""
     sc = result.scenario
-    profile = load_device_profile(sc.pump.profile)
+    profile = result.run.setup.profile
     alarms = result.alarms
     flags = result.flags
-    spans = catheter_spans(sc)
+    spans = catheter_spans(result)
     cols: dict[str, list[Any]] = {
         k: [] for k in ("t_h", "when", "est", "true", "ratio", "mode", "cath", "alarms", "flags")
     }
     traj = result.run.trajectory
     for t in instants(result, points):
-        v = traj.at(t)
+        v = traj.at(t)._asdict()
         on = [i for i, a in enumerate(alarms) if _active(a.start_h, a.end_h, t)]
         rank = min((_RANK[profile.alarms[alarms[i].type].response] for i in on), default=3)
         ratio = v["csf_ratio"]

@@ -26,9 +26,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pumpsim.model.parts.detectors import project_alarm_h
 from pumpsim.model.profile import DeviceProfile
+from pumpsim.model.setup import (
+    CatheterFault,
+    CatheterRepair,
+    MotorStall,
+    PumpFault,
+    PumpReplacement,
+    Refill,
+    Setup,
+)
 from pumpsim.model.units import HOURS_PER_DAY, DurationError, parse_duration_h
-from pumpsim.scenario import schema
 from pumpsim.scenario.distributions import Distribution, DistributionError, parse_distribution
 from pumpsim.scenario.faults import FaultModel, SettingsError
 from pumpsim.studies.sweep.streams import PatientStreams
@@ -45,27 +54,6 @@ _KEYS = (
     "alarm_visit_after",
     "book_before_alarm",
 )
-
-#: Event templates: a booked event is a copy with its own values (``model_construct`` per event
-#: costs several times more, and these models are immutable).
-_REFILL = schema.RefillEvent.model_construct(type="refill", at=0.0, volume_ml=0.0)
-_MISSED = schema.RefillEvent.model_construct(type="refill", at=0.0, missed=True)
-_REPLACEMENT = schema.PumpReplacementEvent.model_construct(
-    type="pump_replacement", at=0.0, volume_ml=0.0
-)
-_CATHETER_FAULT = schema.CatheterFaultEvent.model_construct(
-    type="catheter_fault", at=0.0, kind="occlusion"
-)
-_REPAIR = schema.CatheterRepairEvent.model_construct(type="catheter_repair", at=0.0)
-_STALL = schema.MotorStallEvent.model_construct(type="motor_stall", at=0.0)
-_PUMP_FAULT = schema.PumpFaultEvent.model_construct(
-    type="pump_fault", at=0.0, kind="low_battery_reset"
-)
-
-
-def _event(template: Any, **values: Any) -> Any:
-    """A copy of an event template with ``values`` set."""
-    return template.model_copy(update=values)
 
 
 @dataclass(frozen=True)
@@ -140,26 +128,19 @@ def _margin(value: Any) -> float | None:
         raise SettingsError(f"{exc} (or 'never')", ("book_before_alarm",)) from None
 
 
-@dataclass(frozen=True)
 class AlarmDate:
-    """The programmer's projection: hours from a fill to the low-reservoir alarm at the
-    programme set at the visit (continuous rate; no boluses, stalls or faults)."""
+    """The programmer's projection at a visit: hours from a fill to the low-reservoir alarm under
+    the programme at the start (``project_alarm_h``: no boluses, stalls or faults)."""
 
-    low_reservoir_alarm_ml: float
-    programmed_ml_per_h: float
+    __slots__ = ("_conc", "_level_ml", "_schedule")
 
-    def __call__(self, fill_ml: float) -> float:
-        if self.programmed_ml_per_h <= 0:
-            return math.inf
-        return max(0.0, fill_ml - self.low_reservoir_alarm_ml) / self.programmed_ml_per_h
+    def __init__(self, setup: Setup) -> None:
+        self._schedule = setup.programme.schedule(setup.start)
+        self._level_ml = setup.low_reservoir_alarm_ml
+        self._conc = setup.concentration_mcg_per_ml
 
-    @classmethod
-    def of(cls, scenario: Any, profile: DeviceProfile) -> AlarmDate:
-        """From a scenario's pump, drug and initial programme."""
-        lra = scenario.pump.low_reservoir_alarm_ml
-        lra = profile.low_reservoir_alarm_ml if lra is None else lra
-        rate = scenario.therapy.daily_dose_mcg / scenario.drug.concentration_mcg_per_ml
-        return cls(lra, rate / HOURS_PER_DAY)
+    def __call__(self, fill_ml: float, at_h: float) -> float:
+        return project_alarm_h(self._schedule, at_h, fill_ml, self._level_ml, self._conc) - at_h
 
 
 @dataclass
@@ -193,7 +174,7 @@ class SyntheticClinic:
         self.faults = faults
         self.streams = streams
         self.catheter_age_h = catheter_age_h
-        #: fill volume (mL) -> hours until the programmer's low-reservoir alarm (for
+        #: (fill volume mL, visit h) -> hours until the programmer's low-reservoir alarm (for
         #: ``book_before_alarm``); None when the clinic does not book by the alarm date
         self.alarm_after_fill_h = alarm_after_fill_h
         self.initial_ml = initial_ml
@@ -243,7 +224,7 @@ class SyntheticClinic:
             volume = self._fill_ml(desk)
             desk.book(
                 now + delay,
-                _event(_REPLACEMENT, at=now + delay, volume_ml=volume, accuracy=self.pump_accuracy),
+                PumpReplacement(now + delay, volume, accuracy=self.pump_accuracy),
             )
 
     def on_event(self, desk: Any, event: Any) -> None:
@@ -275,10 +256,7 @@ class SyntheticClinic:
             tally.catheter_faults += 1
             assert self.faults is not None
             repair = self.faults.repair_after.draw(self.streams("catheter"))
-            desk.book(
-                now + repair,
-                _event(_REPAIR, at=now + repair),
-            )
+            desk.book(now + repair, CatheterRepair(now + repair))
         elif kind == "catheter_repair":
             if self.faults is not None:
                 self._book_catheter_fault(desk, now, 0.0)
@@ -306,7 +284,7 @@ class SyntheticClinic:
         if filled and margin is not None and self.alarm_after_fill_h is not None:
             # The visit is booked before the alarm date the programmer printed at this visit.
             volume = self._fill_ml(desk) if fill_ml is None else fill_ml
-            latest = self.alarm_after_fill_h(volume) - margin
+            latest = self.alarm_after_fill_h(volume, from_h) - margin
             interval = min(interval, max(latest, MIN_INTERVAL_H))
         at = from_h + interval
         if policy.late_by is not None:
@@ -315,7 +293,7 @@ class SyntheticClinic:
             self.streams("missed").random() < policy.missed_probability
         )
         if missed:
-            event = _event(_MISSED, at=at)
+            event = Refill(at, missed=True)
             self._routine_at = at
             self._routine = event
             desk.book(at, event)
@@ -330,7 +308,7 @@ class SyntheticClinic:
             rng = self.streams("pocket_fill")
             if rng.random() < faults.pocket_fill_per_refill:
                 pocket = min(1.0, max(0.0, faults.pocket_fill_fraction.draw(rng)))
-        event = _event(_REFILL, at=at, volume_ml=self._fill_ml(desk), pocket_fraction=pocket)
+        event = Refill(at, self._fill_ml(desk), pocket_fraction=pocket)
         desk.book(at, event)
         return event
 
@@ -342,15 +320,10 @@ class SyntheticClinic:
         if not math.isfinite(dt) or now + dt > desk.duration_h:
             return
         kind = faults.catheter_kinds.draw(rng)
-        fraction = None
+        fraction = 0.0
         if kind in faults.delivered_fraction:
             fraction = min(1.0, max(0.0, float(faults.delivered_fraction[kind].draw(rng))))
-        elif kind in ("kink", "leak"):
-            fraction = 0.0
-        desk.book(
-            now + dt,
-            _event(_CATHETER_FAULT, at=now + dt, kind=kind, delivered_fraction=fraction),
-        )
+        desk.book(now + dt, CatheterFault(now + dt, kind, fraction))
 
     def _book_stall(self, desk: Any, now: float) -> None:
         faults = self.faults
@@ -362,7 +335,7 @@ class SyntheticClinic:
         if at > desk.duration_h:
             return
         self._stall_pending = True
-        desk.book(at, _event(_STALL, at=at))
+        desk.book(at, MotorStall(at))
 
     def _book_pump_fault(self, desk: Any, now: float) -> None:
         faults = self.faults
@@ -376,4 +349,13 @@ class SyntheticClinic:
         if at > desk.duration_h:
             return
         self._pump_fault_pending = True
-        desk.book(at, _event(_PUMP_FAULT, at=at, kind=kind))
+        desk.book(at, PumpFault(at, kind))
+
+
+def fault_streams(faults: FaultModel, setup: Setup, seed: int) -> SyntheticClinic:
+    """The fault streams of a scenario's ``faults:`` section, drawn from its seed.
+
+    Catheter faults, motor stalls and pump faults are booked as events; a catheter fault is
+    repaired after ``repair_after``. No clinic visits are added (the scenario has its own).
+    """
+    return SyntheticClinic(None, faults, PatientStreams(seed, 0), setup.age_h)

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpsim.errors import ScenarioError
+from pumpsim.model.engine import Engine
+from pumpsim.model.record import RunRecord
 from pumpsim.scenario.expect import AlarmName, FlagName
+from pumpsim.scenario.resolve import setup_of
+from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic
 from pumpsim.studies.sweep.spec import GridPoint, SweepSpec, yaml_draw
 from pumpsim.studies.sweep.streams import PatientStreams
 
@@ -80,7 +84,8 @@ class BatchResult:
     flags: list[tuple[Any, ...]]
 
 
-def _onset(run: Any, cause: str, before_h: float) -> float | None:
+def _onset(run: RunRecord, cause: str, before_h: float) -> float | None:
+    """When the cause of a flag raised at ``before_h`` began (its last onset by then)."""
     where = CAUSE_ONSETS.get(cause)
     if cause == "reprogramming":
         return before_h
@@ -90,33 +95,15 @@ def _onset(run: Any, cause: str, before_h: float) -> float | None:
     best = None
     if log == "physical":
         for entry in run.physical_log:
-            t = entry["t_h"]
-            if t > before_h:
+            if entry.t_h > before_h:
                 break
-            if entry["event"] == name:
-                best = t
+            if entry.event == name:
+                best = entry.t_h
     else:
-        for rec in run.alarms.history:
+        for rec in run.alarms:
             if rec.type == name and rec.start_h <= before_h:
                 best = rec.start_h
     return best
-
-
-def _first_alarm(run: Any, start_h: float, end_h: float | None) -> str:
-    """The alarm sounding when a flag was raised (critical first), else the first raised while
-    it was open, else ``none``."""
-    sounding = []
-    later: tuple[float, str] | None = None
-    stop = float("inf") if end_h is None else end_h
-    for rec in run.alarms.history:
-        rec_end = float("inf") if rec.end_h is None else rec.end_h
-        if rec.start_h <= start_h < rec_end:
-            sounding.append((rec.priority != "critical", rec.start_h, rec.type))
-        elif start_h < rec.start_h <= stop and (later is None or rec.start_h < later[0]):
-            later = (rec.start_h, rec.type)
-    if sounding:
-        return min(sounding)[2]
-    return later[1] if later is not None else "none"
 
 
 def checked_variant(
@@ -152,32 +139,29 @@ def simulate_patient(
     spec: SweepSpec, point: GridPoint, patient: int
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """One patient's row and abrupt-discontinuation flag records."""
-    from pumpsim.model.engine import Engine
-    from pumpsim.scenario.profiles import load_device_profile
-    from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic
-
     streams = PatientStreams(spec.seed, patient)
     scenario, drawn = checked_variant(spec, point, patient, streams)
+    setup = setup_of(scenario)
     alarm_date = None
     if point.clinic is not None and point.clinic.book_before_alarm_h is not None:
-        alarm_date = AlarmDate.of(scenario, load_device_profile(scenario.pump.profile))
+        alarm_date = AlarmDate(setup)
     clinic = SyntheticClinic(
         point.clinic,
         point.faults,
         streams,
-        scenario.pump.age,
+        setup.age_h,
         alarm_after_fill_h=alarm_date,
         initial_ml=scenario.pump.initial_volume_ml,
-        pump_accuracy=scenario.pump.accuracy,
+        pump_accuracy=setup.accuracy,
     )
-    run = Engine(scenario, clinic=clinic).run()
+    run = Engine(setup, clinic=clinic).run()
 
     alarm_counts = dict.fromkeys(ALARMS, 0)
-    for rec in run.alarms.history:
+    for rec in run.alarms:
         alarm_counts[rec.type] += 1
     flag_counts = dict.fromkeys(FLAGS, 0)
     records = []
-    for flag in run.flags.history:
+    for flag in run.flags:
         flag_counts[flag.type] += 1
         if flag.type != "abrupt_discontinuation":
             continue
@@ -190,7 +174,7 @@ def simulate_patient(
                 flag.end_h,
                 flag.cause,
                 bool(flag.alarmed),
-                _first_alarm(run, flag.start_h, flag.end_h),
+                run.alarm_for(flag),
                 None if onset is None else flag.start_h - onset,
                 flag.severity,
             )

@@ -24,6 +24,7 @@ from pumpsim.studies.sweep.spec import SweepSpec
 from pumpsim.studies.sweep.store import BatchStore
 from pumpsim.studies.sweep.summary import PointTally, summary_text
 from pumpsim.studies.sweep.table import TableWriter, have_pyarrow
+from pumpsim.version import __version__
 
 #: Patient-years per batch by default: about half a second of work, so that process and
 #: pickling overhead stays well under 5 % and progress and resume stay fine-grained.
@@ -295,7 +296,6 @@ def assemble(
     keep_rows: bool = False,
 ) -> SweepResult:
     """Stream the stored batches, in order, into the tables and the summary."""
-    from pumpsim import __version__
 
     cols = columns(spec)
     types = column_types(spec)

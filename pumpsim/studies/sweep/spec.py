@@ -23,6 +23,7 @@ from pumpsim.scenario.distributions import Distribution, DistributionError, pars
 from pumpsim.scenario.faults import FaultModel, SettingsError, no_faults, resolve_faults
 from pumpsim.studies.sweep.clinic import ClinicPolicy, resolve_clinic
 from pumpsim.studies.sweep.variants import ScenarioFactory, set_path, yaml_value
+from pumpsim.version import __version__
 
 KEYS = (
     "name",
@@ -119,7 +120,6 @@ def load_sweep(path: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
 
 def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
     """Check parsed sweep YAML (a ``LocatedYaml``) and plan its grid points."""
-    from pumpsim import __version__
     from pumpsim.scenario.profiles import load_device_profile
     from pumpsim.scenario.yamlsafe import load_yaml_file
 
