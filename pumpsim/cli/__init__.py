@@ -30,6 +30,7 @@ from pumpsim.cli.common import (
     visible,
 )
 from pumpsim.errors import Terminated
+from pumpsim.files import discard_live_temporaries
 
 __all__ = ["COMMANDS", "Terminated", "build_parser", "main"]
 
@@ -196,8 +197,6 @@ class _LateSignals:
 
 def _leave_no_temporaries() -> None:
     """Remove the temporary files of writes a signal cut short."""
-    from pumpsim.files import discard_live_temporaries
-
     with contextlib.suppress(OSError):
         discard_live_temporaries()
 

@@ -20,6 +20,7 @@ from pumpsim.cli.common import (
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run or resume a sweep; print its summary."""
+    from pumpsim.errors import OutputError
     from pumpsim.studies.sweep.executors import ExecutorError
     from pumpsim.studies.sweep.runner import SweepInterrupted, run_sweep
     from pumpsim.studies.sweep.spec import load_sweep
@@ -35,7 +36,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     spec = load_sweep(args.file, overrides)
     progress = not args.quiet and sys.stderr.isatty()
-    from pumpsim.errors import OutputError
 
     def warn(line: str) -> None:
         if not args.quiet:

@@ -76,7 +76,7 @@ class SerialExecutor:
         try:
             future.set_result(fn(*args))
         except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stop the sweep, not the batch
                 raise
             future.set_exception(exc)
         return future

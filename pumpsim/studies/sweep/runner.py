@@ -153,6 +153,15 @@ def prepare_out_dir(out_dir: str) -> None:
         raise OutputError(out_dir, "cannot write the sweep: folder is not writable")
 
 
+def _why(exc: BaseException) -> str:
+    """Why a sweep stopped, for run.log."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _log(out_dir: str, text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(os.path.join(out_dir, "run.log"), "a", encoding="utf-8") as fh:
@@ -252,19 +261,12 @@ def run_sweep(
         bar.close()
         executor.close(cancel=True)
         elapsed = time.monotonic() - started
-        signalled = isinstance(exc, KeyboardInterrupt | Terminated)
-        why = (
-            "interrupted"
-            if isinstance(exc, KeyboardInterrupt)
-            else "terminated (SIGTERM)"
-            if signalled
-            else f"{type(exc).__name__}: {exc}"
-        )
         _log(
             out_dir,
-            f"stopped after {elapsed:.2f} s ({why}): {finished} of {len(batches)} batches done",
+            f"stopped after {elapsed:.2f} s ({_why(exc)}): {finished} of {len(batches)} "
+            "batches done",
         )
-        if signalled:
+        if isinstance(exc, KeyboardInterrupt | Terminated):
             raise SweepInterrupted(
                 finished, len(batches), terminated=isinstance(exc, Terminated)
             ) from None
