@@ -283,6 +283,11 @@ def test_a_profile_that_cannot_be_read_is_a_read_problem(capsys, tmp_path, folde
     monkeypatch.setattr(os, "open", denied)
     line = _one_line(capsys, ["validate", _scenario(tmp_path)])
     assert line.startswith(str(profile)) and "cannot read file: permission denied" in line
+    with_faults = SCENARIO + "faults: {motor_stall: {rate_per_year: 0.1}}\n"
+    line = _one_line(capsys, ["run", _scenario(tmp_path, with_faults)])
+    assert line.startswith(str(profile)) and "permission denied" in line and "write" not in line
+    with pytest.raises(ProfileFileError, match="permission denied"):
+        load_device_profile("acme")
 
 
 def test_a_profile_larger_than_a_megabyte_is_refused_unparsed(capsys, tmp_path, folder):

@@ -78,7 +78,10 @@ def _find(name: str) -> tuple[str, str]:
     for folder in _user_folders():
         path = folder / f"{name}.yaml"
         if _is_regular_file(path):
-            return read_text_file(str(path)), str(path)
+            try:
+                return read_text_file(str(path)), str(path)
+            except ScenarioError as exc:  # unreadable, too large, not UTF-8: a read problem
+                raise ProfileFileError(exc.message, file=str(path), line=exc.line) from None
     shipped = resources.files("pumpsim.profiles").joinpath(f"{name}.yaml")
     try:
         return shipped.read_text("utf-8"), str(shipped)
