@@ -162,6 +162,28 @@ class Browser:
                 out.append(p["entry"].get("text", "")[:500])
         return out
 
+    def viewport(self, width: int, height: int, mobile: bool = False) -> None:
+        """Emulate a screen of this many CSS pixels (a phone with ``mobile``)."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
+
+    def pdf(self, width_in: float, height_in: float) -> bytes:
+        """The page printed on paper of this size (inches), with the page's own print styles."""
+        res = self.call(
+            "Page.printToPDF",
+            timeout_s=60,
+            paperWidth=width_in,
+            paperHeight=height_in,
+            printBackground=True,
+            preferCSSPageSize=False,
+        )
+        return base64.b64decode(res["data"])
+
     def screenshot(self) -> bytes:
         """A PNG of the visible page."""
         return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])

@@ -79,3 +79,21 @@ def write_yaml(tmp_path: Path):
         return str(path)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """One headless Chromium for every browser test of the session (started on first use).
+
+    Skips, saying why, only where no Chromium is installed (``.ci/run`` installs it)."""
+    from cdp import Browser, find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        pytest.skip(
+            "no Chromium on PATH, or not a POSIX system (apt-get install chromium; .ci/run "
+            "installs it when apt works)"
+        )
+    b = Browser(exe, str(tmp_path_factory.mktemp("chromium-profile")))
+    yield b
+    b.close()

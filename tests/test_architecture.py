@@ -18,13 +18,8 @@ HEAVY = {"matplotlib", "pandas", "pyarrow", "dask", "distributed", "tqdm", "nump
 #: building the parser) stays instant: that is its job, and it is the top layer.
 LAZY_PLACES = ("pumpsim/cli/", "pumpsim/__init__.py")
 #: Modules whose lazy imports are being moved to the top in work that is still landing (the
-#: report, the clinic log and the scenario constructors); each goes from here when it lands.
+#: clinic log and the scenario constructors); each goes from here when it lands.
 PENDING = {
-    "pumpsim/outputs/report/guidance.py",
-    "pumpsim/outputs/report/html_report.py",
-    "pumpsim/outputs/report/plot.py",
-    "pumpsim/outputs/report/tones.py",
-    "pumpsim/outputs/sweep_plot.py",
     "pumpsim/scenario/build.py",
     "pumpsim/scenario/clinic_log.py",
     "pumpsim/scenario/clinic_log_columns.py",

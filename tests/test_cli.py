@@ -41,7 +41,7 @@ def test_run_prints_timeline_and_writes_document(tmp_path, capsys):
     assert doc["alarms"][0] == {
         "type": "low_reservoir",
         "priority": "non_critical",
-        "start_h": 2160.0,
+        "start_h": pytest.approx(2160.0, abs=1e-9),
         "start_at": "2026-04-01T00:00:00",
         "end_h": None,
         "end_at": None,

@@ -107,7 +107,7 @@ def test_new_keys_are_picked_up(monkeypatch):
 
     catheter = create_model(
         "Catheter",
-        __base__=schema.Catheter,
+        __base__=schema.CatheterSection,
         tip_level=(str | None, Field(None, description="vertebral level of the tip")),
         brand=(str, "acme"),
     )

@@ -127,6 +127,23 @@ def _laid_out(result, **window):
     return fig
 
 
+def _boxes(fig):
+    """Every visible text's box, and the legend's, in display units, once drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = fig.legends[0]
+    inside = set(map(id, legend.findobj()))
+    texts = [
+        (t.get_text(), t.get_window_extent(renderer))
+        for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
+        if t.get_text() and t.get_visible() and t.figure is fig and id(t) not in inside
+    ]
+    return texts, legend.get_window_extent(renderer), renderer
+
+
 def test_figure_title_is_whole_and_legends_hide_nothing():
     r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "eri-ignored-until-eos.yaml")))
     fig = _laid_out(r)
@@ -134,23 +151,40 @@ def test_figure_title_is_whole_and_legends_hide_nothing():
     assert (
         " ".join(title.split()) == f"{r.scenario.name}: {' '.join(r.scenario.description.split())}"
     )
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    texts, legend, renderer = _boxes(fig)
     page = fig.bbox
-    for ax in fig.axes:
-        legend = ax.get_legend()
-        if legend is None:
-            continue
-        box = legend.get_window_extent(renderer)
-        assert page.x0 <= box.x0 and box.x1 <= page.x1 + 0.5, "legend cut at the figure's edge"
-        assert box.x0 >= ax.get_window_extent(renderer).x1, "legend covers the data"
-    for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent")):
-        if text.get_text() and text.get_visible() and text.figure is fig:
-            box = text.get_window_extent(renderer)
-            assert box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1, text.get_text()
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    assert page.x0 <= legend.x0 and legend.x1 <= page.x1 + 0.5, "legend cut at the figure's edge"
+    for ax in fig.axes:  # one legend below the panels: it covers no data
+        assert legend.y1 <= ax.get_window_extent(renderer).y0, ax.get_label()
+    for text, box in texts:
+        assert box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1, text
+        assert not box.overlaps(legend), f"{text!r} is drawn over the legend"
+
+
+@pytest.mark.parametrize(
+    "window",
+    [{}, {"start_h": 127 * 24.0, "end_h": 160 * 24.0}, {"start_h": 97 * 24.0, "end_h": 98 * 24.0},
+     {"start_h": 97.5 * 24.0, "end_h": 97.5 * 24.0 + 2}, {"start_h": 0.0, "end_h": 900 * 24.0}],
+    ids=["whole", "127d-160d", "one-day", "two-hours", "to-the-end"],
+)  # fmt: skip
+def test_every_calendar_axis_names_its_month_and_no_label_covers_the_legend(window):
+    from pumpsim.outputs.report.plot import panel
+
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "over-infusion-silent-empty.yaml")))
+    fig = _laid_out(r, **window)
+    axis = panel(fig, "alarms").xaxis
+    shown = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+    shown.append(axis.get_major_formatter().get_offset())
+    assert any(m in label for label in shown for m in months), shown
+    # each date tick also says how long after the start it is
+    assert all("\n" in label and label.split("\n")[1][0].isdigit() for label in shown[:-1]), shown
+    texts, legend, _ = _boxes(fig)
+    offset = axis.get_offset_text()
+    assert not offset.get_window_extent().overlaps(legend) or not offset.get_text()
+    for text, box in texts:
+        assert not box.overlaps(legend), f"{text!r} is drawn over the legend"
 
 
 def test_figure_marks_every_event_kind_and_uses_calendar_dates():
@@ -173,7 +207,9 @@ def test_figure_marks_every_event_kind_and_uses_calendar_dates():
     )
     r = run(text)
     fig = _laid_out(r)
-    ax_ev, ax_alarm = fig.axes[0], fig.axes[3]
+    from pumpsim.outputs.report.plot import panel
+
+    ax_ev, ax_alarm = panel(fig, "events"), panel(fig, "alarms")
     labels = [t.get_text() for t in ax_ev.get_yticklabels()]
     assert labels == [
         "refill", "missed refill", "reprogramming", "clinician bolus", "catheter fault",
@@ -182,22 +218,24 @@ def test_figure_marks_every_event_kind_and_uses_calendar_dates():
     # the time axis shows calendar dates, starting on the scenario's start day
     ticks = [t.get_text() for t in ax_alarm.get_xticklabels() if t.get_text()]
     assert any("Jan" in t or "Feb" in t for t in ticks), ticks
-    assert "2026-01-01 00:00" in ax_alarm.get_xlabel()
+    assert "01 Jan 2026 00:00" in ax_alarm.get_xlabel()
 
 
 def test_alarm_strip_draws_one_tick_per_tone_when_they_fit():
     from matplotlib.collections import LineCollection
 
     r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
+    from pumpsim.outputs.report.plot import panel
+
     fig = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0)
-    ax_alarm = fig.axes[3]
+    ax_alarm = panel(fig, "alarms")
     ticks = sum(
         len(c.get_segments()) for c in ax_alarm.collections if isinstance(c, LineCollection)
     )
     assert ticks == 25  # hourly low-reservoir tones from 95d to 96d inclusive
-    key = [t.get_text() for t in ax_alarm.get_legend().get_texts()]
-    assert key[0].startswith("critical: 3-second two-tone, every 10min")
-    assert key[1].startswith("non-critical: 1-second single tone, every 1h")
+    key = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "critical alarm: 3-second two-tone, every 10min" in key
+    assert "non-critical alarm: 1-second single tone, every 1h" in key
 
 
 def test_title_with_dollars_and_markup_is_drawn_as_written():
@@ -212,20 +250,21 @@ def test_title_with_dollars_and_markup_is_drawn_as_written():
 
 def test_alarm_strip_says_when_tones_are_hatched():
     r = pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "missed-refill.yaml")))
-    whole = _laid_out(r).axes[3].get_title(loc="left")
-    assert "hatched where too close to draw" in whole
-    day = _laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0).axes[3].get_title(loc="left")
-    assert day == "alarms: one tick per tone"
+
+    def key(fig):
+        return [t.get_text() for t in fig.legends[0].get_texts()]
+
+    assert "alarm raised; a tick per tone (hatched: too close)" in key(_laid_out(r))
+    day = key(_laid_out(r, start_h=95 * 24.0, end_h=96 * 24.0))
+    assert "alarm raised; a tick per tone" in day
 
 
 def test_priority_key_comes_from_the_profile_and_the_scenario():
     r = run(scenario_text(duration="2d", pump_extra="critical_tone_interval: 5min"))
     assert r.alarms == []
-    key = [t.get_text() for t in _laid_out(r).axes[3].get_legend().get_texts()]
-    assert key[:2] == [
-        "critical: 3-second two-tone, every 5min",
-        "non-critical: 1-second single tone, every 1h",
-    ]
+    key = [t.get_text() for t in _laid_out(r).legends[0].get_texts()]
+    assert "critical alarm: 3-second two-tone, every 5min" in key
+    assert "non-critical alarm: 1-second single tone, every 1h" in key
 
 
 def test_plot_window_takes_calendar_dates(tmp_path, capsys):

@@ -15,7 +15,8 @@ from conftest import SCENARIOS, run, scenario_text, shipped_scenarios
 
 import pumpsim
 from pumpsim.cli import main
-from pumpsim.outputs.report.html_report import guidance, render_report
+from pumpsim.outputs.report.guidance import guidance
+from pumpsim.outputs.report.html_report import render_report
 from pumpsim.outputs.report.state import catheter_spans, state_table
 from pumpsim.scenario.profiles import load_device_profile
 from pumpsim.scenario.schema import AlarmName, FlagName
@@ -101,7 +102,8 @@ def test_report_reads_fully_with_scripts_off(missed):
     assert g["alarms"]["empty_reservoir"]["todo"].split(".")[0] in html
     assert "return of baseline spasticity" in html
     # the expectations with pass/fail
-    assert html.count("<td>PASS</td>") == len(result.outcomes) and "FAIL" not in html
+    assert html.count('<td data-label="result">PASS</td>') == len(result.outcomes)
+    assert "FAIL" not in html
     # the scenario in plain words: its description and its events
     assert "The patient misses the day-85 refill" in html
     assert "Refill visit missed" in html
@@ -142,7 +144,7 @@ def test_failed_expectation_shows_fail():
         scenario_text(duration="10d", extra="expect:\n  - {alarm: low_reservoir, first_at: 5d}\n")
     )
     html = render_report(r)
-    assert "<td>FAIL</td>" in html and "0 of 1 expectations hold" in html
+    assert '<td data-label="result">FAIL</td>' in html and "0 of 1 expectations hold" in html
 
 
 def test_silent_withdrawal_flag_is_called_silent():
@@ -234,10 +236,12 @@ def test_howto_report_figures_exist_and_commands_parse():
 
     text = (ROOT / "docs" / "howto-report.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]+\]\((img/[^)]+)\)", text)
-    assert len(images) == 5
+    assert len(images) == 7
     for rel in images:
         data = (ROOT / "docs" / rel).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", rel
+    for name in ("report-projector.png", "report-laptop-quiz.png", "report-phone.png"):
+        assert f"(img/{name})" in text  # the three screen sizes, made by test_report_room.py
     for scenario in ("missed-refill", "catheter-disconnection", "eri-ignored-until-eos"):
         assert (SCENARIOS / f"{scenario}.yaml").exists()
     commands = [
@@ -246,7 +250,7 @@ def test_howto_report_figures_exist_and_commands_parse():
         for line in block.splitlines()
         if line.startswith("pumpsim ")
     ]
-    assert len(commands) == 6
+    assert len(commands) == 8
     for argv in commands:
         build_parser().parse_args(argv)  # every command shown exists with these options
 

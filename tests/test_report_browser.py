@@ -13,7 +13,7 @@ import io
 import json
 
 import pytest
-from cdp import Browser, find_chromium
+from cdp import find_chromium
 from conftest import SCENARIOS, shipped_scenarios
 
 import pumpsim
@@ -31,11 +31,11 @@ pytestmark = pytest.mark.skipif(
 FILES = shipped_scenarios()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    b = Browser(EXE, str(tmp_path_factory.mktemp("chromium-profile")))
-    yield b
-    b.close()
+@pytest.fixture
+def browser(chromium):
+    chromium.call("Emulation.clearDeviceMetricsOverride")
+    chromium.events.clear()
+    return chromium
 
 
 def _report(path, folder):

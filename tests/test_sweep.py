@@ -50,7 +50,15 @@ def sweep_file(tmp_path: Path) -> str:
 
 
 def outputs(folder: Path) -> dict[str, bytes]:
-    names = ("patients.csv", "patients.parquet", "flags.csv", "flags.parquet", "summary.json")
+    names = (
+        "patients.csv",
+        "patients.parquet",
+        "flags.csv",
+        "flags.parquet",
+        "summary.json",
+        "risk.csv",
+        "columns.csv",
+    )
     return {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
 
 
@@ -94,7 +102,8 @@ def test_sweep_writes_one_row_per_patient_and_a_summary(sweep_file, tmp_path):
         # counting rules: every flag counts; every patient counts the full duration
         assert ad["flags"] == sum(r["n_flag_abrupt_discontinuation"] for r in flagged)
         assert point["patient_years"] == pytest.approx(24 * 2 * 365.25 / 365.25)
-        assert ad["per_100_patient_years"] == pytest.approx(100 * ad["flags"] / 48)
+        # rounded to 6 significant digits
+        assert ad["per_100_patient_years"] == pytest.approx(100 * ad["flags"] / 48, rel=1e-5)
         lo, hi = ad["per_100_patient_years_95ci"]
         assert lo <= ad["per_100_patient_years"] <= hi
         assert sum(sum(r.values()) for r in ad["cause_by_first_alarm"].values()) == ad["flags"]

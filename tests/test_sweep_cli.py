@@ -202,27 +202,30 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path: Path):
             assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_sweep_files_in_the_how_to_are_valid_sweeps():
+def test_sweep_files_in_the_how_to_run_as_shown():
+    """Every sweep file on the how-to page parses where the page puts it: one to save in the
+    project folder (``<!-- file: NAME -->``) from there, a shipped one as the shipped file (the
+    same keys and values), so a copied example runs (its ``base:`` path included)."""
     import re
 
     from pumpsim.scenario.yamlsafe import load_yaml_text
     from pumpsim.studies.sweep.spec import parse_sweep
 
     doc = ROOT / "docs" / "howto-sweep.md"
-    blocks = re.findall(r"```yaml sweep\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
-    assert blocks
-    for block in blocks:
-        spec = parse_sweep(load_yaml_text(block, str(doc)), str(doc), {"patients": 2})
-        assert spec.patients == 2
-        shipped = ROOT / "scenarios" / "sweeps" / f"{spec.name}.yaml"
-        if shipped.exists():  # the how-to shows the shipped file
+    text = doc.read_text(encoding="utf-8")
+    found = re.findall(r"(<!-- file: (\S+) -->\n)?```yaml\n(name: .*?)```", text, re.S)
+    blocks = [(name, block) for _, name, block in found if "\npatients:" in block]
+    assert len(blocks) >= 2 and any(name for name, _ in blocks)
+    for name, block in blocks:
+        if name:  # saved in the project folder, run from there
+            where = ROOT / name
+        else:  # the shipped file, shown as it is
+            where = ROOT / "scenarios" / "sweeps" / f"{block.split()[1]}.yaml"
+            shipped = [line.split("#")[0].rstrip() for line in where.read_text().splitlines()]
             body = [line.split("#")[0].rstrip() for line in block.splitlines()]
-            shipped_lines = [
-                line.split("#")[0].rstrip() for line in shipped.read_text().splitlines()
-            ]
-            assert [b for b in body if b and not b.startswith("base:")] == [
-                s for s in shipped_lines if s and not s.startswith("base:")
-            ]
+            assert [b for b in body if b] == [s for s in shipped if s]
+        spec = parse_sweep(load_yaml_text(block, str(where)), str(where), {"patients": 2})
+        assert spec.patients == 2
 
 
 def test_closed_stdout_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch, capsys):

@@ -71,12 +71,13 @@ FIELD_NOTES: dict[str, str] = {
     "Pump.min_rate_ml_per_day": "flow in minimum-rate mode",
     "Pump.critical_tone_interval": "repeat interval of a critical alarm's tone (*extension*)",
     "Pump.battery": "battery overrides",
-    "Battery.eri_at": "scenario instant (from t = 0, not implant) of the elective replacement "
-    "indicator (default: the longevity model)",
-    "Battery.eos_after_eri": "ERI → end of service",
+    "BatterySection.eri_at": "scenario instant (from t = 0, not implant) of the elective "
+    "replacement indicator (default: the longevity model)",
+    "BatterySection.eos_after_eri": "ERI → end of service",
     "Drug.name": "drug data file",
     "Drug.concentration_mcg_per_ml": "drug concentration in the reservoir and catheter at t = 0",
-    "Catheter.volume_ml": "dead volume between pump and tip (plug flow: old drug comes out first)",
+    "CatheterSection.volume_ml": "dead volume between pump and tip (plug flow: old drug comes "
+    "out first)",
     "Patient.injury_level": "vertebral level of spinal cord injury (C1–S5), or null; T6 or "
     "above is a boxed-warning risk factor",
     "Patient.communication_difficulty": "boxed-warning risk factor",
@@ -663,7 +664,7 @@ def type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
         datetime: "ISO date-time",
     }
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        base = annotation.__name__.lower()
+        base = annotation.__name__.lower().removesuffix("section")
         if base == "flexstep":
             base = "flex step"
         return base

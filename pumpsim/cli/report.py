@@ -1,4 +1,5 @@
-"""``pumpsim report``: one self-contained HTML report of a scenario, for teaching."""
+"""``pumpsim report``: one self-contained HTML report of a scenario, for teaching (``--quiz``
+adds the quiz: Play stops at each alarm and flag start and asks what it means and what to do)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_output_path(out, "the report")
     result = pumpsim.simulate(pumpsim.load_scenario(args.file))
     try:
-        write_report(result, out)
+        write_report(result, out, quiz=args.quiz)
     except ProfileError as exc:
         raise ScenarioError(f"{args.file}: pump.profile: {exc}") from None
     print(out)
@@ -38,4 +39,10 @@ def register(sub: Any) -> None:
     )
     report.add_argument("file", help="scenario YAML file")
     report.add_argument("-o", "--out", metavar="HTML", help="output file (default: NAME.html here)")
+    report.add_argument(
+        "--quiz",
+        action="store_true",
+        help="quiz mode: Play stops at each alarm and flag start and asks what it means and "
+        "what to do (multiple choice from the guidance), then gives the score",
+    )
     report.set_defaults(func=cmd_report)

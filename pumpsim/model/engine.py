@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from pumpsim.model.affine import Affine
+from pumpsim.model.agenda import Agenda, Token
 from pumpsim.model.assembly import assemble
 from pumpsim.model.collector import collector_paused
-from pumpsim.model.crossings import next_crossing
+from pumpsim.model.crossings import Crossings
 from pumpsim.model.desk import Clinic, Desk
 from pumpsim.model.flows import Flows
 from pumpsim.model.logbook import Logbook
@@ -31,7 +32,6 @@ from pumpsim.model.procedures.replacement import replace_pump
 from pumpsim.model.record import ConcentrationSpan, Final, PumpSpan, RunRecord
 from pumpsim.model.segment import Segment, Trajectory
 from pumpsim.model.setup import Programme, Refill, Setup
-from pumpsim.model.simclock import SimClock, Token
 from pumpsim.model.units import HOURS_PER_DAY
 
 __all__ = ["Engine"]
@@ -47,13 +47,16 @@ class Engine:
     def __init__(self, setup: Setup, clinic: Clinic | None = None) -> None:
         self.setup = setup
         self.clinic = clinic
-        self.clock = SimClock(self._handle)
+        self.clock = Agenda(self._handle)
         self.logs = Logbook()
         p = assemble(setup, self.clock.at, self.logs)
         self.alarms, self.flags, self.totals = p.alarms, p.flags, p.totals
         self.reservoir, self.drive, self.battery = p.reservoir, p.drive, p.battery
         self.catheter, self.firmware, self.csf = p.catheter, p.firmware, p.csf
         self.detectors, self.refill = p.detectors, p.refill
+        self.crossings = Crossings(
+            setup.duration_h, self.reservoir, self.catheter, self.battery, self.detectors, self.csf
+        )
         self._handlers: dict[str, Callable[[float, Any, int | None], None]] = {
             "refill": self._ev_refill,
             "reprogram": lambda t, ev, i: self._program(t, ev.programme, "reprogram"),
@@ -109,7 +112,10 @@ class Engine:
         tot.estimate_debited_ml += step.est_debit_ml
         res.est_ml -= step.est_debit_ml
         self.battery.used += fl.battery.alpha * F + fl.battery.beta * dt
+        was_ml = res.true_ml
         res.true_ml -= step.left_ml
+        if res.true_ml <= 0.0 < was_ml:
+            self._ran_dry(t)
         tot.deliver(step.left_ml, fl.tip_conc, fl.leak)
         self.catheter.push(step.left_ml, res.conc_mcg_per_ml)
         tot.programmed_mcg += step.programmed_mcg
@@ -167,10 +173,7 @@ class Engine:
 
     # -- crossings ----------------------------------------------------------------------------
     def _reschedule(self, t: float) -> None:
-        nxt = next_crossing(
-            t, self.setup.duration_h, self.flows, self.firmware.schedule, self.alarms.active,
-            self.reservoir, self.catheter, self.battery, self.detectors, self.csf,
-        )  # fmt: skip
+        nxt = self.crossings.next(t, self.flows, self.firmware.schedule, self.alarms.active)
         token = self.crossing_token
         if nxt == self.crossing_at and token is not None and not token.cancelled:
             return
@@ -193,10 +196,16 @@ class Engine:
         elif kind == "overdose":
             self.detectors.toggle_overdose(t)
         else:
+            was_ml = self.reservoir.true_ml
             self.reservoir.snap(kind)
-            if kind == "true_empty":
-                note = "the true reservoir is empty: no drug leaves the pump"
-                self.logs.world(t, "reservoir_empty", note=note)
+            if kind == "true_empty" and was_ml > 0.0:
+                self._ran_dry(t)
+
+    def _ran_dry(self, t: float) -> None:
+        """The true reservoir reached zero (at its crossing, or within a grid step of it at
+        another event then): logged once."""
+        note = "the true reservoir is empty: no drug leaves the pump"
+        self.logs.world(t, "reservoir_empty", note=note)
 
     # -- events -------------------------------------------------------------------------------
     def _on_event(self, t: float, ev: Any, index: int | None) -> None:

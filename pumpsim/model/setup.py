@@ -218,6 +218,8 @@ class Setup:
     # the programme at t = 0 and what happens, in time order (ties in file order)
     programme: Programme
     events: tuple[Event, ...] = ()
+    #: remarks on the settings for the result (e.g. a pump beyond its accuracy specification)
+    notes: tuple[str, ...] = ()
 
     def refill_times_h(self) -> list[float]:
         """The booked refill visits (missed or not), in time order."""

@@ -8,9 +8,8 @@ from pydantic import BaseModel
 
 from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
-from pumpsim.outputs.expectations import evaluate
 from pumpsim.outputs.result import Result
-from pumpsim.scenario.checks import faulty_pump_notes
+from pumpsim.outputs.verdicts import evaluate
 from pumpsim.scenario.faults import resolve_faults
 from pumpsim.scenario.resolve import event as model_event
 from pumpsim.scenario.resolve import setup_of
@@ -68,7 +67,7 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
         run=run,
         scenario=scenario,
         outcomes=evaluate(list(scenario.expect), run),
-        notes=faulty_pump_notes(scenario),
+        notes=list(setup.notes),
     )
 
 

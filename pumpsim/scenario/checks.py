@@ -282,28 +282,6 @@ def check_against_profile(sc: schema.Scenario, changed: Iterable[str] | None = N
             check(sc, profile)
 
 
-def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
-    """Notes for the result: pumps whose accuracy is beyond the device's specification."""
-    profile = device_profile(sc)
-    spec = profile.accuracy_spec_fraction
-    notes: list[str] = []
-
-    def note(accuracy: Any, what: str) -> None:
-        if isinstance(accuracy, int | float) and abs(accuracy) > spec:
-            notes.append(
-                f"{what} {accuracy:+.1%} is beyond the {profile.name} specification "
-                f"(±{spec:.1%}): this scenario models a faulty pump"
-            )
-
-    note(sc.pump.accuracy, "pump.accuracy")
-    for index, event in enumerate(sc.events):
-        if isinstance(event, schema.PumpReplacementEvent):
-            note(event.accuracy, f"events[{index}].accuracy (a replacement pump)")
-        elif isinstance(event, schema.RefillEvent):
-            note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
-    return notes
-
-
 #: A withdrawn residual may exceed what was put in by no more than rounding (mL).
 _RESIDUAL_MATCH_ML = 1e-6
 

@@ -3,14 +3,19 @@
 ``{normal: {mean, sd}}``, ``{lognormal: {median, sigma}}``, ``{uniform: {low, high}}``,
 ``{exponential: {mean}}``, ``{choice: {value: weight, ...}}`` and ``{fixed: value}``. Numeric
 parameters are either all plain numbers or all durations with units (``57d``, ``15d``); a
-duration distribution draws hours. Draws take a ``numpy.random.Generator`` so that every stream
-is reproducible on its own.
+duration distribution draws hours. Any of them may add ``within: [low, high]``: a draw outside
+is drawn again from the same stream (contract section 10). Draws take a
+``numpy.random.Generator`` so that every stream is reproducible on its own.
+
+Parameters whose draws could overflow a float (``lognormal: {sigma: 1000}``, weights summing
+past 1e308) are refused when read (contract section 13), never met by a draw.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pumpsim.model.units import DurationError, parse_duration_h
@@ -22,9 +27,16 @@ _PARAMS = {
     "uniform": ("low", "high"),
     "exponential": ("mean",),
 }
-#: Redraw limit for interval draws below the minimum (a distribution almost always below it is
-#: a mistake in the sweep file, reported rather than looped on).
+#: Redraw limit for interval draws below the minimum and for ``within`` (a distribution almost
+#: always outside is a mistake in the sweep file, reported rather than looped on).
 MAX_REDRAWS = 1000
+#: ``within`` must hold at least this share of the distribution, so that 1,000 tries fail with
+#: a probability below 2e-9 (a share this small is refused when the file is read).
+MIN_WITHIN_SHARE = 0.02
+#: Standard deviations of the widest draw checked for overflow (numpy's normal and exponential
+#: draws stay far inside: 2**-64 is about 9.3 sd of a normal, 44 means of an exponential).
+OVERFLOW_SD = 50.0
+_LOG_MAX = math.log(1.7e308)
 
 
 class DistributionError(ValueError):
@@ -45,15 +57,31 @@ class Distribution:
     cumulative: tuple[float, ...] = ()
     value: Any = None
     is_duration: bool = False
+    within: tuple[float, float] | None = None
 
     def draw(self, rng: Any) -> Any:
-        """One draw (hours for a duration distribution)."""
+        """One draw (hours for a duration distribution), inside ``within`` when given.
+
+        Raises DistributionError after ``MAX_REDRAWS`` draws outside ``within``.
+        """
+        if self.within is None:
+            return self._draw(rng)
+        low, high = self.within
+        for _ in range(MAX_REDRAWS):
+            value = self._draw(rng)
+            if low <= value <= high:
+                return value
+        raise DistributionError(
+            f"{MAX_REDRAWS} draws in a row fell outside within: [{low:g}, {high:g}]"
+        )
+
+    def _draw(self, rng: Any) -> Any:
         kind = self.kind
         if kind == "fixed":
             return self.value
         if kind == "normal":
             return float(self.params[0] + self.params[1] * rng.standard_normal())
-        if kind == "lognormal":
+        if kind == "lognormal":  # parameters checked: no overflow within OVERFLOW_SD
             return float(self.params[0] * math.exp(self.params[1] * rng.standard_normal()))
         if kind == "uniform":
             lo, hi = self.params
@@ -88,10 +116,49 @@ class Distribution:
             return (self.params[0] + self.params[1]) / 2
         return None
 
+    def share_within(self, low: float, high: float) -> float:
+        """The probability that one draw (before any ``within``) falls in ``[low, high]``."""
+        kind, p = self.kind, self.params
+        if kind == "fixed":
+            return 1.0 if _inside(self.value, low, high) else 0.0
+        if kind == "choice":
+            shares = [b - a for a, b in zip((0.0, *self.cumulative), self.cumulative, strict=False)]
+            return math.fsum(
+                s for v, s in zip(self.choices, shares, strict=True) if _inside(v, low, high)
+            )
+        if kind == "uniform":
+            if p[1] == p[0]:
+                return 1.0 if low <= p[0] <= high else 0.0
+            return max(0.0, min(high, p[1]) - max(low, p[0])) / (p[1] - p[0])
+        if kind == "exponential":
+            return _exp_cdf(high, p[0]) - _exp_cdf(low, p[0])
+        if kind == "normal":
+            return _normal_cdf(high, p[0], p[1]) - _normal_cdf(low, p[0], p[1])
+        if low <= 0:  # lognormal
+            return _normal_cdf(math.log(high), math.log(p[0]), p[1]) if high > 0 else 0.0
+        return _normal_cdf(math.log(high), math.log(p[0]), p[1]) - _normal_cdf(
+            math.log(low), math.log(p[0]), p[1]
+        )
+
+
+def _inside(value: Any, low: float, high: float) -> bool:
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return numeric and low <= value <= high
+
+
+def _exp_cdf(x: float, mean: float) -> float:
+    return 0.0 if x <= 0 else -math.expm1(-x / mean)
+
+
+def _normal_cdf(x: float, mean: float, sd: float) -> float:
+    if sd == 0:
+        return 1.0 if x >= mean else 0.0
+    return 0.5 * math.erfc(-(x - mean) / (sd * math.sqrt(2.0)))
+
 
 def cumulative_shares(weights: list[float]) -> list[float]:
     """Cumulative shares of positive-sum weights, the last exactly 1 (one uniform draw picks)."""
-    total = sum(weights)
+    total = math.fsum(weights)
     out, run = [], 0.0
     for w in weights:
         run += w
@@ -109,6 +176,12 @@ def _number(value: Any, path: tuple[object, ...]) -> tuple[float, bool]:
             raise DistributionError(f"{value!r} is not a finite number", path)
         return float(value), False
     if isinstance(value, str):
+        if _FLOAT.fullmatch(value):  # YAML 1.1 reads 1e308 (no dot, no sign) as text
+            raise DistributionError(
+                f"{value!r} is text to YAML, not a number: write it with a dot and a signed "
+                "exponent (1.0e+308)",
+                path,
+            )
         try:
             return parse_duration_h(value), True
         except DurationError as exc:
@@ -121,11 +194,15 @@ def parse_distribution(spec: Any, *, duration: bool | None = None) -> Distributi
 
     Raises DistributionError with the key path inside ``spec``.
     """
+    if isinstance(spec, dict) and "within" in spec:
+        rest = {k: v for k, v in spec.items() if k != "within"}
+        dist = parse_distribution(rest, duration=duration)
+        return _with_within(dist, spec["within"])
     if not isinstance(spec, dict) or len(spec) != 1:
         raise DistributionError(
             "a distribution is one of {normal: {mean, sd}}, {lognormal: {median, sigma}}, "
             "{uniform: {low, high}}, {exponential: {mean}}, {choice: {value: weight}}, "
-            "{fixed: value}"
+            "{fixed: value}, optionally with within: [low, high]"
         )
     ((kind, body),) = spec.items()
     if kind not in KINDS:
@@ -152,7 +229,13 @@ def parse_distribution(spec: Any, *, duration: bool | None = None) -> Distributi
             if is_dur or w < 0:
                 raise DistributionError(f"weight {weight!r} must be a number >= 0", (kind, value))
             weights.append(w)
-        if sum(weights) <= 0:
+        try:
+            total = math.fsum(weights)
+        except OverflowError:
+            total = math.inf
+        if not math.isfinite(total):
+            raise DistributionError("choice weights must sum to a finite number", (kind,))
+        if total <= 0:
             raise DistributionError("choice weights must not all be zero", (kind,))
         cumulative = cumulative_shares(weights)
         values = tuple(_choice_value(v) for v in body)
@@ -194,17 +277,73 @@ def parse_distribution(spec: Any, *, duration: bool | None = None) -> Distributi
         raise DistributionError("high must not be below low", (kind, "high"))
     if kind == "exponential" and values[0] <= 0:
         raise DistributionError("mean must be greater than zero", (kind, "mean"))
+    _check_overflow(kind, values)
     return _checked(Distribution(kind, params=values, is_duration=is_dur), duration)
 
 
+def _check_overflow(kind: str, values: tuple[float, ...]) -> None:
+    """Refuse parameters whose draws (within OVERFLOW_SD) would not be finite floats."""
+    if kind == "lognormal":
+        ok = math.log(values[0]) + OVERFLOW_SD * values[1] < _LOG_MAX
+        which = "sigma"
+    elif kind == "normal":
+        ok = math.isfinite(abs(values[0]) + OVERFLOW_SD * values[1])
+        which = "sd"
+    elif kind == "uniform":
+        ok = math.isfinite(values[1] - values[0])
+        which = "high"
+    else:
+        ok = math.isfinite(values[0] * OVERFLOW_SD)
+        which = "mean"
+    if not ok:
+        raise DistributionError(f"{which} is too large: draws would overflow", (kind, which))
+
+
+def _with_within(dist: Distribution, raw: Any) -> Distribution:
+    """``dist`` limited to ``within: [low, high]`` (units as the distribution's)."""
+    path: tuple[object, ...] = ("within",)
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise DistributionError("within takes [low, high]", path)
+    bounds = [_number(v, (*path, i)) for i, v in enumerate(raw)]
+    if any(is_dur != dist.is_duration for _, is_dur in bounds):
+        unit = "with units, e.g. '1d'" if dist.is_duration else "as plain numbers"
+        raise DistributionError(f"give within's bounds {unit}, like the distribution's", path)
+    low, high = bounds[0][0], bounds[1][0]
+    if high < low:
+        raise DistributionError("within: high must not be below low", (*path, 1))
+    share = dist.share_within(low, high)
+    if share < MIN_WITHIN_SHARE:
+        raise DistributionError(
+            f"within [{raw[0]}, {raw[1]}] holds {100 * share:.3g} % of the distribution; "
+            f"at least {100 * MIN_WITHIN_SHARE:g} % is needed (draws would almost never fall "
+            "inside)",
+            path,
+        )
+    return replace(dist, within=(low, high))
+
+
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+#: A YAML mapping key reaches us as text (the loader keeps keys as strings): a choice of
+#: ``{20: 1, 40: 1}`` means the numbers 20 and 40, ``{true: 1, false: 3}`` the booleans.
+_BOOLS = {"True": True, "False": False, "true": True, "false": False}
+
+
 def _choice_value(value: Any) -> Any:
-    """A choice key: a duration string becomes hours; anything else stays as written."""
-    if isinstance(value, str):
-        try:
-            return parse_duration_h(value)
-        except DurationError:
-            return value
-    return value
+    """A choice key as the value it stands for: a number written as a number, a boolean, a
+    duration in hours; any other text stays text."""
+    if not isinstance(value, str):
+        return value
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value) and math.isfinite(float(value)):
+        return float(value)
+    if value in _BOOLS:
+        return _BOOLS[value]
+    try:
+        return parse_duration_h(value)
+    except DurationError:
+        return value
 
 
 def _checked(dist: Distribution, duration: bool | None) -> Distribution:

@@ -1,7 +1,7 @@
 """Expectations (contract section 5): what a scenario says should happen, and what it names.
 
 An expectation names exactly one target (an alarm, a flag, a value read at an instant, or a
-clinic measurement at a visit) and how to judge it. ``pumpsim.outputs.expectations`` evaluates
+clinic measurement at a visit) and how to judge it. ``pumpsim.outputs.verdicts`` evaluates
 them against a run.
 """
 

@@ -134,4 +134,27 @@ def _resolve(sc: schema.Scenario) -> model.Setup:
         max_daily_reduction=sc.risk.max_daily_reduction,
         programme=programme(sc.therapy, prof),
         events=tuple(event(ev, prof) for _, ev in sc.sorted_events()),
+        notes=tuple(faulty_pump_notes(sc)),
     )
+
+
+def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
+    """Notes for the result: pumps whose accuracy is beyond the device's specification."""
+    profile = load_device_profile(sc.pump.profile)
+    spec = profile.accuracy_spec_fraction
+    notes: list[str] = []
+
+    def note(accuracy: Any, what: str) -> None:
+        if isinstance(accuracy, int | float) and abs(accuracy) > spec:
+            notes.append(
+                f"{what} {accuracy:+.1%} is beyond the {profile.name} specification "
+                f"(±{spec:.1%}): this scenario models a faulty pump"
+            )
+
+    note(sc.pump.accuracy, "pump.accuracy")
+    for index, event in enumerate(sc.events):
+        if isinstance(event, schema.PumpReplacementEvent):
+            note(event.accuracy, f"events[{index}].accuracy (a replacement pump)")
+        elif isinstance(event, schema.RefillEvent):
+            note(event.accuracy, f"events[{index}].accuracy (from this refill on)")
+    return notes

@@ -63,11 +63,11 @@ __all__ = [
     "VISIT_TARGETS",
     "WEEKDAYS",
     "AlarmName",
-    "Battery",
+    "BatterySection",
     "BolusEvent",
-    "Catheter",
     "CatheterFaultEvent",
     "CatheterRepairEvent",
+    "CatheterSection",
     "ConcentrationMcgPerMl",
     "DoseMcg",
     "DoseMcgPerHour",
@@ -103,7 +103,7 @@ __all__ = [
 _LEVEL = re.compile(r"^(C[1-8]|T(?:[1-9]|1[0-2])|L[1-5]|S[1-5])$")
 
 
-class Battery(Strict):
+class BatterySection(Strict):
     """Battery overrides. ``eri_at`` is a scenario instant (hours from t = 0)."""
 
     eri_at: InstantH | None = None
@@ -123,7 +123,7 @@ class Pump(Strict):
     empty_reservoir_alarm_ml: VolumeMl | None = None
     min_rate_ml_per_day: VolumeMl | None = None
     critical_tone_interval: PositiveDuration | None = None
-    battery: Battery = Battery()
+    battery: BatterySection = BatterySection()
 
 
 class Drug(Strict):
@@ -133,7 +133,7 @@ class Drug(Strict):
     concentration_mcg_per_ml: ConcentrationMcgPerMl
 
 
-class Catheter(Strict):
+class CatheterSection(Strict):
     """Dead volume between pump and tip (plug flow)."""
 
     volume_ml: VolumeMl = 0.0
@@ -191,7 +191,7 @@ class Scenario(Strict):
     clinic_log: str | None = None
     pump: Pump = Pump()
     drug: Drug
-    catheter: Catheter = Catheter()
+    catheter: CatheterSection = CatheterSection()
     patient: Patient = Patient()
     therapy: Therapy
     risk: Risk = Risk()

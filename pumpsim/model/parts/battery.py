@@ -30,6 +30,7 @@ class Battery:
         "explicit_eri_h",
         "hard_stop_life_h",
         "implant_h",
+        "jumps",
         "tokens",
         "used",
     )
@@ -49,6 +50,7 @@ class Battery:
         self.eos_after_eri_h = eos_after_eri_h
         self.implant_h = -age_h
         self.used = 0.0  # fraction of the battery spent; set before the run (see ``age``)
+        self.jumps = 0  # changes of ``used`` other than by draining (crossings go stale)
         self.explicit_eri_h = eri_at_h
         self.eri = False
         self.eos = False
@@ -65,6 +67,7 @@ class Battery:
     def age(self, age_h: float, mean_drain_per_h: float) -> None:
         """Before t = 0 the battery drained at the initial programme's mean rate (assumed)."""
         self.used = age_h * mean_drain_per_h
+        self.jumps += 1
 
     def arm(self, t_h: float) -> None:
         """Schedule the latest (or the explicit) ERI from ``t_h`` on."""
@@ -89,6 +92,7 @@ class Battery:
     def exhausted(self, t_h: float) -> None:
         """The drain crossing fired: the battery is spent, ERI now."""
         self.used = 1.0
+        self.jumps += 1
         self.raise_eri(t_h)
 
     def raise_eri(self, t_h: float) -> None:
@@ -106,6 +110,7 @@ class Battery:
         """A new pump: a fresh battery implanted now (re-armed by the caller)."""
         self.implant_h = t_h
         self.used = 0.0
+        self.jumps += 1
         self.explicit_eri_h = None
         self.eri = False
         self.eos = False

@@ -53,6 +53,8 @@ class Catheter:
         self.front_slug: list[float] | None = None
         # Slugs from tip (left) to pump end (right): [volume_ml, concentration].
         self.slugs: deque[list[float]] = deque()
+        #: how many times a slug came or went (the front's crossing must be asked again)
+        self.jumps = 0
         if volume_ml > 0:
             self.slugs.append([volume_ml, concentration_mcg_per_ml])
         self.faults: list[Fault] = []
@@ -118,6 +120,7 @@ class Catheter:
             self.slugs[-1][0] += volume_ml
         else:
             self.slugs.append([volume_ml, conc_in])
+            self.jumps += 1
         remaining = volume_ml
         while remaining > 0 and self.slugs:
             tip = self.slugs[0]
@@ -127,12 +130,14 @@ class Catheter:
             else:
                 remaining -= tip[0]
                 self.slugs.popleft()
+                self.jumps += 1
 
     def drop_front(self, slug: list[float], conc_in: float) -> None:
         """The boundary behind ``slug`` reached the tip: drop what rounding left of it.
 
         The residue (rounding dust) joins the next slug so the dead volume stays exact.
         """
+        self.jumps += 1
         if self.slugs and self.slugs[0] is slug:
             dust = self.slugs.popleft()
             if self.slugs:

@@ -38,8 +38,8 @@ class ProgrammeSpan:
 
 
 @dataclass(slots=True)
-class Bolus:
-    """An active bolus (clinician or PTM) on top of the programme."""
+class ActiveBolus:
+    """A bolus running (clinician or PTM) on top of the programme."""
 
     source: str
     dose_mcg: float
@@ -70,7 +70,7 @@ class Firmware:
         #: every programme in force, in order (the first since before t = 0)
         self.programmes = [ProgrammeSpan(-math.inf, programme, self.schedule, "initial")]
         self._since_h: list[float] = [-math.inf]
-        self.boluses: list[Bolus] = []
+        self.boluses: list[ActiveBolus] = []
         self.ptm_last_h: float | None = None
         self.ptm_recent_h: deque[float] = deque()  # grants less than a day before the last check
         self.fault_flags: set[str] = set()
@@ -105,12 +105,12 @@ class Firmware:
 
     def add_bolus(self, t_h: float, source: str, dose_mcg: float, duration_h: float) -> None:
         """Start a bolus of ``dose_mcg`` over ``duration_h``."""
-        bolus = Bolus(source, dose_mcg, dose_mcg / duration_h, t_h, t_h + duration_h)
+        bolus = ActiveBolus(source, dose_mcg, dose_mcg / duration_h, t_h, t_h + duration_h)
         self.boluses.append(bolus)
         self.logs.device(t_h, f"{source}_bolus_started", dose_mcg=dose_mcg, duration_h=duration_h)
         self._at(bolus.end_h, self._end_bolus, bolus)
 
-    def _end_bolus(self, t_h: float, bolus: Bolus) -> None:
+    def _end_bolus(self, t_h: float, bolus: ActiveBolus) -> None:
         if bolus in self.boluses:
             self.boluses.remove(bolus)
             self.logs.device(t_h, f"{bolus.source}_bolus_ended", dose_mcg=bolus.dose_mcg)

@@ -21,10 +21,12 @@ class Reservoir:
     __slots__ = (
         "conc_mcg_per_ml",
         "empty_alarm_ml",
+        "est_jumps",
         "est_ml",
         "low_alarm_ml",
         "pump_conc_mcg_per_ml",
         "size_ml",
+        "true_jumps",
         "true_ml",
     )
 
@@ -43,6 +45,10 @@ class Reservoir:
         self.pump_conc_mcg_per_ml = conc_mcg_per_ml
         self.low_alarm_ml = low_alarm_ml
         self.empty_alarm_ml = empty_alarm_ml
+        #: how many times the estimate, and the true volume, changed other than by flowing (a
+        #: refill, a new pump, a crossing snapped): crossings worked out before are stale
+        self.est_jumps = 0
+        self.true_jumps = 0
 
     # -- flows --------------------------------------------------------------------------------
     def debit_estimate(self, programmed_ml: float) -> float:
@@ -83,6 +89,10 @@ class Reservoir:
     def snap(self, kind: str) -> None:
         """A crossing fired: put the crossed quantity exactly on its threshold (rounding must
         not re-fire it)."""
+        if kind == "true_empty":
+            self.true_jumps += 1
+        else:
+            self.est_jumps += 1
         if kind == "estimate_low":
             self.est_ml = min(self.est_ml, self.low_alarm_ml)
         elif kind == "estimate_empty":
@@ -97,6 +107,8 @@ class Reservoir:
         self, volume_ml: float, into_ml: float, conc_mcg_per_ml: float, tell_pump: bool
     ) -> None:
         """After emptying: ``into_ml`` truly enters; the pump is told ``volume_ml``."""
+        self.est_jumps += 1
+        self.true_jumps += 1
         self.true_ml = into_ml
         self.est_ml = volume_ml
         self.conc_mcg_per_ml = conc_mcg_per_ml
@@ -105,6 +117,8 @@ class Reservoir:
 
     def replace(self, size_ml: float | None, volume_ml: float) -> None:
         """A new pump filled with the same drug (same size unless ``size_ml`` is given)."""
+        self.est_jumps += 1
+        self.true_jumps += 1
         if size_ml is not None:
             self.size_ml = size_ml
         self.true_ml = volume_ml

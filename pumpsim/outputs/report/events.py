@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from pumpsim.model.units import format_duration_h
@@ -40,6 +41,19 @@ def kind_of(event: Any) -> EventKind:
     if event.type == "refill" and getattr(event, "missed", False):
         return _BY_KEY["missed_refill"]
     return _BY_KEY.get(event.type, EventKind(event.type, event.type.replace("_", " "), "o", "k"))
+
+
+def figure_events(result: Any) -> list[Any]:
+    """The scenario's events, plus the catheter faults (and their repairs) that the run's
+    record holds and the scenario does not list: those drawn by fault streams."""
+    events = list(result.scenario.events)
+    listed = {(e.type, e.at) for e in events}
+    for span in result.run.catheter_faults:
+        if ("catheter_fault", span.start_h) not in listed:
+            events.append(SimpleNamespace(type="catheter_fault", at=span.start_h))
+        if span.ended_by == "repair" and ("catheter_repair", span.end_h) not in listed:
+            events.append(SimpleNamespace(type="catheter_repair", at=span.end_h))
+    return sorted(events, key=lambda e: e.at)
 
 
 def _therapy(therapy: Any) -> str:

@@ -11,12 +11,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import yaml
+
+from pumpsim.model.units import format_duration_h
+
 
 @cache
 def guidance() -> dict[str, Any]:
     """The whole teaching text: ``alarms``, ``flags`` and ``physical_events`` sections."""
-    import yaml
-
     text = resources.files("pumpsim.outputs.report").joinpath("guidance.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
@@ -24,8 +26,6 @@ def guidance() -> dict[str, Any]:
 def device_text(text: str, profile: Any) -> str:
     """A teaching sentence with the device's own numbers filled in from its profile (the text
     never restates a device number): ``{eos_after_eri}`` and ``{discrepancy_limits}``."""
-    from pumpsim.model.units import format_duration_h
-
     limits = " or ".join(
         f"{limit:g} mL ({size:g} mL pump)"
         for size, limit in sorted(profile.refill_discrepancy_ml.items())

@@ -1,13 +1,18 @@
 """The educators' report: one self-contained HTML file per scenario.
 
-It holds the scenario in plain words, the timeline with calendar dates, the figure as inline
-SVG, a table of the alarms (each with its tone as an embedded WAV, what it means and what to
-do) and of the safety flags, the expectations with pass/fail, and a time slider that shows
-the pump's state at any moment and sounds each alarm as the cursor crosses it. Nothing is
-fetched: no network, no other file. The page reads fully with scripts off (the slider then
-stays hidden). Same input, same bytes.
+It holds the scenario in plain words, the figure as inline SVG (its text real text) with a time
+slider panel above it, the two sized to fit one projected or laptop screen together, a table of
+the alarms (each with its tone as an embedded WAV, what it means and what to do) and of the
+safety flags, the timeline in ``pumpsim run``'s words, the expectations with pass/fail, and the
+sources. The slider shows the pump's state at any moment, steps between key moments, and Play
+sounds each alarm as it repeats (the silence between repeats compressed, and said so); one real
+minute plays at the true pace. With ``quiz=True`` Play stops at each alarm and flag start and
+asks what it means and what to do. Nothing is fetched: no network, no other file. The page
+reads fully with scripts off (the slider then stays hidden) and prints on A4 or Letter. Same
+input, same bytes.
 
-The page layout is ``template.html`` and the teaching text ``guidance.yaml`` (package data).
+The page is ``template.html`` with ``report.css`` and ``report.js`` inlined; the teaching text
+is ``guidance.yaml`` (package data).
 """
 
 from __future__ import annotations
@@ -15,43 +20,50 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
 from typing import Any
 
+from pumpsim.files import write_output
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import format_duration_h
-from pumpsim.outputs.report.events import describe
-from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label, guidance
+from pumpsim.outputs.report import tables
+from pumpsim.outputs.report.alarm_track import GAP_COMPRESSION, compressed_cycle_s
+from pumpsim.outputs.report.guidance import alarm_label
+from pumpsim.outputs.report.moments import (
+    critical_alarm_from_h,
+    is_silent,
+    key_moments,
+    marker_text,
+)
+from pumpsim.outputs.report.plot import figure, render, time_axis_box, title_lines
+from pumpsim.outputs.report.quiz import questions
 from pumpsim.outputs.report.state import MODES, state_table
+from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
 from pumpsim.scenario.profiles import load_device_profile
 from pumpsim.version import __version__
 
-
-def _silent(flag: Any) -> bool:
-    """A withdrawal-risk flag raised while no critical alarm was sounding."""
-    return flag.type == "abrupt_discontinuation" and flag.alarmed is False
-
-
-def _template() -> Template:
-    return Template(
-        resources.files("pumpsim.outputs.report").joinpath("template.html").read_text("utf-8")
-    )
+#: How long Play takes to cross the whole scenario (seconds, pauses at alarms excluded).
+SWEEP_S = 30.0
+#: How long "one real minute" lasts (seconds): the true pace of the tones.
+REAL_MINUTE_S = 60.0
 
 
-def _sources(urls: list[str]) -> str:
-    items = "".join(f"<li>{escape(u)}</li>" for u in urls)
-    return f'<details class="sources"><summary>sources</summary><ul>{items}</ul></details>'
+def _package_text(name: str) -> str:
+    return resources.files("pumpsim.outputs.report").joinpath(name).read_text("utf-8")
 
 
-def _svg(fig: Any) -> str:
-    from pumpsim.outputs.report.plot import render
-
+def _svg(fig: Any) -> tuple[str, float]:
+    """The figure as inline SVG text, and its aspect ratio (width / height)."""
     text = render(fig, "svg").decode("utf-8")
     text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE: inline in HTML
-    return re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    size = re.search(r'<svg[^>]*?width="([\d.]+)pt" height="([\d.]+)pt"', text)
+    aspect = float(size.group(1)) / float(size.group(2))
+    return text, aspect
 
 
 def _wav_uri(priority: str, profile_name: str) -> str:
@@ -60,261 +72,137 @@ def _wav_uri(priority: str, profile_name: str) -> str:
 
 @cache
 def _wav(priority: str, profile_name: str) -> bytes:
-    from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
-
     return wav_bytes(tone_pattern(load_device_profile(profile_name), priority))
 
 
-def _overview(result: Any) -> str:
+def _hint(result: Any) -> str:
+    """What Play does with sound, said plainly (or that there is nothing to hear)."""
+    if not result.alarms:
+        flags = " That silence is the lesson: see the safety flags." if result.flags else ""
+        return escape(
+            f"No alarm sounds in this scenario: Play crosses it in {SWEEP_S:g} s in silence.{flags}"
+        )
+    profile = load_device_profile(result.scenario.pump.profile)
+    rhythms = []
+    for a in result.alarms:
+        tone_s = tone_pattern(profile, a.priority).duration_s
+        words = (
+            f"the {format_duration_h(a.tone_interval_h)} tone every "
+            f"{compressed_cycle_s(tone_s, a.tone_interval_h):.0f} s"
+        )
+        if words not in rhythms:
+            rhythms.append(words)
+    return escape(
+        f"Play: {SWEEP_S:g} s for the whole scenario, pausing at each alarm to hear it repeat, "
+        f"silences compressed (1 min plays as {60 / GAP_COMPRESSION:g} s: {', '.join(rhythms)})."
+    )
+
+
+def _slider_data(result: Any, doc: dict[str, Any], t_axis: dict, quiz: bool) -> str:
     sc = result.scenario
-    th = sc.therapy
     clock = Clock.of(sc.start)
-    accuracy = sc.pump.accuracy
-    if accuracy == "fit":
-        accuracy_text = ", accuracy fitted to the clinic log"
-    else:
-        accuracy_text = f", accuracy {accuracy:+.0%}" if accuracy else ""
-    therapy = (
-        f"a flex programme of {th.daily_dose_mcg:g} mcg/day"
-        if th.mode == "flex"
-        else f"{th.daily_dose_mcg:g} mcg/day, continuous"
-    )
-    facts = [
-        ("simulated", f"{clock.date_time(0)} to {clock.date_time(sc.duration)} "
-         f"({format_duration_h(sc.duration)}, {clock.offset_text()})"),
-        ("pump", f"{sc.pump.profile}, {sc.pump.reservoir_ml:g} mL reservoir{accuracy_text}"),
-        ("drug", f"{sc.drug.name} {sc.drug.concentration_mcg_per_ml:g} mcg/mL"),
-        ("programme", therapy),
-    ]  # fmt: skip
-    factors = list(result.run.setup.risk_factors)
-    facts.append(
-        (
-            "patient",
-            "boxed-warning risk factors: " + "; ".join(factors)
-            if factors
-            else "no boxed-warning risk factor",
-        )
-    )
-    if sc.hazard:
-        facts.append(("hazards", ", ".join(sc.hazard)))
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)
-    plan = "".join(
-        f"<li><strong>{escape(Clock.of(sc.start).label(e.at))}</strong>: {escape(describe(e))}</li>"
-        for e in sorted(sc.events, key=lambda e: e.at)
-    )
-    plan_html = (
-        f'<p class="plan-head">What the scenario sets up:</p><ul class="plan">{plan}</ul>'
-        if plan
-        else '<p class="plan-head">No clinic or device event is scheduled.</p>'
-    )
-    return f'<table class="facts">{rows}</table>{plan_html}'
-
-
-def _timeline(result: Any, doc: dict[str, Any]) -> str:
-    sc = result.scenario
-    g = guidance()
-    rows: list[tuple[float, int, str, str, str]] = []
-    for e in sc.events:
-        rows.append((e.at, 0, "event", "clinic / device", describe(e)))
+    profile = load_device_profile(sc.pump.profile)
+    moments = key_moments(result)
+    alarms = []
     for a in result.alarms:
-        label = alarm_label(a.type)
-        prio = a.priority.replace("_", "-")
-        rows.append((a.start_h, 1, f"alarm {a.priority}", "pump", f"{prio} alarm: {label}"))
-        if a.end_h is not None:
-            rows.append((a.end_h, 1, "alarm-end", "pump", f"alarm ends: {label}"))
-    scheduled = {(e.type, e.at) for e in sc.events}
-    for entry in doc["physical_log"]:
-        if (entry["event"], entry["t_h"]) in scheduled:
-            continue  # the scenario's own event, already told in plain words
-        text = g["physical_events"].get(entry["event"], entry["event"].replace("_", " "))
-        extra = entry.get("kind")
-        rows.append((entry["t_h"], 2, "body", "body", text + (f" ({extra})" if extra else "")))
-    for f in result.flags:
-        bits = [b for b in (f.cause and f.cause.replace("_", " "),) if b]
-        if f.type == "abrupt_discontinuation":
-            bits.append("SILENT: no critical alarm" if f.alarmed is False else "alarm sounding")
-        if f.severity:
-            bits.append(f"severity {f.severity}")
-        text = f"FLAG {flag_label(f.type)}" + (f" ({', '.join(bits)})" if bits else "")
-        rows.append((f.start_h, 3, "flag silent" if _silent(f) else "flag", "safety", text))
-        if f.end_h is not None and f.end_h != f.start_h:
-            rows.append((f.end_h, 3, "flag-end", "safety", f"flag ends: {flag_label(f.type)}"))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    body = "".join(
-        f'<tr class="{cls}"><td class="when">{escape(Clock.of(sc.start).label(t))}</td>'
-        f"<td>{escape(who)}</td><td>{escape(text)}</td></tr>"
-        for t, _, cls, who, text in rows
-    )
-    if not rows:
-        body = '<tr><td colspan="3">Nothing happened.</td></tr>'
-    return (
-        '<table class="timeline"><thead><tr><th>when</th><th>who</th><th>what</th></tr>'
-        f"</thead><tbody>{body}</tbody></table>"
-    )
-
-
-def _alarm_table(result: Any) -> str:
-    sc = result.scenario
-    g = guidance()["alarms"]
-    names: list[str] = []
-    for a in result.alarms:
-        if a.type not in names:
-            names.append(a.type)
-    if not names:
-        return "<p>No alarm sounded in this scenario.</p>"
-    rows = []
-    for name in names:
-        recs = [a for a in result.alarms if a.type == name]
-        first = recs[0]
-        prio = first.priority
-        spans = "".join(
-            f"<li>{escape(Clock.of(sc.start).label(a.start_h))} to "
-            + (
-                escape(Clock.of(sc.start).label(a.end_h))
-                if a.end_h is not None
-                else "the end (still sounding)"
-            )
-            + f": {a.tone_count(sc.duration)} tones</li>"
-            for a in recs
-        )
-        entry = g.get(name, {"means": "", "todo": "", "sources": []})
-        rows.append(
-            f'<tr id="alarm-{name}" class="{prio}">'
-            f'<td><strong>{escape(alarm_label(name))}</strong><br><span class="prio">'
-            f"{escape(prio.replace('_', '-'))}</span><br>{escape(first.tone)}, every "
-            f"{escape(format_duration_h(first.tone_interval_h))}<br>"
-            f'<audio controls preload="auto" class="tone tone-{prio}" '
-            f'src="{_wav_uri(prio, sc.pump.profile)}"></audio>'
-            f'<ul class="spans">{spans}</ul></td>'
-            f"<td>{escape(device_text(entry['means'], result.run.setup.profile))}</td>"
-            f"<td>{escape(device_text(entry['todo'], result.run.setup.profile))}"
-            f"{_sources(entry['sources'])}</td></tr>"
-        )
-    return (
-        '<table class="guide"><thead><tr><th>alarm and its tone</th><th>what it means</th>'
-        f"<th>what to do</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _flag_table(result: Any, doc: dict[str, Any]) -> str:
-    sc = result.scenario
-    g = guidance()["flags"]
-    doc_flags = doc["flags"]
-    if not doc_flags:
-        return "<p>No safety flag was raised.</p>"
-    rows = []
-    for f in doc_flags:
-        entry = g.get(f["type"], {"means": "", "todo": "", "sources": []})
-        end = "" if f["end_h"] == f["start_h"] else (
-            " to " + (Clock.of(sc.start).label(f["end_h"]) if f["end_h"] is not None else "the end")
-        )  # fmt: skip
-        bits = []
-        if f.get("cause"):
-            bits.append(f"cause: {f['cause'].replace('_', ' ')}")
-        if f["type"] == "abrupt_discontinuation":
-            bits.append("SILENT: no critical alarm" if f.get("alarmed") is False else "alarmed")
-        if f.get("severity"):
-            bits.append(f"severity {f['severity']}")
-        course = ""
-        if f.get("expected_course"):
-            items = "".join(
-                f"<li>{escape(s['stage'])} (from {escape(Clock.of(sc.start).label(s['from_h']))}): "
-                f"{escape(', '.join(s['signs']))}</li>"
-                for s in f["expected_course"]
-            )
-            course = f'<p class="course">If nothing is done:</p><ul>{items}</ul>'
-        silent = " silent" if f.get("alarmed") is False else ""
-        rows.append(
-            f'<tr class="flag{silent}"><td><strong>{escape(flag_label(f["type"]))}</strong><br>'
-            f"{escape(Clock.of(sc.start).label(f['start_h']))}{escape(end)}<br>"
-            f"{escape('; '.join(bits))}</td>"
-            f"<td>{escape(device_text(entry['means'], result.run.setup.profile))}</td>"
-            f"<td>{escape(device_text(entry['todo'], result.run.setup.profile))}{course}"
-            f"{_sources(entry['sources'])}</td></tr>"
-        )
-    return (
-        '<table class="guide"><thead><tr><th>safety flag</th><th>what it means</th>'
-        f"<th>what to do</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _expectations(doc: dict[str, Any]) -> str:
-    outs = doc["expectations"]
-    if not outs:
-        return "<p>This scenario states no expectations.</p>"
-    rows = "".join(
-        f'<tr class="{"pass" if o["passed"] else "fail"}"><td>'
-        f"{'PASS' if o['passed'] else 'FAIL'}</td><td>{escape(o['text'])}</td>"
-        f"<td>{escape(str(o['expected']))}</td><td>{escape(str(o['actual']))}</td></tr>"
-        for o in outs
-    )
-    n_ok = sum(1 for o in outs if o["passed"])
-    return (
-        f"<p>{n_ok} of {len(outs)} expectations hold.</p>"
-        '<table class="expect"><thead><tr><th>result</th><th>expectation</th>'
-        f"<th>expected</th><th>simulated</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _slider_data(result: Any, t_axis: dict[str, float]) -> str:
-    sc = result.scenario
-    data = {
-        "duration_h": float(sc.duration),
-        "axis": t_axis,
-        "modes": [label for _, label in MODES],
-        "alarms": [
+        tone_s = tone_pattern(profile, a.priority).duration_s
+        alarms.append(
             {
                 "type": a.type,
                 "label": alarm_label(a.type),
+                "marker": marker_text("alarm", a.type),
                 "priority": a.priority,
                 "start_h": a.start_h,
                 "end_h": a.end_h,
+                "interval_h": a.tone_interval_h,
+                "tone_s": tone_s,
+                "cycle_s": round(compressed_cycle_s(tone_s, a.tone_interval_h), 6),
             }
-            for a in result.alarms
-        ],
-        "flags": [
+        )
+    flags = []
+    for f, fd in zip(result.flags, doc["flags"], strict=True):
+        later = critical_alarm_from_h(fd)
+        flags.append(
             {
-                "label": flag_label(f.type) + (" (silent)" if _silent(f) else ""),
+                "label": marker_text("flag", f.type),
                 "start_h": f.start_h,
+                "end_h": f.end_h,
+                "silent": is_silent(f),
+                "alarmed": f.alarmed is True,
+                "critical_from_h": later,
+                "critical_from": None if later is None else clock.label(later),
             }
-            for f in result.flags
+        )
+    start_wall = clock.wall(0)
+    data = {
+        "duration_h": float(sc.duration),
+        "threshold": float(sc.risk.threshold),
+        "start_wall_ms": round((start_wall - datetime(1970, 1, 1)).total_seconds() * 1000),
+        "axis": t_axis,
+        "modes": [label for _, label in MODES],
+        "alarms": alarms,
+        "flags": flags,
+        "moments": [
+            {"t_h": m.t_h, "text": m.label + (" starts" if m.kind == "alarm" else " flag starts")}
+            for m in moments
         ],
+        "sound": {"sweep_s": SWEEP_S, "real_minute_s": REAL_MINUTE_S},
+        "quiz": questions(result) if quiz else None,
         "rows": state_table(result),
     }
     text = json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
     return text.replace("</", "<\\/")
 
 
-def render_report(result: Any) -> str:
-    """The whole report for a result, as HTML text (deterministic)."""
-    from pumpsim.outputs.report.plot import figure, time_axis_box, title_lines
-
+def render_report(result: Any, quiz: bool = False) -> str:
+    """The whole report for a result, as HTML text (deterministic); ``quiz`` adds the quiz."""
     sc = result.scenario
     doc = result.to_dict()
-    fig = figure(result)
-    svg = _svg(fig)
+    fig = figure(result, titled=False)
+    svg, aspect = _svg(fig)
     t_axis = {k: round(v, 6) for k, v in time_axis_box(fig).items()}
     t_axis.update(t0_h=0.0, t1_h=float(sc.duration))
     description = " ".join(sc.description.split()) or "(no description given)"
-    return _template().substitute(
+    sources = tables.Sources()
+    audio = {p: _wav_uri(p, sc.pump.profile) for p in {a.priority for a in result.alarms}}
+    alarms_html = tables.alarm_table(result, sources, audio)
+    flags_html = tables.flag_table(result, doc, sources)
+    caption = (
+        "Figure: " + " ".join(title_lines(result, 10_000)) + " Panels from the top: when each "
+        "alarm and flag starts; the scenario's events; what the pump believes against what is "
+        "in the reservoir; the spinal-fluid level with the flagged spans; the alarms as their "
+        "tones. Faint dashed lines carry each event down the panels. Keys: P and N for the "
+        "previous and next key moment, Space to play or pause."
+    )
+    page = _template().substitute(
+        style=_package_text("report.css"),
+        script=_package_text("report.js"),
         title=escape(sc.name),
-        heading=escape(sc.name),
+        heading=escape(sc.name) + (" (quiz)" if quiz else ""),
         description=escape(description),
-        overview=_overview(result),
-        timeline=_timeline(result, doc),
+        overview=tables.overview(result),
+        stage_heading="The scenario at a glance" + (": the quiz" if quiz else ""),
+        hint=_hint(result),
         figure=svg,
-        figure_alt=escape(" ".join(title_lines(result))),
-        alarms=_alarm_table(result),
-        flags=_flag_table(result, doc),
-        expectations=_expectations(doc),
-        state_json=_slider_data(result, t_axis),
+        aspect=f"{aspect:.4f}",
+        figure_caption=escape(caption),
+        alarms=alarms_html,
+        flags=flags_html,
+        timeline=tables.timeline(result, doc),
+        expectations=tables.expectations(doc),
+        sources=sources.html(),
+        state_json=_slider_data(result, doc, t_axis, quiz),
         version=escape(__version__),
         profile=escape(sc.pump.profile),
     )
+    # a lone surrogate in the scenario's text (YAML's "\ud83d") cannot be UTF-8: show its escape
+    return page.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def write_report(result: Any, path: str) -> None:
+def _template() -> Template:
+    return Template(_package_text("template.html"))
+
+
+def write_report(result: Any, path: str, quiz: bool = False) -> None:
     """Write the report whole or not at all (temporary file, then rename)."""
-    from pumpsim.files import write_output
-
-    write_output(path, render_report(result).encode("utf-8"))
+    write_output(path, render_report(result, quiz).encode("utf-8"))

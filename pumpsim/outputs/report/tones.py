@@ -6,20 +6,19 @@ The device profile gives the patterns (``critical_tone_*``, ``noncritical_tone_*
 single tone. The real device's pitches are not public, so the profile marks them *assumed*:
 representative IEC 60601-1-8-style tones (a fundamental plus four harmonics).
 
-Only the standard library is used (``math``, ``array``, ``wave``), and the bytes are a pure
-function of the profile: same profile, same file.
+Each tone peaks exactly at the profile's ``tone_level_dbfs``. The bytes are a pure function of
+the profile: same profile, same file. ``alarm_track`` puts a scenario's alarms on one track.
 """
 
 from __future__ import annotations
 
-import array
 import io
 import math
 import os
-import sys
 import wave
 from dataclasses import dataclass
-from typing import Any
+
+import numpy as np
 
 from pumpsim.files import write_output
 from pumpsim.model.profile import DeviceProfile, ProfileError
@@ -114,41 +113,51 @@ def tone_pattern(profile: DeviceProfile, priority: str) -> TonePattern:
     raise ValueError(f"unknown alarm priority {priority!r}")
 
 
-def samples(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> array.array:
-    """Signed 16-bit samples of one play of the tone."""
+def samples(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Signed 16-bit samples of one play of the tone, peaking exactly at ``level_dbfs``."""
+    return np.round(waveform(pattern, sample_rate_hz) * peak_amplitude(pattern)).astype(np.int16)
+
+
+def peak_amplitude(pattern: TonePattern) -> float:
+    """The tone's peak in 16-bit sample units: ``level_dbfs`` below full scale."""
+    return _FULL_SCALE * 10 ** (pattern.level_dbfs / 20.0)
+
+
+def waveform(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """One play of the tone as floats whose largest magnitude is exactly 1.
+
+    Each pulse is the fundamental plus its harmonics at the profile's relative levels, with a
+    linear attack and release of ``ramp_s``. The sum of partials peaks below the sum of their
+    amplitudes, so the wave is scaled by its own peak: the file's peak is the profile's level.
+    """
     amps = [10 ** (db / 20.0) for db in pattern.harmonic_levels_db]
-    peak = _FULL_SCALE * 10 ** (pattern.level_dbfs / 20.0) / sum(amps)
-    n_total = round(pattern.duration_s * sample_rate_hz)
-    out = array.array("h", bytes(2 * n_total))
+    out = np.zeros(round(pattern.duration_s * sample_rate_hz))
     ramp_n = max(1, round(pattern.ramp_s * sample_rate_hz))
     for start_s, end_s, f0 in pattern.pulses():
         i0, i1 = round(start_s * sample_rate_hz), round(end_s * sample_rate_hz)
-        n = i1 - i0
-        for j in range(n):
-            t = j / sample_rate_hz
-            env = min(1.0, (j + 0.5) / ramp_n, (n - j - 0.5) / ramp_n)
-            v = sum(a * math.sin(2 * math.pi * f0 * (k + 1) * t) for k, a in enumerate(amps))
-            out[i0 + j] = round(peak * env * v)
-    return out
+        j = np.arange(i1 - i0, dtype=np.float64)
+        t = j / sample_rate_hz
+        wave_ = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * t) for k, a in enumerate(amps))
+        env = np.minimum(1.0, np.minimum((j + 0.5) / ramp_n, (len(j) - j - 0.5) / ramp_n))
+        out[i0:i1] = wave_ * env
+    peak = float(np.max(np.abs(out))) if len(out) else 0.0
+    return out / peak if peak > 0 else out
 
 
-def _wav(data: array.array, sample_rate_hz: int) -> bytes:
-    """Mono 16-bit PCM samples as WAV file bytes."""
-    if sys.byteorder != "little":  # pragma: no cover - WAV is little-endian
-        data = array.array("h", data)
-        data.byteswap()
+def wav_file(data: np.ndarray, sample_rate_hz: int) -> bytes:
+    """Mono 16-bit PCM samples as WAV file bytes (little-endian, whatever the machine)."""
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sample_rate_hz)
-        w.writeframes(data.tobytes())
+        w.writeframes(np.asarray(data, dtype="<i2").tobytes())
     return buf.getvalue()
 
 
 def wav_bytes(pattern: TonePattern, sample_rate_hz: int = SAMPLE_RATE_HZ) -> bytes:
     """The tone as a mono 16-bit PCM WAV file (deterministic bytes)."""
-    return _wav(samples(pattern, sample_rate_hz), sample_rate_hz)
+    return wav_file(samples(pattern, sample_rate_hz), sample_rate_hz)
 
 
 def file_name(priority: str) -> str:
@@ -165,30 +174,3 @@ def write_tones(profile: DeviceProfile, folder: str) -> list[str]:
         write_output(path, wav_bytes(tone_pattern(profile, priority)))
         paths.append(path)
     return paths
-
-
-def alarm_track(
-    result: Any, seconds: float = 30.0, sample_rate_hz: int = SAMPLE_RATE_HZ
-) -> tuple[bytes, list[tuple[float, Any]]]:
-    """The scenario's alarms in compressed time, as a WAV, and where each alarm falls in it.
-
-    The whole scenario is squeezed into ``seconds``; each alarm's tone plays once, at the
-    moment it is raised (its repeats would be far closer than a tone lasts). Tones that
-    overlap are mixed. Returns the WAV bytes and ``(second in the track, alarm record)`` for
-    every alarm, in order.
-    """
-    from pumpsim.scenario.profiles import load_device_profile
-
-    sc = result.scenario
-    profile = load_device_profile(sc.pump.profile)
-    scale = seconds / sc.duration
-    placed = [(a.start_h * scale, a) for a in result.alarms]
-    tones = {p: samples(tone_pattern(profile, p), sample_rate_hz) for p in PRIORITIES}
-    longest = max(len(t) for t in tones.values())
-    mix = [0] * (round(seconds * sample_rate_hz) + longest)
-    for at_s, alarm in placed:
-        first = round(at_s * sample_rate_hz)
-        for i, v in enumerate(tones[alarm.priority]):
-            mix[first + i] += v
-    out = array.array("h", (max(-_FULL_SCALE, min(_FULL_SCALE, v)) for v in mix))
-    return _wav(out, sample_rate_hz), placed

@@ -28,6 +28,7 @@ def sweep(
     parquet: bool | None = None,
     progress: bool = False,
     on_batch: Any = None,
+    by: list[str] | None = None,
 ) -> Any:
     """Run (or resume) a sweep file and return a ``SweepResult``.
 
@@ -35,7 +36,8 @@ def sweep(
     grid-point then patient order) and ``result.summary`` the summary document. ``out`` is the
     output folder (default: a temporary folder, removed afterwards). ``workers`` defaults to
     the core count; ``dask`` is ``"local"``, a scheduler address or a ``dask.distributed.Client``;
-    ``patients`` overrides the sweep file's count. Raises ScenarioError for bad input and
+    ``patients`` overrides the sweep file's count; ``by`` lists breakdowns (``"KEY"`` or
+    ``"KEY:0,200,400"``, as ``--by``). Raises ScenarioError for bad input and
     ``SweepInterrupted`` when stopped (re-run to resume).
     """
     from pumpsim.studies.sweep.runner import run_sweep
@@ -52,6 +54,7 @@ def sweep(
         "progress": progress,
         "keep_rows": True,
         "on_batch": on_batch,
+        "by": by,
     }
     if out is not None:
         return run_sweep(spec, out, **kwargs)

@@ -7,16 +7,18 @@ is the same whichever worker, batch or run computes it. The engine's result is r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
 from pumpsim.model.record import RunRecord
 from pumpsim.scenario.expect import AlarmName, FlagName
 from pumpsim.scenario.resolve import setup_of
 from pumpsim.studies.sweep.clinic import AlarmDate, SyntheticClinic
-from pumpsim.studies.sweep.spec import GridPoint, SweepSpec, yaml_draw
+from pumpsim.studies.sweep.columns import grid_column
+from pumpsim.studies.sweep.draws import patient_draw
+from pumpsim.studies.sweep.hazard_map import hazard_records
+from pumpsim.studies.sweep.spec import GridPoint, SweepSpec
 from pumpsim.studies.sweep.streams import PatientStreams
 
 ALARMS: tuple[str, ...] = AlarmName.__args__  # type: ignore[attr-defined]
@@ -65,14 +67,20 @@ def columns(spec: SweepSpec) -> tuple[str, ...]:
     """The patients table's columns, in order."""
     return (
         "grid",
-        *spec.grid_keys,
+        *(grid_column(spec, k) for k in spec.grid_keys),
         "patient",
         *(v.column for v in spec.vary),
         *(f"n_alarm_{a}" for a in ALARMS),
         *(f"n_flag_{f}" for f in FLAGS),
         *(f"n_{t}" for t in TALLIES),
+        *redraw_columns(spec),
         *FIRST,
     )
+
+
+def redraw_columns(spec: SweepSpec) -> tuple[str, ...]:
+    """``n_redraws`` (how often the patient was drawn again) under ``on_invalid: redraw``."""
+    return ("n_redraws",) if spec.on_invalid == "redraw" else ()
 
 
 @dataclass
@@ -82,6 +90,7 @@ class BatchResult:
     index: int
     rows: list[tuple[Any, ...]]
     flags: list[tuple[Any, ...]]
+    hazards: list[tuple[Any, ...]] = field(default_factory=list)  # hazard_map.RECORD_COLUMNS
 
 
 def _onset(run: RunRecord, cause: str, before_h: float) -> float | None:
@@ -108,39 +117,26 @@ def _onset(run: RunRecord, cause: str, before_h: float) -> float | None:
 
 def checked_variant(
     spec: SweepSpec, point: GridPoint, patient: int, streams: PatientStreams
-) -> tuple[Any, list[Any]]:
-    """Draw a patient's ``vary:`` values and build its checked scenario (and the draws).
+) -> tuple[Any, list[Any]] | None:
+    """Draw a patient's ``vary:`` values and build its checked scenario (and the draws), with
+    ``on_invalid`` applied (None: the patient is skipped; see ``draws.patient_draw``).
 
     Raises ScenarioError naming the sweep file, the ``vary`` key and its line.
     """
-    drawn = []
-    values = dict(point.scenario_values)
-    for key in spec.vary:
-        value = key.dist.draw(streams(key.stream))
-        drawn.append(value)
-        values[key.path] = yaml_draw(key, value)
-    try:
-        return spec.factory.checked(values), drawn
-    except ScenarioError as exc:
-        dotted = ".".join(str(p) for p in exc.path)
-        key = next((k for k in spec.vary if k.path == dotted), None)
-        if key is None:
-            key = next((k for k in spec.vary if dotted.startswith(k.path.rsplit(".", 1)[0])), None)
-        raise ScenarioError(
-            f"patient {patient} (grid point {point.index}) drew an invalid scenario: "
-            f"{dotted + ': ' if dotted else ''}{exc.message}",
-            file=spec.file,
-            path=("vary", key.path) if key else (),
-            line=key.line if key else None,
-        ) from None
+    draw = patient_draw(spec, point, patient, streams)
+    return None if draw is None else (draw.scenario, draw.drawn)
 
 
 def simulate_patient(
     spec: SweepSpec, point: GridPoint, patient: int
-) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """One patient's row and abrupt-discontinuation flag records."""
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+    """One patient's row, abrupt-discontinuation flag records and hazard records (None: the
+    patient is skipped under ``on_invalid: skip``)."""
     streams = PatientStreams(spec.seed, patient)
-    scenario, drawn = checked_variant(spec, point, patient, streams)
+    draw = patient_draw(spec, point, patient, streams)
+    if draw is None:
+        return None
+    scenario, drawn = draw.scenario, draw.drawn
     setup = setup_of(scenario)
     alarm_date = None
     if point.clinic is not None and point.clinic.book_before_alarm_h is not None:
@@ -189,21 +185,25 @@ def simulate_patient(
         *(alarm_counts[a] for a in ALARMS),
         *(flag_counts[f] for f in FLAGS),
         *(getattr(tally, t) for t in TALLIES),
+        *((draw.redraws,) if spec.on_invalid == "redraw" else ()),
         *(
             (first[2], first[4], first[5], first[6], first[7])
             if first is not None
             else (None, None, None, None, None)
         ),
     )
-    return row, records
+    return row, records, hazard_records(run, point.index, patient)
 
 
 def simulate_batch(spec: SweepSpec, index: int, grid: int, first: int, stop: int) -> BatchResult:
     """Patients ``first``..``stop - 1`` of grid point ``grid`` (batch number ``index``)."""
     point = spec.grid[grid]
-    rows, flags = [], []
+    rows, flags, hazards = [], [], []
     for patient in range(first, stop):
-        row, records = simulate_patient(spec, point, patient)
-        rows.append(row)
-        flags.extend(records)
-    return BatchResult(index, rows, flags)
+        done = simulate_patient(spec, point, patient)
+        if done is None:  # skipped (on_invalid: skip)
+            continue
+        rows.append(done[0])
+        flags.extend(done[1])
+        hazards.extend(done[2])
+    return BatchResult(index, rows, flags, hazards)

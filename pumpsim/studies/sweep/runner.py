@@ -7,24 +7,23 @@ the assembled files are the same bytes whoever computed which batch.
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pumpsim.errors import OutputError, Terminated
-from pumpsim.files import write_output
+from pumpsim.errors import OutputError, ScenarioError, Terminated
 from pumpsim.model.units import HOURS_PER_YEAR
-from pumpsim.studies.sweep.patient import FLAG_COLUMNS, columns, simulate_batch
+from pumpsim.studies.sweep.assemble import SweepResult, assemble
+from pumpsim.studies.sweep.breakdown import parse_by
+from pumpsim.studies.sweep.patient import simulate_batch
 from pumpsim.studies.sweep.spec import SweepSpec
 from pumpsim.studies.sweep.store import BatchStore
-from pumpsim.studies.sweep.summary import PointTally, summary_text
-from pumpsim.studies.sweep.table import TableWriter, have_pyarrow
-from pumpsim.version import __version__
+from pumpsim.studies.sweep.table import have_pyarrow
 
 #: Patient-years per batch by default: about half a second of work, so that process and
 #: pickling overhead stays well under 5 % and progress and resume stay fine-grained.
@@ -58,27 +57,11 @@ class Batch:
     stop: int
 
 
-@dataclass
-class SweepResult:
-    """What ``pumpsim.sweep`` returns: the summary, the table's path, and (optionally) rows."""
-
-    summary: dict[str, Any]
-    out_dir: str
-    table_path: str
-    columns: tuple[str, ...]
-    patients: list[dict[str, Any]] | None
-    first_flag_h: list[list[float]]  # per grid point, sorted: the survival curves
-
-    @property
-    def text(self) -> str:
-        """The printed summary."""
-        return summary_text(self.summary)
-
-
 def default_batch_size(spec: SweepSpec) -> int:
-    """Patients per batch: about ``BATCH_PATIENT_YEARS`` patient-years of work, a patient
-    costing at least ``PATIENT_SETUP_YEARS`` (so a batch takes seconds whatever the duration)."""
-    years = spec.duration_h / HOURS_PER_YEAR
+    """Patients per batch: about ``BATCH_PATIENT_YEARS`` patient-years of work at the longest
+    duration of the grid, a patient costing at least ``PATIENT_SETUP_YEARS`` (so a batch takes
+    seconds whatever the duration)."""
+    years = max([spec.duration_h, *(point.duration_h for point in spec.grid)]) / HOURS_PER_YEAR
     per_patient = max(years, PATIENT_SETUP_YEARS)
     return max(1, min(spec.patients, math.ceil(BATCH_PATIENT_YEARS / per_patient)))
 
@@ -90,53 +73,6 @@ def plan_batches(spec: SweepSpec, batch_size: int) -> list[Batch]:
         for first in range(0, spec.patients, batch_size):
             out.append(Batch(len(out), point.index, first, min(spec.patients, first + batch_size)))
     return out
-
-
-def column_types(spec: SweepSpec) -> list[str]:
-    """Each column's type for Parquet: int, float, str or bool."""
-    types: dict[str, str] = {"grid": "int", "patient": "int"}
-    for i, key in enumerate(spec.grid_keys):
-        vals = [p.values[i][1] for p in spec.grid]
-        types[key] = _kind(vals)
-    for v in spec.vary:
-        d = v.dist
-        vals = list(d.choices) if d.kind == "choice" else [d.value] if d.kind == "fixed" else [0.0]
-        types[v.column] = _kind(vals)
-    out = []
-    for col in columns(spec):
-        if col in types:
-            out.append(types[col])
-        elif col.startswith("n_"):
-            out.append("int")
-        elif col in ("first_abrupt_cause", "first_abrupt_first_alarm"):
-            out.append("str")
-        elif col == "first_abrupt_alarmed":
-            out.append("bool")
-        else:
-            out.append("float")
-    return out
-
-
-FLAG_TYPES = ("int", "int", "float", "float", "str", "bool", "str", "float", "str")
-
-
-def _kind(values: list[Any]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        return "bool"
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return "float"
-    return "str"
-
-
-def cell(value: Any, kind: str) -> Any:
-    """A value converted to its column's type."""
-    if value is None:
-        return None
-    if kind == "float":
-        return float(value)
-    if kind == "str" and not isinstance(value, str):
-        return json.dumps(value)
-    return value
 
 
 def prepare_out_dir(out_dir: str) -> None:
@@ -153,15 +89,6 @@ def prepare_out_dir(out_dir: str) -> None:
         raise OutputError(out_dir, "cannot write the sweep: folder is not writable")
 
 
-def _why(exc: BaseException) -> str:
-    """Why a sweep stopped, for run.log."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(exc, Terminated):
-        return "terminated (SIGTERM)"
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _log(out_dir: str, text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(os.path.join(out_dir, "run.log"), "a", encoding="utf-8") as fh:
@@ -176,19 +103,25 @@ def run_sweep(
     dask: Any = None,
     batch_size: int | None = None,
     fresh: bool = False,
-    progress: bool = False,
+    progress: bool | str = False,
     parquet: bool | None = None,
     keep_rows: bool = False,
     on_batch: Callable[[int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    by: list[str] | None = None,
+    progress_every_s: float = 30.0,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir`` and assemble its outputs.
 
-    ``on_batch(index)`` is called after each batch is stored (a progress or test hook). Ctrl-C
-    (or a KeyboardInterrupt from the hook) stops the sweep with SweepInterrupted; any other
-    exception (SIGTERM's included) stops it too and propagates. Either way the workers are
-    ended at once and finished batches stay stored. ``warn(line)`` hears of each stored batch
-    found damaged on a resume (it is computed again); run.log gets the line too.
+    ``progress``: True draws a bar on stderr (a terminal), ``"lines"`` writes progress lines to
+    stderr (off a terminal); ``run.log`` gets the lines either way (at least every 10 % of the
+    patients or ``progress_every_s``, whichever is later) and says why a run stopped. ``by``:
+    ``--by`` breakdowns (``KEY`` or ``KEY:0,200,400``). ``on_batch(index)`` is called after each
+    batch is stored (a progress or test hook). Ctrl-C (or a KeyboardInterrupt from the hook)
+    and SIGTERM (the CLI's Terminated) stop the sweep with SweepInterrupted; any other
+    exception stops it too and propagates. Either way the workers are ended at once and
+    finished batches stay stored. ``warn(line)`` hears of each stored batch found damaged on a
+    resume (it is computed again); run.log gets the line too.
     """
     from pumpsim.studies.sweep.dask_endpoint import check_scheduler
     from pumpsim.studies.sweep.executors import (
@@ -197,8 +130,9 @@ def run_sweep(
         SerialExecutor,
         default_workers,
     )
-    from pumpsim.studies.sweep.progress import Progress
+    from pumpsim.studies.sweep.progress import Progress, ProgressLines
 
+    by_keys = [parse_by(option, spec) for option in by or ()]  # bad --by: before any patient
     size = batch_size or default_batch_size(spec)
     if isinstance(dask, str) and dask != "local":
         check_scheduler(dask)  # not a scheduler: exit 2 in seconds, before the folder is touched
@@ -227,7 +161,15 @@ def run_sweep(
         f"executor {executor.name}, {executor.workers} workers",
     )
     patients_done = sum(b.stop - b.first for b in batches if b.index in done)
-    bar = Progress(spec.patients * len(spec.grid), patients_done, enabled=progress)
+    total = spec.patients * len(spec.grid)
+    bar = Progress(total, patients_done, enabled=progress is True)
+    lines = ProgressLines(
+        total,
+        patients_done,
+        log=lambda line: _log(out_dir, line),
+        stream=_to_stderr if progress == "lines" else None,
+        every_s=progress_every_s,
+    )
     window = max(2, 2 * executor.workers)
     queue = iter(todo)
     inflight: dict[Any, Batch] = {}
@@ -251,6 +193,7 @@ def run_sweep(
                 store.save(future.result())
                 finished += 1
                 bar.update(b.stop - b.first)
+                lines.update(b.stop - b.first)
                 if on_batch is not None:
                     on_batch(b.index)
             fill()
@@ -263,8 +206,8 @@ def run_sweep(
         elapsed = time.monotonic() - started
         _log(
             out_dir,
-            f"stopped after {elapsed:.2f} s ({_why(exc)}): {finished} of {len(batches)} "
-            "batches done",
+            f"stopped after {elapsed:.2f} s: {finished} of {len(batches)} batches done; "
+            f"why: {_why(exc)}",
         )
         if isinstance(exc, KeyboardInterrupt | Terminated):
             raise SweepInterrupted(
@@ -274,81 +217,39 @@ def run_sweep(
     finally:
         if not stopped:
             bar.close()
+            lines.close()
             executor.close()
     elapsed = time.monotonic() - started
     computed = sum(b.stop - b.first for b in todo)
-    years = computed * spec.duration_h / HOURS_PER_YEAR
+    years = sum((b.stop - b.first) * spec.grid[b.grid].duration_h for b in todo) / HOURS_PER_YEAR
     _log(
         out_dir,
         f"simulated {computed} patients ({years:.1f} patient-years) in {elapsed:.2f} s"
         + (f" = {years / elapsed:.0f} patient-years/s" if elapsed > 0 and computed else ""),
     )
     use_parquet = have_pyarrow() if parquet is None else parquet
-    result = assemble(spec, store, batches, out_dir, use_parquet, keep_rows)
-    _log(out_dir, f"assembled {result.table_path} and summary.json")
+    try:
+        result = assemble(spec, store, batches, out_dir, use_parquet, keep_rows, by_keys)
+    except (KeyboardInterrupt, Terminated, Exception) as exc:
+        _log(
+            out_dir, f"stopped while writing the outputs (every batch is stored); why: {_why(exc)}"
+        )
+        raise
+    _log(out_dir, f"assembled {result.table_path}, summary.json and risk.csv; finished")
     return result
 
 
-def assemble(
-    spec: SweepSpec,
-    store: BatchStore,
-    batches: list[Batch],
-    out_dir: str,
-    parquet: bool,
-    keep_rows: bool = False,
-) -> SweepResult:
-    """Stream the stored batches, in order, into the tables and the summary."""
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    cols = columns(spec)
-    types = column_types(spec)
-    tallies = [
-        PointTally(p.index, p.label(), {k: v for k, v in p.values}, spec.duration_h)
-        for p in spec.grid
-    ]
-    kept: list[dict[str, Any]] | None = [] if keep_rows else None
-    patients = TableWriter(os.path.join(out_dir, "patients"), cols, types, parquet)
-    flags = TableWriter(os.path.join(out_dir, "flags"), FLAG_COLUMNS, FLAG_TYPES, parquet)
-    # Only the drawn and grid columns can hold values of another type than their column's.
-    convert = [
-        (i, t)
-        for i, (c, t) in enumerate(zip(cols, types, strict=True))
-        if c in spec.grid_keys or c in {v.column for v in spec.vary}
-    ]
-    alarm_at = [(i, c[len("n_alarm_") :]) for i, c in enumerate(cols) if c.startswith("n_alarm_")]
-    first_at = cols.index("first_abrupt_h")
-    with patients, flags:
-        for b in batches:
-            rows, records = store.load(b.index)
-            for row in rows:
-                for i, kind in convert:
-                    row[i] = cell(row[i], kind)
-            patients.write(rows)
-            flags.write(records)
-            for row in rows:
-                tallies[row[0]].add_row(row[first_at], [(name, row[i]) for i, name in alarm_at])
-                if kept is not None:
-                    kept.append(dict(zip(cols, row, strict=True)))
-            for rec in records:
-                tallies[rec[0]].add_flag(rec[5], rec[8], rec[4], rec[6], rec[7])
-    doc = {
-        "sweep": spec.name,
-        "seed": spec.seed,
-        "patients_per_grid_point": spec.patients,
-        "duration_h": spec.duration_h,
-        "pumpsim_version": __version__,
-        "fingerprint": spec.fingerprint,
-        "grid_keys": list(spec.grid_keys),
-        "vary": [v.column for v in spec.vary],
-        "grid_points": [t.to_dict() for t in tallies],
-    }
-    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    write_output(os.path.join(out_dir, "summary.json"), text, what="the sweep summary")
-    # The new tables replaced the old ones in one rename each; a table of the other format (a
-    # run before pyarrow was installed, or after) is stale only now that they are in place.
-    other = ".csv" if parquet else ".parquet"
-    for name in ("patients", "flags"):
-        stale = os.path.join(out_dir, name + other)
-        if os.path.exists(stale):
-            os.unlink(stale)
-    first = [sorted(t.first_flag_h) for t in tallies]
-    return SweepResult(doc, out_dir, patients.path, cols, kept, first)
+
+def _why(exc: BaseException) -> str:
+    """Why a run stopped, in one line, for run.log."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C or a signal)"
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)"
+    if isinstance(exc, ScenarioError):
+        return f"invalid input: {exc}"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -35,6 +35,9 @@ OUTPUTS = (
     "flags.csv",
     "summary.json",
     "survival.png",
+    "risk.png",
+    "risk.csv",
+    "columns.csv",
     "run.log",
 )
 
@@ -120,7 +123,12 @@ class BatchStore:
 
     def save(self, result: BatchResult) -> None:
         """Store one finished batch atomically, its checksum on the first line."""
-        body = {"index": result.index, "rows": result.rows, "flags": result.flags}
+        body = {
+            "index": result.index,
+            "rows": result.rows,
+            "flags": result.flags,
+            "hazards": result.hazards,
+        }
         payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
         header = json.dumps({"sha256": hashlib.sha256(payload).hexdigest()}).encode("ascii")
         write_output(self.path(result.index), header + b"\n" + payload, what="a finished batch")
@@ -147,7 +155,7 @@ class BatchStore:
             return None, "not JSON"
         if not isinstance(body, dict) or body.get("index") != index:
             return None, "holds another batch"
-        if not isinstance(body.get("rows"), list) or not isinstance(body.get("flags"), list):
+        if not all(isinstance(body.get(key), list) for key in ("rows", "flags", "hazards")):
             return None, "no rows"
         return body, None
 
@@ -157,8 +165,9 @@ class BatchStore:
             return f"{len(body['rows'])} patients instead of {patients}"
         return why
 
-    def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]]]:
-        """The rows and flag records of one finished batch (checked again as it is read)."""
+    def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+        """The rows, flag records and hazard records of one finished batch (checked again as
+        it is read)."""
         body, why = self._read(index)
         if body is None:
             self.discard(index)
@@ -167,4 +176,4 @@ class BatchStore:
                 "run the same command again to compute it again",
                 file=self.path(index),
             )
-        return body["rows"], body["flags"]
+        return body["rows"], body["flags"], body["hazards"]

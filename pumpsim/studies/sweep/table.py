@@ -2,7 +2,10 @@
 
 Rows are streamed batch by batch (memory flat in the number of patients) into a temporary
 file that is renamed when complete. Same rows, same bytes: CSV floats are written with
-``repr`` (shortest round-trip form); Parquet files hold no timestamps.
+``repr`` (shortest round-trip form); Parquet files hold no timestamps. Parquet fields carry
+their unit and description as field metadata. A CSV text cell that a spreadsheet would read
+as a formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+with a leading ``'`` (contract section 13); numbers never are.
 """
 
 from __future__ import annotations
@@ -56,6 +59,17 @@ def have_pyarrow() -> bool:
     return True
 
 
+#: Rows per Parquet row group (at most; the last group holds the rest).
+ROW_GROUP = 8192
+#: Leading characters that make a spreadsheet read a text cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula (a leading ``'`` where needed)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -63,23 +77,51 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return safe_text(str(value))
+
+
+def write_rows(buf: Any, rows: Iterable[Sequence[Any]]) -> None:
+    """CSV rows into ``buf``, cells written as in the tables. A row with a carriage return in
+    a cell is quoted whole (Python's csv module quotes a newline but not a lone CR, which a
+    reader would take for the end of the row)."""
+    plain = csv.writer(buf, lineterminator="\n")
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        (quoted if any("\r" in c for c in cells) else plain).writerow(cells)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A small CSV document (a header and rows), cells written as in the tables."""
+    buf = io.StringIO()
+    write_rows(buf, [[safe_text(h) for h in header]])
+    write_rows(buf, rows)
+    return buf.getvalue()
 
 
 class TableWriter:
     """Writes one table whole or not at all. Use as a context manager; ``write(rows)``."""
 
     def __init__(
-        self, path_stem: str, columns: Sequence[str], types: Sequence[str], parquet: bool
+        self,
+        path_stem: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        parquet: bool,
+        meta: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.columns = tuple(columns)
         self.types = tuple(types)  # "int" | "float" | "str" | "bool"
+        self.meta = [tuple(m) for m in meta] if meta is not None else None  # (unit, text)
         self.parquet = parquet
         self.path = path_stem + (".parquet" if parquet else ".csv")
         self._tmp: str | None = None
         self._fh: Any = None
         self._writer: Any = None
         self._schema: Any = None
+        self._pending: list[Sequence[Any]] = []
 
     def __enter__(self) -> TableWriter:
         fd, self._tmp = open_temporary(self.path, "the patient table")
@@ -94,8 +136,12 @@ class TableWriter:
                 "str": pa.string(),
                 "bool": pa.bool_(),
             }
+            meta = self.meta or [("", "")] * len(self.columns)
             self._schema = pa.schema(
-                [(c, kinds[t]) for c, t in zip(self.columns, self.types, strict=True)]
+                [
+                    pa.field(c, kinds[t], metadata={"unit": m[0], "description": m[1]})
+                    for c, t, m in zip(self.columns, self.types, meta, strict=True)
+                ]
             )
             self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
         else:
@@ -107,26 +153,33 @@ class TableWriter:
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
         """Append rows (tuples or lists in column order)."""
         if self.parquet:
-            import pyarrow as pa
-
-            rows = list(rows)
-            if not rows:
-                return
-            cols = list(zip(*rows, strict=True))
-            arrays = [
-                pa.array(list(col), type=f.type) for col, f in zip(cols, self._schema, strict=True)
-            ]
-            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+            # Rows are gathered into row groups of ``ROW_GROUP`` rows (a small batch each
+            # would make a thousand one-row groups for a grid of one-patient points).
+            self._pending.extend(rows)
+            if len(self._pending) >= ROW_GROUP:
+                self._flush()
         else:
             buf = io.StringIO()
-            out = csv.writer(buf, lineterminator="\n")
-            for row in rows:
-                out.writerow([_cell(v) for v in row])
+            write_rows(buf, rows)
             self._fh.write(buf.getvalue())
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        arrays = [
+            pa.array(list(col), type=f.type) for col, f in zip(cols, self._schema, strict=True)
+        ]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             if self.parquet:
+                if kind is None:
+                    self._flush()
                 self._writer.close()
             else:
                 self._fh.close()

@@ -53,7 +53,7 @@ def delay_to(now: float, t: float) -> float:
     return d
 
 
-class SimClock:
+class Agenda:
     """One SimPy environment driving one coordinator's handler."""
 
     __slots__ = ("_agenda", "_handle", "_now", "_seq", "_until", "env")
