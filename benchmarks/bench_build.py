@@ -19,6 +19,7 @@ import yaml
 
 import pumpsim
 from pumpsim.scenario import yamlsafe
+from pumpsim.scenario.checked import Scenario
 from pumpsim.scenario.loader import parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def main() -> None:
 
         def pure() -> object:
             located = yamlsafe.load_yaml_text(text, str(path), fast=False)
-            return parse_scenario(located, str(path))
+            return parse_scenario(located, str(path), Scenario)
 
         rows.append(("load_scenario (pure Python YAML)", per_call_us(pure, 300)))
     for name, us in rows:

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import pumpsim  # noqa: E402
-from pumpsim.scenario.schema import Scenario  # noqa: E402
+from pumpsim.scenario.checked import Scenario  # noqa: E402
 
 YEARS = 5
 REFILL_EVERY_D = 57

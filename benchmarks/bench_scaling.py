@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import pumpsim  # noqa: E402
-from pumpsim.scenario.schema import Scenario  # noqa: E402
+from pumpsim.scenario.checked import Scenario  # noqa: E402
 
 CYCLE_D = 12  # 100k events fit in 94 years, inside the 100-year input limit
 EVENTS_PER_CYCLE = 35

@@ -25,7 +25,7 @@ CASES = {
     "load path (import loader + load_scenario)": [
         sys.executable,
         "-c",
-        f"from pumpsim.scenario.loader import load_scenario; load_scenario({SCENARIO!r})",
+        f"from pumpsim.scenario.checked import load_scenario; load_scenario({SCENARIO!r})",
     ],
     "pumpsim run -q missed-refill": [sys.executable, "-m", "pumpsim", "run", "-q", SCENARIO],
 }

@@ -33,9 +33,9 @@ __all__ = [
 def __getattr__(name: str):
     # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy.
     if name in ("load_scenario", "load_scenario_text"):
-        from pumpsim.scenario import loader
+        from pumpsim.scenario import checked
 
-        return getattr(loader, name)
+        return getattr(checked, name)
     if name == "simulate":
         from pumpsim.outputs.api import simulate
 
@@ -49,7 +49,7 @@ def __getattr__(name: str):
 
         return Result
     if name == "Scenario":
-        from pumpsim.scenario.schema import Scenario
+        from pumpsim.scenario.checked import Scenario
 
         return Scenario
     if name == "ScenarioError":

@@ -40,6 +40,10 @@ class ScenarioError(Exception):
             line=self.line if self.line is not None else line,
         )
 
+    def lines(self) -> list[str]:
+        """The lines the CLI prints for this error: one (``ScenarioErrors`` has several)."""
+        return [str(self)]
+
     def __str__(self) -> str:
         where = self.file or "pumpsim"  # no file: a command-line option or a built scenario
         if self.line is not None:
@@ -47,6 +51,48 @@ class ScenarioError(Exception):
         key = f" {format_path(self.path)}:" if self.path else ""
         text = " ".join(self.message.split())  # always one line
         return f"{where}:{key} {text}"
+
+
+class ScenarioErrors(ScenarioError):
+    """Several errors of one input file, reported together (a clinic log's bad rows, contract
+    section 11): one line each in file order, up to ``MAX_SHOWN``, then ``... and N more``.
+
+    Its own file, line and message are the first error's, so code that reads one error still
+    points at the first problem; ``str()`` is every line, joined by newlines.
+    """
+
+    MAX_SHOWN = 50
+
+    def __init__(self, errors: list[ScenarioError], *, complete: bool = True) -> None:
+        if not errors:
+            raise ValueError("ScenarioErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.message, file=first.file, path=first.path, line=first.line)
+        self.errors = list(errors)
+        self.complete = complete  # False: the search stopped past MAX_SHOWN, more may follow
+
+    def lines(self) -> list[str]:
+        """One line per error (at most ``MAX_SHOWN``), then ``... and N more``."""
+        shown = [line for e in self.errors[: self.MAX_SHOWN] for line in e.lines()]
+        more = len(self.errors) - self.MAX_SHOWN
+        if more > 0:
+            shown.append(f"... and {more} more" if self.complete else "... and more")
+        return shown
+
+    def located(self, file: str | None, line: int | None) -> ScenarioError:
+        """Each error keeps its own place: the file and line are filled in where missing."""
+        return ScenarioErrors([e.located(file, line) for e in self.errors], complete=self.complete)
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def raise_all(errors: list[ScenarioError]) -> None:
+    """Raise nothing, the one error, or all of them as ``ScenarioErrors``."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ScenarioErrors(errors)
 
 
 class Terminated(BaseException):

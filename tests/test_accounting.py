@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.model.engine import Engine
+from pumpsim.scenario.checked import Scenario
 from pumpsim.scenario.resolve import setup_of
-from pumpsim.scenario.schema import EVENT_TYPES, Scenario
+from pumpsim.scenario.schema import EVENT_TYPES
 
 EVENT_KINDS = list(EVENT_TYPES)  # every event type of the contract
 

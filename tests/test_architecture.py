@@ -18,18 +18,10 @@ HEAVY = {"matplotlib", "pandas", "pyarrow", "dask", "distributed", "tqdm", "nump
 #: building the parser) stays instant: that is its job, and it is the top layer.
 LAZY_PLACES = ("pumpsim/cli/", "pumpsim/__init__.py")
 #: Modules whose lazy imports are being moved to the top in work that is still landing (the
-#: clinic log and the scenario constructors); each goes from here when it lands.
+#: sweep's execution); each goes from here when it lands.
 PENDING = {
-    "pumpsim/scenario/build.py",
-    "pumpsim/scenario/clinic_log.py",
-    "pumpsim/scenario/clinic_log_columns.py",
-    "pumpsim/scenario/clinic_log_rows.py",
-    "pumpsim/scenario/loader.py",
-    "pumpsim/scenario/schema.py",
     "pumpsim/studies/sweep/__init__.py",
     "pumpsim/studies/sweep/runner.py",
-    "pumpsim/studies/sweep/spec.py",
-    "pumpsim/studies/sweep/variants.py",
 }
 
 

@@ -230,20 +230,26 @@ def test_run_exit_2_without_traceback(write_yaml):
     [
         (
             "dose_mcg_per_day: 400",
-            "dose_mcg_per_day: 1e308",
+            "dose_mcg_per_day: 1.0e+308",
             "therapy.dose_mcg_per_day",
             ["too large"],
         ),
+        (  # YAML 1.1 reads an exponent without a dot as text: said so, never converted
+            "dose_mcg_per_day: 400",
+            "dose_mcg_per_day: 1e308",
+            "therapy.dose_mcg_per_day",
+            ["text to YAML", "1.0e+308"],
+        ),
         (
             "drug: {concentration_mcg_per_ml: 2000}",
-            "drug: {concentration_mcg_per_ml: 1e308}",
+            "drug: {concentration_mcg_per_ml: 1.0e+308}",
             "drug.concentration_mcg_per_ml",
             ["too large"],
         ),
-        ("volume_ml: 20}", "volume_ml: 1e308}", "events[0].volume_ml", ["too large"]),
+        ("volume_ml: 20}", "volume_ml: 1.0e+308}", "events[0].volume_ml", ["too large"]),
         (
             "pump: {reservoir_ml: 20}",
-            "pump: {reservoir_ml: 1e308}",
+            "pump: {reservoir_ml: 1.0e+308}",
             "pump.reservoir_ml",
             ["too large"],
         ),
@@ -252,7 +258,12 @@ def test_run_exit_2_without_traceback(write_yaml):
         ("at: 10d", "at: 1000000000y", "events[0].at", ["limit"]),
         ("name: ok", f"name: ok\nseed: {2**200}", "seed", ["too large"]),
         ("name: ok", "name: ok\nseed: -1", "seed", ["0"]),
-        ("name: ok", "name: ok\ncatheter: {volume_ml: 1e308}", "catheter.volume_ml", ["too large"]),
+        (
+            "name: ok",
+            "name: ok\ncatheter: {volume_ml: 1.0e+308}",
+            "catheter.volume_ml",
+            ["too large"],
+        ),
         (
             "pump: {reservoir_ml: 20}",
             "pump: {reservoir_ml: 20, age: 1000000000y}",

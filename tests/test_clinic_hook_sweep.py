@@ -19,7 +19,7 @@ from pumpsim.scenario.resolve import setup_of
 DAY = 24.0
 
 
-def _scenario(**kw) -> schema.Scenario:
+def _scenario(**kw) -> schema.ScenarioFile:
     return pumpsim.load_scenario_text(textwrap.dedent(scenario_text(**kw)))
 
 

@@ -111,7 +111,9 @@ def test_new_keys_are_picked_up(monkeypatch):
         tip_level=(str | None, Field(None, description="vertebral level of the tip")),
         brand=(str, "acme"),
     )
-    scenario = create_model("Scenario", __base__=schema.Scenario, catheter=(catheter, catheter()))
+    scenario = create_model(
+        "Scenario", __base__=schema.ScenarioFile, catheter=(catheter, catheter())
+    )
     monkeypatch.setattr(schema, "Scenario", scenario)
     text, missing = gen_reference.render()
     assert "| `catheter.tip_level` | text | — | vertebral level of the tip |" in text

@@ -130,7 +130,7 @@ def test_every_module_is_checked_for_size():
 
 
 def test_ten_thousand_events_at_one_instant_are_not_a_stuck_engine():
-    from pumpsim.scenario.schema import Scenario
+    from pumpsim.scenario.checked import Scenario
 
     events = [{"at": "1d", "type": "catheter_repair"} for _ in range(10_050)]
     events.append({"at": "1d", "type": "bolus", "dose_mcg": 10, "duration": "1h"})

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import pumpsim
 from pumpsim.model.flags import level_index
-from pumpsim.scenario.schema import Patient, Scenario
+from pumpsim.scenario.checked import Scenario
+from pumpsim.scenario.schema import Patient
 
 DAY = 24.0
 

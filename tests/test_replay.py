@@ -20,7 +20,7 @@ LATE = str(REPLAY / "missed-then-late.yaml")
 def test_examples_pass_check(capsys):
     assert main(["check", str(REPLAY)]) == 0
     out = capsys.readouterr().out
-    assert "3 passed, 0 failed" in out
+    assert "4 passed, 0 failed" in out
 
 
 def test_replay_prints_the_visit_table(capsys):
@@ -37,7 +37,8 @@ def test_replay_prints_the_visit_table(capsys):
     ):
         assert column in header
     assert re.search(
-        r"^2026-04-03 00:00 \(60d\) +refill +8\.00 / 8\.00 +7\.50 / 7\.50 +-0\.50 +\+4\.2 % +"
+        r"^2026-04-03 00:00 \(60d\) +refill +8\.00 / 8\.00 +7\.50 / 7\.50 +-0\.50 / -0\.50 +"
+        r"\+4\.2 % +"
         r"2026-07-02 / 2026-07-02$",
         out,
         re.M,
@@ -141,8 +142,10 @@ def test_howto_shows_the_shipped_files_and_the_real_table(monkeypatch, capsys):
     assert _howto_block("```csv\n") == (REPLAY / "patient-c22-missed-then-late.csv").read_text()
     shown = _howto_block('```yaml title="scenarios/replay/missed-then-late.yaml"\n')
     assert shown == (REPLAY / "missed-then-late.yaml").read_text()
+    shown = _howto_block('```yaml title="scenarios/replay/paris-strict.yaml"\n')
+    assert shown == (REPLAY / "paris-strict.yaml").read_text()
     assert main(["replay", "scenarios/replay/missed-then-late.yaml"]) == 0
-    table = _howto_block("The replay prints the visit table:\n\n```text\n")
+    table = _howto_block("$ pumpsim replay scenarios/replay/missed-then-late.yaml\n")
     assert table == capsys.readouterr().out
 
 
@@ -154,8 +157,13 @@ def test_howto_error_example_is_what_a_typo_prints(tmp_path, capsys):
     (tmp_path / "missed-then-late.yaml").write_text((REPLAY / "missed-then-late.yaml").read_text())
     assert main(["validate", str(tmp_path / "missed-then-late.yaml")]) == 2
     err = capsys.readouterr().err.strip()
-    shown = _howto_block("and the column, and exit code 2:\n\n```text\n").strip()
-    assert err == shown.replace("scenarios/replay", str(tmp_path))
+    assert err == (
+        f"{tmp_path}/patient-c22-missed-then-late.csv:4: column event: unknown event 'refil'; "
+        "did you mean 'refill'?"
+    )
+    # the how-to's own example of bad rows is run by the docs test; it names five of them
+    shown = _howto_block("$ pumpsim validate bad.yaml  # exit 2\n").strip().splitlines()
+    assert len(shown) == 5 and all(line.startswith("bad-log.csv:") for line in shown)
 
 
 def test_every_shipped_scenario_validates_against_the_published_schema(capsys):

@@ -92,17 +92,28 @@ def test_steady_level_is_periodic_fixed_point():
     )
 
 
+def _next_boundary(s, t):
+    """The next instant after t at which the schedule's step changes."""
+    x = (t + s.phase_h) % s.period_h
+    for end in s.ends:
+        if end > x + 1e-12:
+            return t + (end - x)
+    return t + (s.period_h - x)
+
+
 def brute_first_zero(s, t0, t_end, g0, alpha, beta, k, dt=0.002):
-    """March in steps of dt (rate sampled mid-step); the crossing is solved inside the step."""
+    """March in steps of at most dt, never across a step of the schedule (the rate is constant
+    within each little step); the crossing is solved inside the step where g turns negative."""
     g = g0
-    n = int((t_end - t0) / dt)
-    for i in range(n):
-        t = t0 + i * dt
-        u = alpha * s.rate_at(t + dt / 2) + beta
-        g_next = u / k + (g - u / k) * math.exp(-k * dt)
+    t = t0
+    while t < t_end:
+        step = min(dt, _next_boundary(s, t) - t, t_end - t)
+        u = alpha * s.rate_at(t + step / 2) + beta
+        g_next = u / k + (g - u / k) * math.exp(-k * step)
         if g_next < 0:
             return t + math.log((g - u / k) / (-u / k)) / k if g > 0 else t
         g = g_next
+        t += step
     return None
 
 

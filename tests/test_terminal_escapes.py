@@ -129,3 +129,26 @@ def test_on_a_real_terminal_nothing_steers_it(tmp_path):
         os.close(leader)
     assert received and b"\x1b" not in received and b"\x07" not in received
     assert b"\xc2\x9b" not in received and "\u202e".encode() not in received
+
+
+def test_tones_show_a_profiles_tone_label_as_text(tmp_path, monkeypatch, capsys):
+    from conftest import ROOT
+
+    from pumpsim.scenario.profiles import load_device_profile
+
+    shipped = (ROOT / "pumpsim" / "profiles" / "synchromed-ii.yaml").read_text(encoding="utf-8")
+    text = shipped.replace("name: synchromed-ii", "name: loud", 1).replace(
+        "value: 3-second two-tone", 'value: "\\e]0;owned\\a3-second two-tone"', 1
+    )
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "loud.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PUMPSIM_PROFILE_PATH", str(folder))
+    load_device_profile.cache_clear()
+    try:
+        assert main(["tones", "--profile", "loud", "--out", str(tmp_path / "t")]) == 0
+    finally:
+        load_device_profile.cache_clear()
+    out = capsys.readouterr().out
+    _clean(out)
+    assert "\\x1b]0;owned\\x073-second two-tone" in out

@@ -69,6 +69,8 @@ def _old_reader(text):
     if _OLD_COMPACT.match(text):
         return sum(float(n) * _OLD_UNITS[u] for n, u in _OLD_PART.findall(text)), None
     iso = _OLD_ISO.match(text)
+    if iso and iso.group("y") is not None:
+        return None, "years"
     if iso and text not in ("P", "PT") and not text.endswith("T"):
         parts = iso.groupdict()
         return sum(float(v) * _OLD_UNITS[k] for k, v in parts.items() if v is not None), None
@@ -86,7 +88,7 @@ def _new_reader(text):
         return parse_duration_h(text), None
     except DurationError as exc:
         message = str(exc)
-        for kind in ("empty", "negative", "months", "bare number", "cannot read"):
+        for kind in ("empty", "negative", "years", "months", "bare number", "cannot read"):
             if kind in message:
                 return None, kind
         raise

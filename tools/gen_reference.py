@@ -47,7 +47,9 @@ FIELD_NOTES: dict[str, str] = {
     "Scenario.description": "for people: what happens and why it matters",
     "Scenario.duration": "simulated span",
     "Scenario.seed": "the one seed every random draw derives from; recorded in the result",
-    "Scenario.start": "calendar date-time of t = 0 (flex steps and dates follow it)",
+    "Scenario.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a UTC "
+    "offset or an IANA time zone after one space (`2025-01-06T08:00 Europe/Paris`: dates are "
+    "local time there; the pump keeps the offset in force at the start)",
     "Scenario.hazard": "IDs from the hazard catalogue ([hazards.md](hazards.md))",
     "Scenario.pump": "the implanted pump at t = 0",
     "Scenario.drug": "the drug in the reservoir and catheter at t = 0",
@@ -311,6 +313,8 @@ RESULT_FIELDS: dict[str, str] = {
     # keys that other branches add (calendar dates, issue #11); unused until they land
     "start_at": "the scenario start as an ISO date-time",
     "end_at": "the end of the run as an ISO date-time",
+    "time_zone": "the IANA time zone of `start:` (only when it names one): every ISO date-time "
+    "is local time there, with the offset in force then",
     "alarms[].start_at": "`start_h` as an ISO date-time",
     "alarms[].end_at": "`end_h` as an ISO date-time (null while still sounding)",
     "flags[].start_at": "`start_h` as an ISO date-time",
@@ -320,6 +324,8 @@ RESULT_FIELDS: dict[str, str] = {
     "date-time",
     "refills[].at": "the visit as an ISO date-time",
     # pump: {accuracy: fit} (issue #11)
+    "refills[].slack_h": "`pumpsim replay --slack`: the longest delay of this visit (whole hours) "
+    "that raises no abrupt-discontinuation flag before it; null: at least until the next visit",
     "refills[].fitted_accuracy": "the accuracy fitted to the interval that ends at this refill",
     "refills[].accuracy_basis": "`measured`, `lower_bound` (a zero residual only bounds it) or "
     "`not_measured`",
@@ -695,8 +701,8 @@ def section_scenario(g: Gen) -> list[str]:
     from pumpsim.scenario import schema
 
     out = ["## Scenario keys", ""]
-    out += [_doc(schema.Scenario.__doc__), ""]
-    out += _table(("key", "type", "default", "meaning"), g.key_rows(schema.Scenario))
+    out += [_doc(schema.ScenarioFile.__doc__), ""]
+    out += _table(("key", "type", "default", "meaning"), g.key_rows(schema.ScenarioFile))
     out += ["", "### Therapy (programme)", ""]
     out += [_doc(schema.Therapy.__doc__), ""]
     rows = g.key_rows(schema.Therapy, "therapy.", flatten=False)

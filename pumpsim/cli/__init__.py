@@ -229,7 +229,9 @@ def _run(argv: Sequence[str] | None, debug: bool) -> int:
             return EXIT_OUTPUT
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     except ScenarioError as exc:
-        _report(str(exc), debug)
+        _report(exc.lines()[0], debug)
+        for line in exc.lines()[1:]:  # a clinic log's further bad rows, one line each
+            _say(line)
         return EXIT_INVALID
     except OutputError as exc:
         if exc.path == "standard output":

@@ -8,6 +8,7 @@ from typing import Any
 
 from pumpsim.cli.common import (
     HelpFormatter,
+    add_fail_on,
     emit,
     exit_codes_epilog,
     scenario_files,
@@ -17,15 +18,13 @@ from pumpsim.cli.common import (
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run scenarios and check their expectations; print a table (and a hazard matrix)."""
-    from pumpsim.files import check_output_path, write_output
+    from pumpsim.cli.junit import JUnitReport
     from pumpsim.outputs.suite import run_suite
 
-    if args.junit:
-        check_output_path(args.junit, "the JUnit XML")
-    files = scenario_files(args.files)
-    suite = run_suite(files)
-    if args.junit:
-        write_output(args.junit, suite.junit_xml(), what="the JUnit XML")
+    with JUnitReport(args.junit, args.files) as junit:
+        files = scenario_files(args.files)
+        suite = run_suite(files, fail_on=args.fail_on)
+        junit.write(suite)
     emit(suite.table_text())
     if args.matrix or len(files) > 1:
         emit(suite.matrix_text())
@@ -48,6 +47,11 @@ def register(sub: Any) -> None:
     check.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"
     )
-    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML for CI")
+    check.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML for CI (always written: invalid input is an error case)",
+    )
+    add_fail_on(check)
     check.add_argument("--matrix", action="store_true", help="print the hazard traceability matrix")
     check.set_defaults(func=cmd_check)

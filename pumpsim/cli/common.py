@@ -117,3 +117,24 @@ def emit(text: str, chunk_chars: int = 1 << 14) -> None:
     write = sys.stdout.write
     for start in range(0, len(text), chunk_chars):
         write(text[start : start + chunk_chars])
+
+
+def add_fail_on(parser: argparse.ArgumentParser) -> None:
+    """``--fail-on LIST``: strict mode for this run, beside the scenario's own ``fail_on:``."""
+
+    def kinds(text: str) -> list[str]:
+        from pumpsim.outputs.findings import parse_fail_on
+
+        try:
+            return parse_fail_on(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument(
+        "--fail-on",
+        metavar="LIST",
+        type=kinds,
+        default=[],
+        help="strict mode: each finding of these kinds (comma-separated: out_of_spec, "
+        "silent_flag, discrepancy, any_flag) fails the run like an expectation (exit 1)",
+    )

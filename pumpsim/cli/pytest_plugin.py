@@ -1,10 +1,15 @@
 """pytest plugin (entry point ``pytest11``): each expectation of a scenario file is a test item.
 
 ``pytest scenarios/`` collects every ``*.yaml``/``*.yml`` file that looks like a pumpsim scenario
-(top-level ``therapy:`` and ``expect:`` keys) with one test item per expectation (as
-``pumpsim check --junit`` has one test case per expectation), simulates each file once and fails
-an item with expected against actual when its expectation does not hold. An invalid scenario is
-one failing item with the loader's one-line message.
+(a top-level ``therapy:`` key, and ``expect:``, ``clinic_log:`` or ``fail_on:``) with one test
+item per expectation (as ``pumpsim check --junit`` has one test case per expectation), simulates
+each file once and fails an item with expected against actual when its expectation does not
+hold. An invalid scenario is one failing item with the loader's message.
+
+Items are named where their expectation is written: ``patient-017.csv:5 residual_withdrawn_ml``
+for a clinic log's recorded measurement (its CSV file and row), ``scenario.yaml:12 alarm
+low_reservoir`` for the scenario's own ``expect:`` entries (the YAML line), ``fail_on
+silent_flag`` for each kind of strict mode (it fails on any finding of that kind).
 """
 
 from __future__ import annotations
@@ -14,15 +19,44 @@ from pathlib import Path
 
 import pytest
 
-_TOP_KEYS = (re.compile(r"^therapy\s*:", re.M), re.compile(r"^expect\s*:", re.M))
+_THERAPY = re.compile(r"^therapy\s*:", re.M)
+_CHECKED = re.compile(r"^(?:expect|clinic_log|fail_on)\s*:", re.M)
 
 
 def _looks_like_scenario(path: Path) -> bool:
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:200_000]
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(200_000)
     except OSError:
         return False
-    return all(rx.search(head) for rx in _TOP_KEYS)
+    return bool(_THERAPY.search(head) and _CHECKED.search(head))
+
+
+def item_names(scenario, path: Path) -> list[str]:
+    """One name per expectation: its CSV file and row, or its scenario file and YAML line."""
+    from pumpsim.errors import ScenarioError
+    from pumpsim.scenario.yamlsafe import load_yaml_file
+
+    try:
+        located, _ = load_yaml_file(str(path))
+        line_of = located.line_of
+    except ScenarioError:  # pragma: no cover - the file was just loaded
+        line_of = None
+    names: list[str] = []
+    for index, expectation in enumerate(scenario.expect):
+        target = expectation.target
+        if expectation.source:  # a clinic log's row: patient-017.csv:5
+            name = f"{expectation.source} {target}"
+        else:
+            line = line_of(("expect", index)) if line_of is not None else None
+            what = getattr(expectation, target) if target in ("alarm", "flag") else None
+            name = f"{path.name}:{line or '?'} {target}" + (f" {what}" if what else "")
+        base, n = name, 2
+        while name in names:  # two expectations on one line: keep item names unique
+            name = f"{base} ({n})"
+            n += 1
+        names.append(name)
+    return names
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -53,12 +87,15 @@ class ScenarioFile(pytest.File):
         except ScenarioError as exc:
             yield ScenarioItem.from_parent(self, name=self.path.stem, invalid=str(exc))
             return
-        if not scenario.expect:
+        if not scenario.expect and not scenario.fail_on:
             yield ScenarioItem.from_parent(self, name=self.path.stem, scenario=scenario)
             return
-        for index, expectation in enumerate(scenario.expect):
-            name = f"expect[{index}] {expectation.target}"
+        for index, name in enumerate(item_names(scenario, self.path)):
             yield ScenarioItem.from_parent(self, name=name, scenario=scenario, index=index)
+        for kind in scenario.fail_on:  # strict mode: one item per kind, failing on any finding
+            yield ScenarioItem.from_parent(
+                self, name=f"fail_on {kind}", scenario=scenario, kind=kind
+            )
 
     def result(self, scenario):
         """The scenario's result, simulated on first use."""
@@ -74,17 +111,24 @@ class ScenarioFile(pytest.File):
 class ScenarioItem(pytest.Item):
     """One expectation of a scenario (or the whole scenario: it runs, or it is invalid)."""
 
-    def __init__(self, *, scenario=None, index=None, invalid=None, **kwargs) -> None:
+    def __init__(self, *, scenario=None, index=None, invalid=None, kind=None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.index = index
         self.invalid = invalid
+        self.kind = kind  # a fail_on kind: its findings
 
     def runtest(self) -> None:
         if self.invalid is not None:
             raise ScenarioInvalid(self.invalid)
         result = self.parent.result(self.scenario)
-        outcomes = result.outcomes if self.index is None else [result.outcomes[self.index]]
+        if self.kind is not None:
+            found = result.outcomes[len(self.scenario.expect) :]
+            outcomes = [o for o in found if o.text.startswith(f"fail_on {self.kind}:")]
+        elif self.index is None:
+            outcomes = result.outcomes
+        else:
+            outcomes = [result.outcomes[self.index]]
         failed = [o for o in outcomes if not o.passed]
         if failed:
             raise ScenarioFailed(failed)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pumpsim.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, emit, exit_codes_epilog
+from pumpsim.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    HelpFormatter,
+    add_fail_on,
+    emit,
+    exit_codes_epilog,
+)
 from pumpsim.model.units import format_duration_h
 
 
@@ -59,7 +66,8 @@ def timeline_text(result: Any) -> str:
             bits.append(
                 f"first critical alarm {format_duration_h(f['time_to_critical_alarm_h'])} later"
             )
-        rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised ({', '.join(bits)})"))
+        said = f" ({', '.join(bits)})" if bits else ""
+        rows.append((f["start_h"], 2, f"FLAG   {f['type']} raised{said}"))
         if f["end_h"] is not None and f["end_h"] != f["start_h"]:
             rows.append((f["end_h"], 2, f"FLAG   {f['type']} ended"))
     rows.sort(key=lambda r: (r[0], r[1]))
@@ -90,15 +98,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     Returns 1 when an expectation failed (as ``check`` does), else 0.
     """
+    import time
+
     import pumpsim
+    from pumpsim.cli.junit import JUnitReport
     from pumpsim.files import check_output_path, write_output
+    from pumpsim.outputs.findings import apply_fail_on
+    from pumpsim.outputs.suite import Entry, Suite
 
     if args.json and args.json != "-":
         check_output_path(args.json, "the result")  # before any work: a bad path is exit 2
-    scenario = pumpsim.load_scenario(args.file)
-    result = pumpsim.simulate(scenario)
-    if args.json and args.json != "-":
-        write_output(args.json, result.to_json(), what="the result")
+    with JUnitReport(args.junit, [args.file]) as junit:
+        t0 = time.perf_counter()
+        scenario = pumpsim.load_scenario(args.file)
+        result = apply_fail_on(pumpsim.simulate(scenario), args.fail_on)
+        seconds = time.perf_counter() - t0
+        if args.json and args.json != "-":
+            write_output(args.json, result.to_json(), what="the result")
+        entry = Entry(args.file, scenario.name, list(scenario.hazard), result=result)
+        entry.seconds = seconds
+        junit.write(Suite([entry]))
     if not args.quiet:
         emit(timeline_text(result))
     if args.json == "-":
@@ -120,5 +139,11 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"
     )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML for CI (always written: invalid input is an error case)",
+    )
+    add_fail_on(run)
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the timeline")
     run.set_defaults(func=cmd_run)

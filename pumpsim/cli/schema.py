@@ -13,10 +13,9 @@ from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_cod
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print a JSON Schema (for editors: validation and completion)."""
     if args.what == "scenario":
-        from pumpsim.scenario.schema import Scenario
+        from pumpsim.scenario.schema import scenario_json_schema
 
-        doc = Scenario.model_json_schema()
-        doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc}
+        doc = scenario_json_schema()
     else:
         from pumpsim.scenario.clinic_log import clinic_log_json_schema
 

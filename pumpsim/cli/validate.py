@@ -28,7 +28,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             pumpsim.load_scenario(path)
         except ScenarioError as exc:
             sys.stdout.flush()
-            print(visible(str(exc)), file=sys.stderr)
+            for line in exc.lines():
+                print(visible(line), file=sys.stderr)
             status = EXIT_INVALID
         else:
             print(visible(f"ok  {path}"))

@@ -42,9 +42,10 @@ class DurationError(ValueError):
 def parse_duration_h(value: object) -> float:
     """Return the duration in hours of a string such as ``90d``, ``2d6h30min`` or ``P90DT6H``.
 
-    Raises DurationError for bare numbers, unknown units, months (ambiguous), negatives and
-    spans too long to be a number of hours (a 400-digit count is not infinity). The reader is a
-    single left-to-right scan, so it answers in time linear in the input's length.
+    Raises DurationError for bare numbers, unknown units, ISO years and months (ambiguous),
+    negatives and spans too long to be a number of hours (a 400-digit count is not infinity).
+    The reader is a single left-to-right scan, so it answers in time linear in the input's
+    length.
     """
     if isinstance(value, (bool, int | float)):
         raise DurationError(
@@ -59,8 +60,12 @@ def parse_duration_h(value: object) -> float:
     if text.startswith("-"):
         raise DurationError(f"negative duration {shown}")
     parts = _compact_parts(text)
-    if parts is None and text not in ("P", "PT") and not text.endswith("T"):
-        parts = _iso_parts(text)
+    if parts is None:
+        iso = _iso_parts(text)
+        if iso is not None and any(unit == "y" for _, unit in iso):
+            raise DurationError(f"{shown}: years are ambiguous; give days or weeks, e.g. 'P365D'")
+        if iso is not None and text not in ("P", "PT") and not text.endswith("T"):
+            parts = iso
     if parts is not None:
         hours = sum(float(number) * _UNIT_HOURS[unit] for number, unit in parts)
         if not math.isfinite(hours):

@@ -8,12 +8,13 @@ from pydantic import BaseModel
 
 from pumpsim.errors import ScenarioError
 from pumpsim.model.engine import Engine
+from pumpsim.outputs.findings import findings
 from pumpsim.outputs.result import Result
 from pumpsim.outputs.verdicts import evaluate
+from pumpsim.scenario.checked import Scenario
 from pumpsim.scenario.faults import resolve_faults
 from pumpsim.scenario.resolve import event as model_event
 from pumpsim.scenario.resolve import setup_of
-from pumpsim.scenario.schema import Scenario
 from pumpsim.studies.fit import fit
 from pumpsim.studies.sweep.clinic import fault_streams
 
@@ -46,12 +47,15 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
                 path=("pump", "accuracy"),
             )
         fitted = fit(scenario)
-        return Result(
+        result = Result(
             run=fitted.record,
             scenario=scenario,
             outcomes=evaluate(list(scenario.expect), fitted.record),
             fits=fitted.intervals,
+            notes=list(fitted.setup.notes),
         )
+        result.outcomes.extend(findings(result, scenario.fail_on))  # strict mode (section 11)
+        return result
     if scenario.faults is not None:
         if clinic is not None:
             raise ScenarioError(
@@ -63,12 +67,14 @@ def simulate(scenario: Scenario, clinic: Any = None) -> Result:
     elif clinic is not None:
         clinic = _ScenarioEvents(clinic, setup.profile)
     run = Engine(setup, clinic=clinic).run()
-    return Result(
+    result = Result(
         run=run,
         scenario=scenario,
         outcomes=evaluate(list(scenario.expect), run),
         notes=list(setup.notes),
     )
+    result.outcomes.extend(findings(result, scenario.fail_on))  # strict mode (section 11)
+    return result
 
 
 class _ScenarioEvents:

@@ -14,7 +14,8 @@ import yaml
 
 from pumpsim.errors import ScenarioError
 from pumpsim.outputs.api import simulate
-from pumpsim.scenario.loader import load_scenario
+from pumpsim.outputs.findings import apply_fail_on
+from pumpsim.scenario.checked import load_scenario
 
 
 @dataclass(frozen=True)
@@ -221,8 +222,8 @@ class Suite:
         return "\n".join(out) + "\n"
 
 
-def run_one(path: str) -> Entry:
-    """Load, simulate and check one scenario file."""
+def run_one(path: str, fail_on: list[str] | None = None) -> Entry:
+    """Load, simulate and check one scenario file (with ``fail_on``: strict mode too)."""
     entry = Entry(path=path)
     t0 = time.perf_counter()
     try:
@@ -234,6 +235,8 @@ def run_one(path: str) -> Entry:
     entry.hazards = list(scenario.hazard)
     try:
         entry.result = simulate(scenario)
+        if fail_on:
+            apply_fail_on(entry.result, fail_on)
     except ScenarioError as exc:
         entry.error = str(exc)
     except Exception as exc:  # a bug: report it for this file and go on with the others
@@ -245,6 +248,6 @@ def run_one(path: str) -> Entry:
     return entry
 
 
-def run_suite(paths: list[str]) -> Suite:
-    """Run every scenario file, in the order given."""
-    return Suite([run_one(p) for p in paths])
+def run_suite(paths: list[str], fail_on: list[str] | None = None) -> Suite:
+    """Run every scenario file, in the order given (``fail_on``: strict mode for each)."""
+    return Suite([run_one(p, fail_on) for p in paths])

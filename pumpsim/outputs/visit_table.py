@@ -30,6 +30,8 @@ class Visit:
     withdrawn_recorded_ml: float | None = None
     withdrawn_simulated_ml: float | None = None
     discrepancy_ml: float | None = None
+    #: the clinic's own discrepancy: recorded withdrawn - recorded expected (section 11)
+    discrepancy_recorded_ml: float | None = None
     fitted_accuracy: float | None = None
     accuracy_basis: str | None = None
     accuracy_bound: float | None = None
@@ -77,6 +79,8 @@ def visits(result: Any) -> list[Visit]:
     out = sorted(rows.values(), key=lambda v: v.t_h)
     ending = {f.end_event_index: f for f in result.fits if f.ends_with_refill}
     for visit in out:
+        if visit.withdrawn_recorded_ml is not None and visit.expected_recorded_ml is not None:
+            visit.discrepancy_recorded_ml = visit.withdrawn_recorded_ml - visit.expected_recorded_ml
         rec = run.refill_at(visit.t_h)
         if rec is not None:
             visit.expected_simulated_ml = rec.expected_residual_ml
@@ -140,21 +144,37 @@ def _pair(recorded: Any, simulated: Any) -> str:
     return f"{rec} / {sim}"
 
 
-def visit_table_text(result: Any) -> str:
-    """The visit table as text, with the expectation verdicts after it."""
+def _signed_pair(recorded: float | None, simulated: float | None) -> str:
+    if recorded is None and simulated is None:
+        return "-"
+    rec = "-" if recorded is None else f"{recorded:+.2f}"
+    sim = "-" if simulated is None else f"{simulated:+.2f}"
+    return f"{rec} / {sim}"
+
+
+def visit_table_text(
+    result: Any, slack: dict[float, str] | None = None, *, verdicts: bool = True
+) -> str:
+    """The visit table as text, with the expectation verdicts after it (unless ``verdicts`` is
+    false: a what-if history has none of its own).
+
+    ``slack``: a SLACK column, the text for each visit by its instant (``outputs.replay_text``).
+    """
     sc = result.scenario
     clock = Clock.of(sc.start)
     table = visits(result)
-    head = (
+    head: tuple[str, ...] = (
         "VISIT",
         "WHAT",
         "EXPECTED mL rec/sim",
         "WITHDRAWN mL rec/sim",
-        "DISCREP mL",
+        "DISCREP mL rec/sim",
         "ACCURACY",
         "ALARM DATE printed/projected",
     )
-    body = []
+    if slack is not None:
+        head = (*head, "SLACK")
+    body: list[tuple[str, ...]] = []
     for v in table:
         acc = accuracy_text(v.fitted_accuracy)
         if v.fitted_accuracy is not None:
@@ -170,17 +190,21 @@ def visit_table_text(result: Any) -> str:
                 ", ".join(v.what),
                 _pair(v.expected_recorded_ml, v.expected_simulated_ml),
                 _pair(v.withdrawn_recorded_ml, v.withdrawn_simulated_ml),
-                "-" if v.discrepancy_ml is None else f"{v.discrepancy_ml:+.2f}",
+                _signed_pair(v.discrepancy_recorded_ml, v.discrepancy_ml),
                 acc,
                 _pair(v.alarm_date_printed, v.alarm_date_projected)
                 if v.alarm_date_projected
                 else "-",
             )
         )
+        if slack is not None:
+            cell = next((text for t, text in slack.items() if abs(t - v.t_h) <= 1e-6), "-")
+            body[-1] = (*body[-1], cell)
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     lines = [
         f"{sc.name}: replay from {clock.date_time(0.0)} ({clock.offset_text()}); indented under "
         "each visit: the alarms, flags and true-reservoir events since the previous one",
+        *(f"NOTE: {note}" for note in result.notes),  # e.g. the pump's clock and local time
         "",
     ]
     lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
@@ -194,6 +218,7 @@ def visit_table_text(result: Any) -> str:
         lines.extend(f"    {text}" for text in tail)
     if not table:
         lines.append("(no visits)")
-    lines.append("")
-    lines.extend(summary_lines(result.outcomes))
+    if verdicts:
+        lines.append("")
+        lines.extend(summary_lines(result.outcomes))
     return "\n".join(lines) + "\n"

@@ -19,21 +19,29 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pumpsim.errors import ScenarioError, format_path
-from pumpsim.scenario import schema
+from pumpsim.scenario import dates, schema
+from pumpsim.scenario.checks import check_against_profile
+from pumpsim.scenario.loader import (
+    ScenarioT,
+    error_from_validation,
+    parse_scenario,
+    unknown_key_message,
+)
+from pumpsim.scenario.yamlsafe import LocatedYaml
 
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 
 
-def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> schema.Scenario:
-    """A checked scenario from a mapping shaped like the YAML. Raises ScenarioError."""
-    from pumpsim.scenario.loader import parse_scenario
-    from pumpsim.scenario.yamlsafe import LocatedYaml
-
+def scenario_from_dict(
+    data: Mapping[str, Any], model: type[ScenarioT], *, source: str = "<dict>"
+) -> ScenarioT:
+    """A checked scenario (of class ``model``) from a mapping shaped like the YAML. Raises
+    ScenarioError."""
     if not isinstance(data, Mapping):
         raise ScenarioError(
             f"a scenario is a mapping of keys, not {type(data).__name__}", file=source
         )
-    return parse_scenario(LocatedYaml(data=dict(data)), source)
+    return parse_scenario(LocatedYaml(data=dict(data)), source, model)
 
 
 def parse_key_path(key: str) -> tuple[object, ...]:
@@ -60,14 +68,10 @@ def _dependency_key(path: tuple[object, ...]) -> str:
 def _assignment_error(
     exc: ValidationError, prefix: tuple[object, ...], name: str, value: Any
 ) -> ScenarioError:
-    from pumpsim.scenario.loader import error_from_validation
-
     return error_from_validation(exc, {name: value}, prefix=prefix)
 
 
 def _unknown_key(model: type[BaseModel], name: object, prefix: tuple[object, ...]) -> ScenarioError:
-    from pumpsim.scenario.loader import unknown_key_message
-
     return ScenarioError(
         unknown_key_message(str(name), list(model.model_fields)), path=(*prefix, name)
     )
@@ -128,13 +132,11 @@ def _replace_in(
     )
 
 
-def _calendar_instants(scenario: schema.Scenario, path: tuple[object, ...], value: Any) -> Any:
+def _calendar_instants(scenario: schema.ScenarioFile, path: tuple[object, ...], value: Any) -> Any:
     """``value`` with its calendar instants (``2026-03-27``) placed on the scenario's clock, as
     the YAML path does (``pumpsim.scenario.dates``): the value is set at ``path`` in a mapping
     that holds only ``start``/``duration`` besides it, and the same pre-pass resolves it."""
     import copy
-
-    from pumpsim.scenario import dates
 
     if not path or path[0] not in ("events", "expect", "pump") or not _has_text(value):
         return value  # numbers and booleans hold no calendar date: the sweep's fast path
@@ -166,20 +168,18 @@ def _has_text(value: Any) -> bool:
     return False
 
 
-def with_values(scenario: schema.Scenario, changes: Mapping[str, Any]) -> schema.Scenario:
+def with_values(scenario: schema.ScenarioFile, changes: Mapping[str, Any]) -> schema.ScenarioFile:
     """A checked variant of a checked scenario with the keys in ``changes`` replaced.
 
     Keys are key paths (``pump.accuracy``, ``events[2].volume_ml``); values are given as in the
     YAML (durations as ``"90d"``). Raises ScenarioError naming the key path.
     """
-    from pumpsim.scenario.checks import check_against_profile
-
     if not scenario.checked:
         raise ScenarioError(
             "with_values needs a checked scenario: build it with pumpsim.load_scenario or "
             "pumpsim.Scenario.from_dict"
         )
-    current: schema.Scenario = scenario
+    current: schema.ScenarioFile = scenario
     changed: list[str] = []
     for key, value in changes.items():
         path = parse_key_path(key)

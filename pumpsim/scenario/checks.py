@@ -24,10 +24,10 @@ from pumpsim.scenario.profiles import (
 )
 from pumpsim.scenario.resolve import setup_of
 
-Check = Callable[[schema.Scenario, DeviceProfile], None]
+Check = Callable[[schema.ScenarioFile, DeviceProfile], None]
 
 
-def device_profile(scenario: schema.Scenario) -> DeviceProfile:
+def device_profile(scenario: schema.ScenarioFile) -> DeviceProfile:
     """The scenario's device profile; an unknown name is a ScenarioError at ``pump.profile``
     (a profile file that is not valid data is a ScenarioError naming that file)."""
     try:
@@ -110,7 +110,7 @@ def _size_ok(profile: DeviceProfile, size: float, where: tuple[object, ...]) -> 
         )
 
 
-def check_reservoir(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_reservoir(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """The reservoir is one of the profile's sizes and holds the initial volume."""
     pump = sc.pump
     _size_ok(profile, pump.reservoir_ml, ("pump", "reservoir_ml"))
@@ -121,7 +121,7 @@ def check_reservoir(sc: schema.Scenario, profile: DeviceProfile) -> None:
         )
 
 
-def check_alarm_levels(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_alarm_levels(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """Empty-reservoir level < low-reservoir level < reservoir size."""
     pump = sc.pump
     low = (
@@ -146,7 +146,7 @@ def check_alarm_levels(sc: schema.Scenario, profile: DeviceProfile) -> None:
         )
 
 
-def check_battery(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_battery(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """An explicit ERI instant is not negative."""
     if sc.pump.battery.eri_at is not None and sc.pump.battery.eri_at < 0:
         raise ScenarioError("eri_at must not be negative", path=("pump", "battery", "eri_at"))
@@ -164,7 +164,7 @@ def _accuracy_ok(profile: DeviceProfile, accuracy: Any, where: tuple[object, ...
         )
 
 
-def check_accuracy(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_accuracy(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """Every accuracy (the first pump's, a replacement's, one measured at a refill) lies in the
     plausible range."""
     _accuracy_ok(profile, sc.pump.accuracy, ("pump", "accuracy"))
@@ -173,7 +173,7 @@ def check_accuracy(sc: schema.Scenario, profile: DeviceProfile) -> None:
             _accuracy_ok(profile, event.accuracy, ("events", index, "accuracy"))
 
 
-def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_timeline(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """Walk the events in time order: instants within the scenario, volumes within the
     reservoir, and the pump's rate within the programmable range at every change of programme
     or of the pump's concentration."""
@@ -239,7 +239,7 @@ def check_timeline(sc: schema.Scenario, profile: DeviceProfile) -> None:
             pump_conc = reservoir_conc
 
 
-def check_expectations(sc: schema.Scenario, profile: DeviceProfile) -> None:
+def check_expectations(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """Flag causes named in expectations exist."""
     for i, exp in enumerate(sc.expect):
         if exp.cause is not None and exp.flag is not None and exp.cause not in CAUSES:
@@ -268,7 +268,7 @@ def _touches(changed: str, reads: str) -> bool:
     return changed == reads or changed.startswith(reads + ".") or reads.startswith(changed + ".")
 
 
-def check_against_profile(sc: schema.Scenario, changed: Iterable[str] | None = None) -> None:
+def check_against_profile(sc: schema.ScenarioFile, changed: Iterable[str] | None = None) -> None:
     """Run the checks (all of them, or those that read a key in ``changed``).
 
     Raises ScenarioError with the key path of the first failure.
@@ -286,7 +286,7 @@ def check_against_profile(sc: schema.Scenario, changed: Iterable[str] | None = N
 _RESIDUAL_MATCH_ML = 1e-6
 
 
-def check_fit_inputs(sc: schema.Scenario) -> None:
+def check_fit_inputs(sc: schema.ScenarioFile) -> None:
     """For ``pump.accuracy: fit``: refuse residuals no accuracy can explain (more withdrawn than
     was put into the reservoir at the previous fill). Raises ScenarioError with the key path of
     the offending ``expect`` entry."""

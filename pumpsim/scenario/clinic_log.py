@@ -25,16 +25,17 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from pumpsim.errors import ScenarioError
+from pumpsim.errors import ScenarioError, raise_all
 from pumpsim.model.clock import Clock
 from pumpsim.scenario.clinic_log_columns import (
     COLUMNS,
     EVENT_KINDS,
     KEY_COLUMN,
     RowOrigin,
-    clinic_log_json_schema,
 )
 from pumpsim.scenario.clinic_log_rows import read_row
+from pumpsim.scenario.clinic_log_schema import clinic_log_json_schema
+from pumpsim.scenario.yamlsafe import read_text_file
 
 __all__ = [
     "COLUMNS",
@@ -86,14 +87,26 @@ class ClinicLog:
             column = "flex_steps" if "steps" in path else "dose_mcg_per_day"
         return self.origins[i].error(exc.message, column)
 
+    def set_aside(
+        self, data: dict[str, Any], path: tuple[object, ...], first_event: int, first_expect: int
+    ) -> None:
+        """Drop the event or expectation at ``path`` (one of this log's, already reported) from
+        the scenario data and from this log, so that the other rows can be checked too."""
+        key, index = path[0], path[1]
+        assert isinstance(index, int)
+        if key == "events":
+            del data["events"][index]
+            del self.origins[index - first_event]
+        else:
+            del data["expect"][index]
+            del self.expect_origins[index - first_expect]
+
 
 def read_clinic_log(
     path: str, clock: Clock, end_h: float | None, *, shown: str | None = None
 ) -> ClinicLog:
     """Read and check a whole clinic log. Raises ScenarioError (file, line, column)."""
     name = shown or path
-    from pumpsim.scenario.yamlsafe import read_text_file
-
     try:  # regular files only (a FIFO is never opened), size cap, UTF-8 with or without BOM
         text = read_text_file(path, limit=MAX_LOG_BYTES)
     except ScenarioError as exc:
@@ -105,7 +118,14 @@ def read_clinic_log(
 
 
 def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) -> ClinicLog:
-    """Parse clinic-log CSV text (see the module docstring). Raises ScenarioError."""
+    """Parse clinic-log CSV text (see the module docstring).
+
+    Every bad row is reported, in file order (``ScenarioErrors``: up to 50 lines, then ``... and
+    N more``); two rows of the same event kind at the same instant are a duplicate naming both
+    lines (notes excepted). A file whose first row names none of the required columns is "not a
+    clinic log", refused without quoting any of its contents (it may be any file: a credentials
+    file named by mistake).
+    """
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
@@ -114,23 +134,48 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
         for cells in reader:
             rows.append((line, cells))
             line = reader.line_num + 1
-    except csv.Error as exc:
-        raise ScenarioError(f"unreadable CSV: {exc}", file=file, line=reader.line_num) from None
+    except csv.Error:
+        # csv's message may quote the file; whatever the file is, its text is not echoed
+        raise ScenarioError(
+            "unreadable CSV (an unclosed quote or a stray quote character)",
+            file=file,
+            line=reader.line_num,
+        ) from None
     rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
     if not rows:
         raise ScenarioError("clinic log is empty: expected a header row", file=file, line=1)
     header_line, header = rows[0]
     columns = _header(header, file, header_line)
-    parsed: list[tuple[float, int, dict[str, Any], list[dict[str, Any]], RowOrigin]] = []
+    parsed: list[tuple[float, int, dict[str, Any] | None, list[dict[str, Any]], RowOrigin]] = []
+    errors: list[ScenarioError] = []
+    first_of: dict[tuple[str, float], int] = {}  # (event kind, instant) -> line of its first row
     for order, (n, cells) in enumerate(rows[1:]):
         origin = RowOrigin(file, n)
-        if len(cells) > len(columns):
-            raise origin.error(
-                f"row has {len(cells)} cells but the header names {len(columns)} columns", None
-            )
-        row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
-        hours, event, expects = read_row(row, origin, clock, end_h)
+        try:
+            if len(cells) > len(columns):
+                raise origin.error(
+                    f"row has {len(cells)} cells but the header names {len(columns)} columns", None
+                )
+            row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
+            hours, event, expects = read_row(row, origin, clock, end_h)
+        except ScenarioError as exc:
+            errors.append(exc)
+            continue
+        kind = row["event"].lower()
+        if kind != "note":
+            key = (kind, round(hours * 3600.0, 3))  # same instant: dates to the millisecond
+            if key in first_of:
+                errors.append(
+                    origin.error(
+                        f"duplicate {kind} at {clock.label(hours)}: line {first_of[key]} "
+                        f"records a {kind} at the same instant (lines {first_of[key]} and {n})",
+                        "date",
+                    )
+                )
+                continue
+            first_of[key] = n
         parsed.append((hours, order, event, expects, origin))
+    raise_all(errors)
     parsed.sort(key=lambda r: (r[0], r[1]))
     log = ClinicLog(file)
     for _, _, event, expects, origin in parsed:
@@ -143,23 +188,41 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
 
 
 def _header(header: list[str], file: str, line: int) -> list[str]:
+    """The header's columns; every unknown or repeated column is reported at once."""
     columns = [h.strip() for h in header]
+    if not {"date", "event"} & {c.lower() for c in columns}:
+        raise ScenarioError(
+            "not a clinic log: its first row names none of the required columns (date, event); "
+            "a clinic log is a CSV file with a header row such as date,event,volume_injected_ml",
+            file=file,
+            line=line,
+        )
+    errors: list[ScenarioError] = []
     seen: set[str] = set()
+    suggested: set[str] = set()  # a typo's did-you-mean already explains its missing column
     for col in columns:
         if col not in COLUMNS:
             close = difflib.get_close_matches(col, list(COLUMNS), n=1, cutoff=0.6)
+            suggested.update(close)
             hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(COLUMNS)})"
-            raise ScenarioError(
-                f"column {col or '(empty)'}: unknown column {col!r}{hint}", file=file, line=line
+            errors.append(
+                ScenarioError(
+                    f"column {col or '(empty)'}: unknown column {col!r}{hint}", file=file, line=line
+                )
             )
-        if col in seen:
-            raise ScenarioError(f"column {col}: appears twice in the header", file=file, line=line)
+        elif col in seen:
+            errors.append(
+                ScenarioError(f"column {col}: appears twice in the header", file=file, line=line)
+            )
         seen.add(col)
     for required in ("date", "event"):
-        if required not in seen:
-            raise ScenarioError(
-                f"column {required}: required column is missing from the header",
-                file=file,
-                line=line,
+        if required not in seen and required not in suggested:
+            errors.append(
+                ScenarioError(
+                    f"column {required}: required column is missing from the header",
+                    file=file,
+                    line=line,
+                )
             )
+    raise_all(errors)
     return columns

@@ -8,6 +8,7 @@ Schema of one row (``pumpsim schema clinic-log``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from pumpsim.errors import ScenarioError
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import DurationError, parse_duration_h
+from pumpsim.scenario import grammar
 from pumpsim.scenario.dates import InstantError, calendar_value, check_in_range
 from pumpsim.scenario.dates import hours_on_clock as _hours_on_clock
 
@@ -56,7 +58,7 @@ COLUMNS: dict[str, str] = {
     "note": "free text, never parsed",
 }
 
-_NUMBER_COLUMNS = (
+NUMBER_COLUMNS = (
     "residual_expected_ml",
     "residual_withdrawn_ml",
     "volume_injected_ml",
@@ -101,8 +103,8 @@ KEY_COLUMN = {
     "at": "date",
 }
 
-_YES = ("yes", "y", "true", "1")
-_NO = ("no", "n", "false", "0")
+YES_WORDS = ("yes", "y", "true", "1")
+NO_WORDS = ("no", "n", "false", "0")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def cell_values(row: dict[str, str], origin: RowOrigin) -> dict[str, Any]:
     """A row's typed cells: numbers, checked durations, yes/no, mode, flex steps, fault kind."""
     out: dict[str, Any] = {}
     for col, text in row.items():
-        if col in _NUMBER_COLUMNS:
+        if col in NUMBER_COLUMNS:
             out[col] = _number(text, origin, col)
         elif col in _DURATION_COLUMNS:
             try:
@@ -160,9 +162,9 @@ def cell_values(row: dict[str, str], origin: RowOrigin) -> dict[str, Any]:
             out[col] = text
         elif col == "bridge_bolus":
             low = text.lower()
-            if low not in _YES + _NO:
+            if low not in YES_WORDS + NO_WORDS:
                 raise origin.error(f"{text!r}: expected yes or no", col)
-            out[col] = low in _YES
+            out[col] = low in YES_WORDS
         elif col == "mode":
             if text.lower() not in ("continuous", "flex"):
                 raise origin.error(f"{text!r}: expected continuous or flex", col)
@@ -174,7 +176,16 @@ def cell_values(row: dict[str, str], origin: RowOrigin) -> dict[str, Any]:
     return out
 
 
+_CELL_NUMBER = re.compile(grammar.CELL_NUMBER)
+
+
 def _number(text: str, origin: RowOrigin, col: str) -> float:
+    """A cell number as ``grammar.CELL_NUMBER`` writes it (plain decimals, never negative)."""
+    if _CELL_NUMBER.match(text):
+        value = float(text)
+        if math.isfinite(value):  # 400 digits of a plain decimal still overflow
+            return value
+        raise origin.error(f"{text!r} is not a finite number", col)
     try:
         value = float(text)
     except ValueError:
@@ -183,9 +194,12 @@ def _number(text: str, origin: RowOrigin, col: str) -> float:
         ) from None
     if not math.isfinite(value):
         raise origin.error(f"{text!r} is not a finite number", col)
-    if value < 0:
+    if value < 0 or text.strip().startswith("-"):
         raise origin.error(f"{text!r} must not be negative", col)
-    return value
+    raise origin.error(
+        f"{text!r}: write the number in plain decimals (e.g. 12.5: no exponent, no separators)",
+        col,
+    )
 
 
 def _flex_steps(text: str, origin: RowOrigin) -> list[dict[str, Any]]:
@@ -208,72 +222,3 @@ def _flex_steps(text: str, origin: RowOrigin) -> list[dict[str, Any]]:
     if not steps:
         raise origin.error("no steps: expected HH:MM=mcg/h;...", "flex_steps")
     return steps
-
-
-_NUMBER_PATTERN = r"^\s*\d+(\.\d+)?\s*$"
-_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-_DURATION_PATTERN = r"^(\s*\d+(\.\d+)?\s*(y|w|d|h|min|s))+\s*$|^P"
-
-
-def clinic_log_json_schema() -> dict[str, Any]:
-    """A JSON Schema for one clinic-log row (a CSV row read as an object of its cells).
-
-    Cells are text in a CSV file; numeric columns also accept JSON numbers, so a row converted
-    to JSON validates either way. Empty cells mean "not recorded" and may be left out.
-    """
-    from pumpsim.scenario.events import CATHETER_FAULT_KINDS
-
-    def number(col: str, maximum: float | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "description": COLUMNS[col],
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": _NUMBER_PATTERN},
-                {"type": "string", "maxLength": 0},
-            ],
-        }
-        if maximum is not None:
-            out["anyOf"][0]["maximum"] = maximum
-        return out
-
-    def text(col: str, **extra: Any) -> dict[str, Any]:
-        return {"description": COLUMNS[col], "type": "string", **extra}
-
-    props: dict[str, Any] = {}
-    for col in COLUMNS:
-        if col in _NUMBER_COLUMNS:
-            fraction = col in ("pocket_fraction", "delivered_fraction")
-            props[col] = number(col, 1.0 if fraction else None)
-        elif col in ("date", "alarm_date"):
-            props[col] = text(col, pattern=_DATE_PATTERN)
-        elif col == "event":
-            props[col] = text(col, enum=list(EVENT_KINDS))
-        elif col in _DURATION_COLUMNS:
-            props[col] = text(col, pattern=_DURATION_PATTERN + "|^$")
-        elif col == "bridge_bolus":
-            props[col] = text(col, enum=[*_YES, *_NO, ""])
-        elif col == "mode":
-            props[col] = text(col, enum=["continuous", "flex", ""])
-        elif col == "flex_steps":
-            props[col] = text(
-                col,
-                pattern=r"^(\s*\d{1,2}:\d{2}\s*=\s*\d+(\.\d+)?\s*)(;\s*\d{1,2}:\d{2}\s*="
-                r"\s*\d+(\.\d+)?\s*)*;?$|^$",
-            )
-        elif col == "kind":
-            props[col] = text(col, enum=[*CATHETER_FAULT_KINDS, ""])
-        else:
-            props[col] = text(col)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "pumpsim clinic log row",
-        "description": (
-            "One row of a pumpsim clinic log (CSV, UTF-8, header row, one row per clinic "
-            "event; units in the column names; an empty cell means not recorded). See "
-            "scenario-format section 7 and docs/howto-replay.md."
-        ),
-        "type": "object",
-        "properties": props,
-        "required": ["date", "event"],
-        "additionalProperties": False,
-    }

@@ -11,7 +11,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from pumpsim.model.clock import Clock
+from pumpsim.scenario import events
 from pumpsim.scenario.clinic_log_columns import (
     ALLOWED_COLUMNS,
     EVENT_KINDS,
@@ -117,10 +120,6 @@ def _event(
 
 def _validate(event: dict[str, Any], origin: RowOrigin) -> None:
     """Validate one event mapping with the scenario's own event model; errors name the column."""
-    from pydantic import ValidationError
-
-    from pumpsim.scenario import events
-
     model: Callable[..., Any] = {
         "refill": events.RefillEvent,
         "reprogram": events.ReprogramEvent,

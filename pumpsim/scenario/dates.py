@@ -6,6 +6,13 @@ clock of ``start:``. A date alone is 00:00 on that clock; a time without an offs
 start's offset; a UTC offset is converted when ``start:`` has one and refused when it has none
 (never dropped). An instant before the start or after the end is an error naming both dates.
 
+Contract section 11: ``start:`` may name an IANA time zone after the date-time, separated by one
+space (``2025-01-06T08:00 Europe/Paris``, ``2025-01-06 Europe/Paris``; a zone and an offset
+together are refused). Then every date or date-time without an offset is local wall-clock time
+in that zone, daylight-saving time included: a local time that does not exist (the spring gap)
+is invalid input, an ambiguous one (the autumn repeat) is the first occurrence. Hours stay
+elapsed time (``model.clock``).
+
 The loader runs ``resolve_instants`` on the raw YAML data before validation: calendar values
 are replaced by ``Instant`` (a float of hours), which the schema's duration fields accept as is.
 """
@@ -13,20 +20,20 @@ are replaced by ``Instant`` (a float of hours), which the schema's duration fiel
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pumpsim.errors import ScenarioError
 from pumpsim.model.clock import Clock
 from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
+from pumpsim.scenario import grammar
 
 DEFAULT_START = datetime(2026, 1, 1)
 
-_CALENDAR = re.compile(
-    r"^\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
+_CALENDAR = re.compile(grammar.CALENDAR_VALUE)
+_CALENDAR_SHAPE = re.compile(grammar.CALENDAR_SHAPE)
 _LOOKS_CALENDAR = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 
 
@@ -40,8 +47,38 @@ class InstantError(ValueError):
     """A calendar instant that cannot be placed on the scenario clock."""
 
 
+#: ``start:`` with a time zone: the date or date-time (no offset), one space, the zone's name.
+_ZONED = re.compile(
+    r"^(?P<when>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"
+    r"(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)? (?P<zone>[A-Za-z][A-Za-z0-9_+\-/]*)$"
+)
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """The IANA time-zone names ``start:`` accepts (the ``zoneinfo`` database, ``tzdata``)."""
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones() - {"localtime", "Factory", "posixrules"}))
+
+
+def start_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``start:``: what ``parse_start`` reads (contract sections 1 and 11)."""
+    return {
+        "type": "string",
+        "anyOf": [
+            {"pattern": grammar.CALENDAR_VALUE},
+            {"pattern": grammar.zoned_start(zone_names())},
+        ],
+        "description": "the calendar date-time of t = 0: 2026-01-01, 2026-01-01T08:00, "
+        "2026-01-01T08:00+01:00, or local time in an IANA time zone: 2026-01-01T08:00 "
+        "Europe/Paris",
+    }
+
+
 def parse_start(value: Any) -> datetime:
-    """``start:`` as a datetime (naive, or aware with a fixed offset). Raises InstantError."""
+    """``start:`` as a datetime: naive, aware with a fixed offset, or aware in an IANA time zone
+    (``2025-01-06T08:00 Europe/Paris``). Raises InstantError."""
     if value is None:
         return DEFAULT_START
     if isinstance(value, datetime):
@@ -50,21 +87,57 @@ def parse_start(value: Any) -> datetime:
         return datetime.combine(value, time())
     if isinstance(value, str):
         text = value.strip()
-        if _CALENDAR.match(text):
-            try:
-                return _fromiso(text)
-            except ValueError:
-                pass
+        zoned = _ZONED.match(text)
+        if zoned:
+            return _zoned_start(zoned, value)
+        if _CALENDAR_SHAPE.match(text):
+            return _read_calendar(text, f"start {value!r}")
         raise InstantError(
-            f"start {value!r} is not an ISO date-time (e.g. 2026-01-01 or 2026-01-01T08:00+01:00)"
+            f"start {value!r} is not an ISO date-time (e.g. 2026-01-01, 2026-01-01T08:00+01:00 "
+            "or 2026-01-01T08:00 Europe/Paris)"
         )
     raise InstantError(f"start must be an ISO date-time, got {type(value).__name__}")
 
 
-def _fromiso(text: str) -> datetime:
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+def _zoned_start(match: re.Match[str], value: str) -> datetime:
+    name = match["zone"]
+    if match["offset"]:
+        raise InstantError(
+            f"start {value!r} gives both a UTC offset and a time zone: give one (the zone "
+            "knows its own offset, daylight-saving time included)"
+        )
+    if name not in zone_names():
+        close = [z for z in zone_names() if z.lower() == name.lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else " (an IANA name such as Europe/Paris)"
+        raise InstantError(f"unknown time zone {name!r}{hint}")
+    wall = _read_calendar(match["when"], f"start {value!r}")
+    return local_time(wall, ZoneInfo(name), value)
+
+
+def local_time(wall: datetime, zone: tzinfo, shown: str) -> datetime:
+    """A naive wall-clock time in ``zone`` as an aware datetime: the first of an ambiguous
+    (autumn) time; a time in the spring gap does not exist and raises InstantError."""
+    moment = wall.replace(tzinfo=zone, fold=0)
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise InstantError(
+            f"{shown!r} does not exist in {getattr(zone, 'key', zone)}: the clocks go forward "
+            "that night (daylight-saving time), so that local time is skipped"
+        )
+    return moment
+
+
+def _read_calendar(text: str, shown: str) -> datetime:
+    """A date or date-time of the shape ``CALENDAR_SHAPE`` that must exist (``grammar``)."""
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError as exc:
+        raise InstantError(f"{shown} is not a calendar date-time: {exc}") from None
+    if not _CALENDAR.match(text):  # fromisoformat is lenient: +01:60, a fraction of 7 digits
+        raise InstantError(
+            f"{shown} is not a calendar date-time: hours run 00-23, minutes and seconds 00-59, "
+            "a UTC offset below 24 h"
+        )
+    return moment
 
 
 def calendar_value(value: Any) -> datetime | None:
@@ -82,11 +155,8 @@ def calendar_value(value: Any) -> datetime | None:
     text = value.strip()
     if not _LOOKS_CALENDAR.match(text):
         return None
-    if _CALENDAR.match(text):
-        try:
-            return _fromiso(text)
-        except ValueError as exc:
-            raise InstantError(f"{value!r} is not a calendar date-time: {exc}") from None
+    if _CALENDAR_SHAPE.match(text):
+        return _read_calendar(text, repr(value))
     raise InstantError(
         f"{value!r} is not a calendar date or date-time: use 2026-03-27, 2026-03-27T09:30 or "
         "2026-03-27T09:30+01:00"
@@ -96,6 +166,8 @@ def calendar_value(value: Any) -> datetime | None:
 def hours_on_clock(instant: datetime, clock: Clock, *, text: str | None = None) -> float:
     """Hours from the start of ``clock`` to a calendar instant (no range check)."""
     shown = text if text is not None else instant.isoformat()
+    if instant.tzinfo is None and clock.zone is not None:
+        instant = local_time(instant, clock.zone, shown)  # local wall-clock time in the zone
     if instant.tzinfo is None:
         return (instant - clock.start).total_seconds() / 3600.0
     if clock.utc_offset is None:

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pumpsim.scenario.quantities import (
+    Boolean,
     ConcentrationMcgPerMl,
     Duration,
     Fraction,
     InstantH,
+    Number,
     PositiveDoseMcg,
     PositiveDuration,
     PositiveVolumeMl,
     Strict,
     VolumeMl,
 )
+from pumpsim.scenario.schema_rules import catheter_fault_rules, refill_rules
 from pumpsim.scenario.therapy import Therapy
 
 CATHETER_FAULT_KINDS = ("occlusion", "kink", "disconnection", "fracture", "leak", "migration")
@@ -36,17 +39,19 @@ class _Event(Strict):
 class RefillEvent(_Event):
     """A refill visit (contract 3.5)."""
 
+    model_config = ConfigDict(json_schema_extra=refill_rules)
+
     type: Literal["refill"]
     volume_ml: VolumeMl | None = None
     concentration_mcg_per_ml: ConcentrationMcgPerMl | None = None
-    missed: bool = False
+    missed: Boolean = False
     pocket_fraction: Fraction = 0.0
-    bridge_bolus: bool = False
-    update_pump_concentration: bool = True
+    bridge_bolus: Boolean = False
+    update_pump_concentration: Boolean = True
     therapy: Therapy | None = None
     #: the pump's accuracy from this visit on (a replacement of the mechanism's behaviour, e.g.
     #: fitted to a clinic log); default: unchanged
-    accuracy: float | None = Field(None, gt=-1.0, le=10.0)
+    accuracy: Number | None = Field(None, gt=-1.0, le=10.0)
 
     @model_validator(mode="after")
     def _volume(self) -> RefillEvent:
@@ -78,6 +83,8 @@ class PtmBolusEvent(_Event):
 
 class CatheterFaultEvent(_Event):
     """A silent catheter fault (contract 3.3)."""
+
+    model_config = ConfigDict(json_schema_extra=catheter_fault_rules)
 
     type: Literal["catheter_fault"]
     kind: Literal["occlusion", "kink", "disconnection", "fracture", "leak", "migration"]
@@ -130,7 +137,7 @@ class PumpReplacementEvent(_Event):
     type: Literal["pump_replacement"]
     reservoir_ml: PositiveVolumeMl | None = None  # default: same size as before
     volume_ml: VolumeMl
-    accuracy: float = Field(0.0, gt=-1.0, le=10.0)
+    accuracy: Number = Field(0.0, gt=-1.0, le=10.0)
 
 
 Event = Annotated[

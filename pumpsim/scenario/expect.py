@@ -7,12 +7,24 @@ them against a run.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+import re
+from datetime import date, datetime
+from functools import partial
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from pumpsim.scenario.quantities import Duration, InstantH, Strict, read_duration_h
+from pumpsim.scenario import grammar
+from pumpsim.scenario.quantities import (
+    Boolean,
+    Duration,
+    InstantH,
+    Integer,
+    Number,
+    Strict,
+    read_duration_h,
+)
+from pumpsim.scenario.schema_rules import expectation_rules
 
 AlarmName = Literal[
     "low_reservoir",
@@ -37,37 +49,69 @@ VALUE_TARGETS = (
 VISIT_TARGETS = ("residual_expected_ml", "residual_withdrawn_ml", "alarm_date")
 
 
+#: Strict mode (contract section 11): findings that fail a run like expectations.
+FAIL_ON_KINDS = ("out_of_spec", "silent_flag", "discrepancy", "any_flag")
+FailOn = Literal["out_of_spec", "silent_flag", "discrepancy", "any_flag"]
+
+#: Everything an expectation can be about, and the predicates of an alarm or flag expectation.
+TARGETS = ("alarm", "flag", *VALUE_TARGETS, *VISIT_TARGETS)
+PREDICATES = ("first_at", "first_within", "never", "count", "duration")
+
+
+def _calendar_day(value: Any) -> Any:
+    """``alarm_date`` is a calendar day (``2026-03-27``), not a date-time or a number."""
+    if isinstance(value, datetime) or not isinstance(value, date | str):
+        raise ValueError(f"{value!r} is not a calendar date such as 2026-03-27")
+    if isinstance(value, str):
+        if not _DAY.match(value):
+            raise ValueError(f"{value!r} is not a calendar date such as 2026-03-27")
+        return date.fromisoformat(value)
+    return value
+
+
+_DAY = re.compile(f"^{grammar.DATE}$")
+CalendarDay = Annotated[
+    date,
+    BeforeValidator(_calendar_day),
+    WithJsonSchema({"type": "string", "pattern": f"^{grammar.DATE}$"}),
+]
+
+
 class Expectation(Strict):
     """One expectation (contract section 5). Exactly one target: alarm, flag or a value."""
 
+    model_config = ConfigDict(
+        json_schema_extra=partial(expectation_rules, targets=TARGETS, predicates=PREDICATES)
+    )
+
     alarm: AlarmName | None = None
     flag: FlagName | None = None
-    reservoir_estimated_ml: float | None = None
-    reservoir_true_ml: float | None = None
-    csf_ratio: float | None = None
-    delivered_intrathecal_mcg: float | None = None
-    programmed_mcg: float | None = None
-    residual_expected_ml: float | None = None
-    residual_withdrawn_ml: float | None = None
-    alarm_date: date | None = None
+    reservoir_estimated_ml: Number | None = None
+    reservoir_true_ml: Number | None = None
+    csf_ratio: Number | None = None
+    delivered_intrathecal_mcg: Number | None = None
+    programmed_mcg: Number | None = None
+    residual_expected_ml: Number | None = None
+    residual_withdrawn_ml: Number | None = None
+    alarm_date: CalendarDay | None = None
     # filters (flags)
     cause: str | None = None
-    alarmed: bool | None = None
+    alarmed: Boolean | None = None
     severity: Literal["high", "moderate"] | None = None
     # predicates
     first_at: InstantH | None = None
     first_within: tuple[InstantH, InstantH] | None = None
-    never: bool | None = None
-    count: int | None = Field(None, ge=0)
+    never: Boolean | None = None
+    count: Integer | None = Field(None, ge=0)
     duration: Duration | None = None
     at: InstantH | None = None
-    tolerance: float | str | None = None
+    tolerance: Number | str | None = None
     #: where the expectation comes from (``patient.csv:4``), shown in its result line
     source: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Expectation:
-        names = ("alarm", "flag", *VALUE_TARGETS, *VISIT_TARGETS)
+        names = TARGETS
         targets = [k for k in names if getattr(self, k) is not None]
         if len(targets) != 1:
             raise ValueError("an expectation names exactly one of " + ", ".join(names))

@@ -9,17 +9,17 @@ import copy
 import difflib
 import os
 import re
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from pumpsim.errors import ScenarioError
+from pumpsim.errors import ScenarioError, ScenarioErrors, raise_all
 from pumpsim.scenario import dates, schema
 from pumpsim.scenario.checks import check_against_profile, check_fit_inputs
-from pumpsim.scenario.yamlsafe import LocatedYaml, load_yaml_file, load_yaml_text
+from pumpsim.scenario.clinic_log import ClinicLog, read_clinic_log
+from pumpsim.scenario.yamlsafe import LocatedYaml
 
-if TYPE_CHECKING:  # the clinic-log reader loads only for scenarios that have a log
-    from pumpsim.scenario.clinic_log import ClinicLog
+ScenarioT = TypeVar("ScenarioT", bound=schema.ScenarioFile)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -50,7 +50,7 @@ def _pick(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
 def _model_at(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
     """The pydantic model that owns the mapping at ``path`` (for did-you-mean), read from the
     schema's own annotations, at any depth (``events[0].therapy.steps[1]``)."""
-    models: list[type[BaseModel]] = [schema.Scenario]
+    models: list[type[BaseModel]] = [schema.ScenarioFile]
     node = data
     for part in path:
         if isinstance(part, int):
@@ -64,6 +64,9 @@ def _model_at(path: tuple[object, ...], data: Any) -> type[BaseModel] | None:
         node = node.get(part) if isinstance(node, dict) else None
     return _pick(models, node)
 
+
+#: A number YAML 1.1 leaves as text: an exponent without a dot or a sign (``1e308``).
+_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
 
 #: Names pydantic gives the members of a union (``float | Literal["fit"]``): not user keys.
 _UNION_TAGS = frozenset({"float", "int", "str", "bool", "none"})
@@ -119,6 +122,17 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
         return f"unknown event type {given!r}; known: {', '.join(schema.EVENT_TYPES)}"
     if kind == "union_tag_not_found":
         return "event needs a type: (one of " + ", ".join(schema.EVENT_TYPES) + ")"
+    if kind in ("float_type", "bool_type"):  # numbers and booleans are never converted
+        given = err.get("input")
+        want = "a number" if kind == "float_type" else "true or false"
+        if isinstance(given, str) and _EXPONENT.match(given):  # YAML 1.1 reads 1e308 as text
+            return (
+                f"{given!r} is text to YAML, not a number: write it with a dot and a signed "
+                "exponent (1.0e+308)"
+            )
+        if isinstance(given, str):
+            return f"{given!r} is text, not {want}: write it without quotes"
+        return f"{given!r} is not {want}"
     if kind == "literal_error":
         allowed = err["msg"].replace("Input should be ", "expected ")
         return f"{err['input']!r} is not allowed: {allowed}"
@@ -181,8 +195,6 @@ def _with_clinic_log(
         return None  # validation reports the bad start:
     path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
-    from pumpsim.scenario.clinic_log import read_clinic_log
-
     try:
         log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
     except ScenarioError as exc:
@@ -205,10 +217,28 @@ def _with_clinic_log(
     return log
 
 
+def _check_start(data: dict[str, Any], located: LocatedYaml, file: str) -> None:
+    """A bad ``start:`` is reported on its own line, before any instant read on its clock
+    (otherwise a calendar date elsewhere, unreadable without a clock, would take the blame)."""
+    if "start" not in data:
+        return
+    try:
+        dates.parse_start(data["start"])
+    except dates.InstantError as exc:
+        raise ScenarioError(
+            str(exc), file=file, path=("start",), line=located.line_of(("start",))
+        ) from None
+
+
 def parse_scenario(
-    located: LocatedYaml, file: str, *, base_dir: str | None = None
-) -> schema.Scenario:
-    """Validate parsed data into a checked Scenario: the schema, then the device profile.
+    located: LocatedYaml,
+    file: str,
+    model: type[ScenarioT],
+    *,
+    base_dir: str | None = None,
+) -> ScenarioT:
+    """Validate parsed data into a checked scenario of class ``model`` (a ``ScenarioFile``;
+    ``pumpsim.scenario.checked.Scenario``): the schema, then the device profile.
 
     The one path for YAML files, YAML text and mappings (``Scenario.from_dict``).
 
@@ -219,33 +249,45 @@ def parse_scenario(
     if not isinstance(located.data, dict):
         raise ScenarioError("a scenario is a YAML mapping of keys", file=file, line=1)
     data = copy.deepcopy(located.data)
+    _check_start(data, located, file)
     dates.resolve_instants(data, line_of=located.line_of, file=file)
     n_own_events = len(data["events"]) if isinstance(data.get("events"), list) else 0
     n_own_expect = len(data["expect"]) if isinstance(data.get("expect"), list) else 0
     log = _with_clinic_log(data, located, file, base_dir)
     view = LocatedYaml(data=data, lines=located.lines)
-    try:
-        scenario = schema.Scenario.model_validate(data)
-    except ValidationError as exc:
-        err = error_from_validation(exc, data, file=file, located=view)
-        moved = log.relocate(err, n_own_events, n_own_expect) if log is not None else None
-        raise (moved or err) from None
-    try:
-        check_against_profile(scenario)
-        check_fit_inputs(scenario)
-    except ScenarioError as exc:
-        moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
-        raise (moved or exc.located(file, located.line_of(exc.path))) from None
+    rows: list[ScenarioError] = []  # a clinic log's rows found bad by the scenario's checks
+    while True:
+        try:
+            scenario = _checked(data, view, located, file, model)
+            break
+        except ScenarioError as exc:
+            moved = log.relocate(exc, n_own_events, n_own_expect) if log is not None else None
+            if moved is None:
+                raise_all([exc, *rows])
+            rows.append(moved)
+            if len(rows) > ScenarioErrors.MAX_SHOWN:
+                break  # enough to show: the rest is "... and more"
+            # every bad row is reported (contract section 11): set this one aside, check again
+            assert log is not None
+            log.set_aside(data, exc.path, n_own_events, n_own_expect)
+    if rows:
+        rows.sort(key=lambda e: e.line or 0)
+        raise ScenarioErrors(rows, complete=len(rows) <= ScenarioErrors.MAX_SHOWN)
     scenario._checked = True
     return scenario
 
 
-def load_scenario(path: str) -> schema.Scenario:
-    """Load and validate a scenario file. Raises ScenarioError (one line, with file and line)."""
-    located, name = load_yaml_file(str(path))
-    return parse_scenario(located, name, base_dir=os.path.dirname(os.path.abspath(str(path))))
-
-
-def load_scenario_text(text: str, file: str = "<text>") -> schema.Scenario:
-    """Load and validate a scenario from a YAML string."""
-    return parse_scenario(load_yaml_text(text, file), file)
+def _checked(
+    data: dict[str, Any], view: LocatedYaml, located: LocatedYaml, file: str, model: type[ScenarioT]
+) -> ScenarioT:
+    """The schema, then the device profile (and a fit's inputs). Raises ScenarioError."""
+    try:
+        scenario = model.model_validate(data)
+    except ValidationError as exc:
+        raise error_from_validation(exc, data, file=file, located=view) from None
+    try:
+        check_against_profile(scenario)
+        check_fit_inputs(scenario)
+    except ScenarioError as exc:
+        raise exc.located(file, located.line_of(exc.path)) from None
+    return scenario

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic import Strict as Exact
 
 from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
-from pumpsim.scenario import limits
+from pumpsim.scenario import grammar, limits
 from pumpsim.scenario.dates import Instant
 
 
@@ -38,19 +46,25 @@ def _longer_than_zero(hours: float) -> float:
     return hours
 
 
+_DURATION_TEXT = "a duration with units: 90d, 36h, 15min, 45s, 2d6h30min or P90DT6H"
 Duration = Annotated[
     float,
     BeforeValidator(read_duration_h),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "description": "a duration with units: 90d, 36h, 15min, 45s, 2d6h30min or P90DT6H",
-        }
-    ),
+    WithJsonSchema({"type": "string", "pattern": grammar.DURATION, "description": _DURATION_TEXT}),
 ]
 """A duration given with its unit in YAML, held in hours."""
 
-PositiveDuration = Annotated[Duration, AfterValidator(_longer_than_zero)]
+PositiveDuration = Annotated[
+    Duration,
+    AfterValidator(_longer_than_zero),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": grammar.POSITIVE_DURATION,
+            "description": _DURATION_TEXT + ", longer than zero",
+        }
+    ),
+]
 """A duration that must be longer than zero (an interval, a span that divides)."""
 InstantH = Annotated[
     float,
@@ -58,6 +72,7 @@ InstantH = Annotated[
     WithJsonSchema(
         {
             "type": "string",
+            "anyOf": [{"pattern": grammar.DURATION}, {"pattern": grammar.CALENDAR_VALUE}],
             "description": (
                 "an instant: a duration from the start (85d, 2d6h) or a calendar date or "
                 "date-time on the clock of start: (2026-03-27, 2026-03-27T09:30, "
@@ -68,13 +83,32 @@ InstantH = Annotated[
 ]
 """An instant on the scenario clock (a duration from the start, or a calendar date), in hours."""
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-VolumeMl = Annotated[float, Field(ge=0.0, le=limits.MAX_VOLUME_ML)]
-PositiveVolumeMl = Annotated[float, Field(gt=0.0, le=limits.MAX_VOLUME_ML)]
-ConcentrationMcgPerMl = Annotated[float, Field(gt=0.0, le=limits.MAX_CONCENTRATION_MCG_PER_ML)]
-DoseMcg = Annotated[float, Field(ge=0.0, le=limits.MAX_DOSE_MCG)]
-PositiveDoseMcg = Annotated[float, Field(gt=0.0, le=limits.MAX_DOSE_MCG)]
-DoseMcgPerHour = Annotated[float, Field(ge=0.0, le=limits.MAX_DOSE_MCG_PER_HOUR)]
+
+def _integer(value: Any) -> Any:
+    """An integer is written as a number (``5``, or ``5.0``), never as text or true/false."""
+    if isinstance(value, bool | str):
+        raise ValueError(f"{value!r} is not a whole number (numbers are written without quotes)")
+    return value
+
+
+# Numbers are numbers and true/false are booleans (contract section 5): ``'2000'`` in quotes,
+# ``yes`` for a number or ``1`` for true are refused, as the published JSON Schema refuses them,
+# never converted. ``Exact`` is pydantic's strict mode for one value (a float still takes 5).
+Number = Annotated[float, Exact()]
+"""A number (an integer is a number too); never text."""
+Integer = Annotated[int, BeforeValidator(_integer)]
+"""A whole number (``5`` or ``5.0``); never text or true/false."""
+Boolean = Annotated[bool, Exact()]
+"""``true`` or ``false`` (YAML's ``yes``/``no`` too); never a number or quoted text."""
+Fraction = Annotated[float, Exact(), Field(ge=0.0, le=1.0)]
+VolumeMl = Annotated[float, Exact(), Field(ge=0.0, le=limits.MAX_VOLUME_ML)]
+PositiveVolumeMl = Annotated[float, Exact(), Field(gt=0.0, le=limits.MAX_VOLUME_ML)]
+ConcentrationMcgPerMl = Annotated[
+    float, Exact(), Field(gt=0.0, le=limits.MAX_CONCENTRATION_MCG_PER_ML)
+]
+DoseMcg = Annotated[float, Exact(), Field(ge=0.0, le=limits.MAX_DOSE_MCG)]
+PositiveDoseMcg = Annotated[float, Exact(), Field(gt=0.0, le=limits.MAX_DOSE_MCG)]
+DoseMcgPerHour = Annotated[float, Exact(), Field(ge=0.0, le=limits.MAX_DOSE_MCG_PER_HOUR)]
 
 
 class Strict(BaseModel):

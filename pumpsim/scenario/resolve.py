@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pumpsim.model import setup as model
+from pumpsim.model.clock import Clock, pump_clock_note
 from pumpsim.model.flags import risk_factors, severity
 from pumpsim.model.profile import DeviceProfile
 from pumpsim.model.units import HOURS_PER_DAY
@@ -84,7 +85,7 @@ def event(ev: Any, profile: DeviceProfile) -> model.Event:
     raise ValueError(f"unknown event type {kind!r}")  # pragma: no cover - the schema's union
 
 
-def setup_of(sc: schema.Scenario) -> model.Setup:
+def setup_of(sc: schema.ScenarioFile) -> model.Setup:
     """The resolved settings of a checked scenario (made once per scenario object).
 
     ``pump.accuracy: fit`` resolves to 0: the fitted replay (``pumpsim.studies.fit``) sets the
@@ -96,7 +97,7 @@ def setup_of(sc: schema.Scenario) -> model.Setup:
     return made
 
 
-def _resolve(sc: schema.Scenario) -> model.Setup:
+def _resolve(sc: schema.ScenarioFile) -> model.Setup:
     prof = load_device_profile(sc.pump.profile)
     drug = load_drug_profile(sc.drug.name)
     pump, patient = sc.pump, sc.patient
@@ -134,11 +135,18 @@ def _resolve(sc: schema.Scenario) -> model.Setup:
         max_daily_reduction=sc.risk.max_daily_reduction,
         programme=programme(sc.therapy, prof),
         events=tuple(event(ev, prof) for _, ev in sc.sorted_events()),
-        notes=tuple(faulty_pump_notes(sc)),
+        notes=tuple(faulty_pump_notes(sc) + clock_notes(sc)),
     )
 
 
-def faulty_pump_notes(sc: schema.Scenario) -> list[str]:
+def clock_notes(sc: schema.ScenarioFile) -> list[str]:
+    """Notes for the result: local time and the pump's clock part during the run (a start in a
+    time zone with daylight-saving time; contract section 11)."""
+    note = pump_clock_note(Clock.of(sc.start), sc.duration)
+    return [] if note is None else [note]
+
+
+def faulty_pump_notes(sc: schema.ScenarioFile) -> list[str]:
     """Notes for the result: pumps whose accuracy is beyond the device's specification."""
     profile = load_device_profile(sc.pump.profile)
     spec = profile.accuracy_spec_fraction

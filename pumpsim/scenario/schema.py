@@ -3,7 +3,7 @@
 Every model is strict: an unknown key is an error. Durations are read with their unit and held
 in hours (fields named after the YAML key hold hours; see ``pumpsim.model.units``).
 
-This module holds the ``Scenario`` itself and what is implanted and known at t = 0 (pump,
+This module holds the ``ScenarioFile`` itself and what is implanted and known at t = 0 (pump,
 battery, drug, catheter, patient, risk settings). The rest of the contract lives in modules named
 after it and is re-exported here: ``quantities`` (durations, instants, volumes, doses, the
 ``Strict`` base), ``therapy`` (programmes and flex steps), ``events`` (the event models and their
@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator
+from pydantic import Strict as Exact
 
-from pumpsim.scenario import limits
-from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start
+from pumpsim.errors import format_path
+from pumpsim.scenario import grammar, limits
+from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start, start_json_schema
 from pumpsim.scenario.events import (
     CATHETER_FAULT_KINDS,
     EVENT_TYPES,
@@ -38,14 +40,27 @@ from pumpsim.scenario.events import (
     RefillEvent,
     ReprogramEvent,
 )
-from pumpsim.scenario.expect import VALUE_TARGETS, VISIT_TARGETS, AlarmName, Expectation, FlagName
+from pumpsim.scenario.expect import (
+    FAIL_ON_KINDS,
+    VALUE_TARGETS,
+    VISIT_TARGETS,
+    AlarmName,
+    Expectation,
+    FailOn,
+    FlagName,
+)
+from pumpsim.scenario.faults import SettingsError, resolve_faults
+from pumpsim.scenario.profiles import ProfileError, load_device_profile
 from pumpsim.scenario.quantities import (
+    Boolean,
     ConcentrationMcgPerMl,
     DoseMcg,
     DoseMcgPerHour,
     Duration,
     Fraction,
     InstantH,
+    Integer,
+    Number,
     PositiveDoseMcg,
     PositiveDuration,
     PositiveVolumeMl,
@@ -57,6 +72,7 @@ from pumpsim.scenario.therapy import WEEKDAYS, FlexStep, Ptm, Therapy, clock_to_
 __all__ = [
     "CATHETER_FAULT_KINDS",
     "EVENT_TYPES",
+    "FAIL_ON_KINDS",
     "PUMP_FAULT_KINDS",
     "RETAINING_FAULTS",
     "VALUE_TARGETS",
@@ -93,7 +109,7 @@ __all__ = [
     "RefillEvent",
     "ReprogramEvent",
     "Risk",
-    "Scenario",
+    "ScenarioFile",
     "Strict",
     "Therapy",
     "VolumeMl",
@@ -118,7 +134,7 @@ class Pump(Strict):
     initial_volume_ml: VolumeMl | None = None
     age: Duration = 0.0
     #: actual/programmed - 1, or ``fit``: fitted per refill interval to a clinic log (section 7)
-    accuracy: Annotated[float, Field(gt=-1.0, le=10.0)] | Literal["fit"] = 0.0
+    accuracy: Annotated[float, Exact(), Field(gt=-1.0, le=10.0)] | Literal["fit"] = 0.0
     low_reservoir_alarm_ml: VolumeMl | None = None
     empty_reservoir_alarm_ml: VolumeMl | None = None
     min_rate_ml_per_day: VolumeMl | None = None
@@ -142,10 +158,19 @@ class CatheterSection(Strict):
 class Patient(Strict):
     """Boxed-warning risk factors and whether therapy is at steady state at t = 0."""
 
-    injury_level: str | None = None
-    communication_difficulty: bool = False
-    prior_withdrawal: bool = False
-    established: bool = True
+    injury_level: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string", "pattern": grammar.INJURY_LEVEL}, {"type": "null"}],
+                "description": "vertebral level of the spinal cord injury (C1-C8, T1-T12, "
+                "L1-L5, S1-S5), or null",
+            }
+        ),
+    ] = None
+    communication_difficulty: Boolean = False
+    prior_withdrawal: Boolean = False
+    established: Boolean = True
 
     @field_validator("injury_level", mode="before")
     @classmethod
@@ -164,18 +189,20 @@ class Risk(Strict):
     """Abrupt-discontinuation detector settings (contract section 4)."""
 
     csf_half_life: PositiveDuration | None = None  # default: the drug profile's half-life
-    threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    max_daily_reduction: float = Field(0.3, gt=0.0, lt=1.0)
+    threshold: Number = Field(0.5, gt=0.0, lt=1.0)
+    max_daily_reduction: Number = Field(0.3, gt=0.0, lt=1.0)
 
 
-class Scenario(Strict):
-    """A whole scenario file. Events keep file order; the engine sorts them by ``at``.
+class ScenarioFile(Strict):
+    """A whole scenario file, as the schema reads it. Events keep file order; the engine sorts
+    them by ``at``.
 
-    Build one with ``pumpsim.load_scenario`` (YAML), ``Scenario.from_dict`` (a mapping shaped
-    like the YAML) or ``scenario.with_values`` (a checked variant). These apply every check,
-    device-profile limits included, and mark the result as checked; ``pumpsim.simulate``
-    refuses a scenario without that mark (``Scenario.model_validate`` skips the device checks).
+    The scenario users build and run is ``pumpsim.scenario.checked.Scenario``
+    (``pumpsim.Scenario``): this model plus the checked constructors. A ``ScenarioFile``
+    validated on its own (``model_validate``) has passed the schema only, not the device checks.
     """
+
+    model_config = ConfigDict(**Strict.model_config, title="Scenario")
 
     _checked: bool = PrivateAttr(default=False)
     #: the model's resolved settings, made once (``pumpsim.scenario.resolve.setup_of``)
@@ -184,11 +211,14 @@ class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     description: str = ""
     duration: PositiveDuration
-    seed: int = Field(0, ge=0, lt=limits.SEED_LIMIT)
-    start: datetime = DEFAULT_START
+    seed: Integer = Field(0, ge=0, lt=limits.SEED_LIMIT)
+    start: Annotated[datetime, WithJsonSchema(start_json_schema())] = DEFAULT_START
     hazard: list[str] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     #: a clinic log (CSV, relative to the scenario file) whose rows are appended to ``events``
-    clinic_log: str | None = None
+    clinic_log: Annotated[
+        str | None,
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"\S"}, {"type": "null"}]}),
+    ] = None
     pump: Pump = Pump()
     drug: Drug
     catheter: CatheterSection = CatheterSection()
@@ -197,6 +227,8 @@ class Scenario(Strict):
     risk: Risk = Risk()
     events: list[Event] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     expect: list[Expectation] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
+    #: strict mode (section 11): findings that fail the run like expectations
+    fail_on: list[FailOn] = []  # noqa: RUF012 (pydantic copies defaults; Strict is a BaseModel)
     #: Optional stochastic fault streams (contract section 8's ``faults:``), drawn from ``seed``.
     #: Without it a scenario is deterministic.
     faults: dict[str, Any] | None = None
@@ -206,10 +238,6 @@ class Scenario(Strict):
     def _faults(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
         if value is None:
             return None
-        from pumpsim.errors import format_path
-        from pumpsim.scenario.faults import SettingsError, resolve_faults
-        from pumpsim.scenario.profiles import ProfileError, load_device_profile
-
         pump = info.data.get("pump")
         try:
             profile = load_device_profile(pump.profile if pump is not None else "synchromed-ii")
@@ -236,28 +264,6 @@ class Scenario(Strict):
         """(file index, event) pairs in time order; ties keep file order."""
         return sorted(enumerate(self.events), key=lambda pair: (pair[1].at, pair[0]))
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Scenario:
-        """A checked scenario from a mapping shaped like the YAML (durations as ``"90d"``...).
-
-        Applies every check the YAML path applies, device-profile limits included. Raises
-        ScenarioError naming ``source`` and the key path.
-        """
-        from pumpsim.scenario.build import scenario_from_dict
-
-        return scenario_from_dict(data, source=source)
-
-    def with_values(self, changes: Mapping[str, Any]) -> Scenario:
-        """A checked variant with some keys replaced, e.g. ``{"pump.accuracy": 0.1}``.
-
-        Keys are dotted key paths (``events[2].volume_ml`` for list items); values are given
-        as in YAML. Only what changed, and what depends on it, is checked again. Raises
-        ScenarioError naming the key path.
-        """
-        from pumpsim.scenario.build import with_values
-
-        return with_values(self, changes)
-
     @property
     def checked(self) -> bool:
         """Whether every check passed (set by the checked constructors only)."""
@@ -270,3 +276,22 @@ class Scenario(Strict):
             copy._checked = False
             copy._setup = None
         return copy
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of a scenario file (``pumpsim schema scenario``).
+
+    Generated from the models that validate, with the text forms of ``grammar`` and the
+    cross-key rules of ``schema_rules``, so it accepts what ``pumpsim validate`` accepts wherever
+    a JSON Schema can say it. What needs the device profile (a reservoir size, a rate limit), the
+    scenario's own clock (an instant after the end) or arithmetic (steps in increasing order) is
+    the tool's alone. Dates are text, as editors read YAML (YAML 1.1 timestamps as their ISO form,
+    as check-jsonschema writes them). The tool reads YAML 1.1: an editor reading YAML 1.2 takes
+    ``1e308`` for a number and ``yes`` for text, where the tool takes text and true.
+    """
+    doc = ScenarioFile.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$comment": "generated by pumpsim schema scenario from the models that validate",
+        **doc,
+    }

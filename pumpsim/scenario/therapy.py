@@ -9,24 +9,26 @@ import itertools
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from pumpsim.scenario import limits
+from pumpsim.scenario import grammar, limits
 from pumpsim.scenario.quantities import (
     DoseMcg,
     DoseMcgPerHour,
     Duration,
+    Integer,
     PositiveDoseMcg,
     PositiveDuration,
     Strict,
 )
+from pumpsim.scenario.schema_rules import therapy_rules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def clock_to_h(text: str) -> float:
     """``"08:30"`` → 8.5 hours after midnight."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", text.strip())
     if not m:
         raise ValueError(f"time of day {text!r} must be HH:MM, e.g. '08:00'")
     hours, minutes = int(m.group(1)), int(m.group(2))
@@ -38,7 +40,16 @@ def clock_to_h(text: str) -> float:
 class FlexStep(Strict):
     """One step of a flex day: from ``at`` (HH:MM) until the next step, this hourly dose."""
 
-    at: str
+    at: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": grammar.CLOCK_TIME,
+                "description": "a time of day, HH:MM (quoted: '08:00')",
+            }
+        ),
+    ]
     dose_mcg_per_hour: DoseMcgPerHour
 
     @field_validator("at", mode="before")
@@ -73,12 +84,14 @@ class Ptm(Strict):
 
     dose_mcg: PositiveDoseMcg
     lockout: Duration
-    max_per_day: Annotated[int, Field(gt=0, le=limits.MAX_PTM_PER_DAY)]
+    max_per_day: Annotated[Integer, Field(gt=0, le=limits.MAX_PTM_PER_DAY)]
     duration: PositiveDuration | None = None  # default: the profile's ptm_bolus_duration
 
 
 class Therapy(Strict):
     """A programme: a continuous daily dose, or flex steps repeating daily (or per weekday)."""
+
+    model_config = ConfigDict(json_schema_extra=therapy_rules)
 
     mode: Literal["continuous", "flex"] = "continuous"
     dose_mcg_per_day: DoseMcg | None = None

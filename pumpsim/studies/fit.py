@@ -85,7 +85,7 @@ class Fitted:
     intervals: list[IntervalFit]
 
 
-def withdrawn_at(sc: schema.Scenario, t_h: float) -> tuple[int, float] | None:
+def withdrawn_at(sc: schema.ScenarioFile, t_h: float) -> tuple[int, float] | None:
     """(position in ``expect``, residual) of the withdrawn residual recorded at ``t_h``."""
     for i, exp in enumerate(sc.expect):
         if exp.residual_withdrawn_ml is not None and exp.at == t_h:
@@ -93,7 +93,7 @@ def withdrawn_at(sc: schema.Scenario, t_h: float) -> tuple[int, float] | None:
     return None
 
 
-def _intervals(sc: schema.Scenario, bounds: list[Fill]) -> list[IntervalFit]:
+def _intervals(sc: schema.ScenarioFile, bounds: list[Fill]) -> list[IntervalFit]:
     out = []
     for before, visit in itertools.pairwise(bounds):
         found = withdrawn_at(sc, visit.at_h) if visit.is_refill else None
@@ -126,7 +126,7 @@ def _refill(run: RunRecord, index: int | None) -> RefillRecord | None:
     return next((r for r in run.refills if r.event_index == index and not r.missed), None)
 
 
-def fit(sc: schema.Scenario) -> Fitted:
+def fit(sc: schema.ScenarioFile) -> Fitted:
     """Fit every interval of a checked ``accuracy: fit`` scenario and run the reconstruction."""
     setup = setup_of(sc)
     bounds = fills(setup)

@@ -61,7 +61,7 @@ class Detectors:
         self.max_daily_reduction = max_daily_reduction
         self.severity = severity
         self.start = start
-        self.clock = Clock.of(start)
+        self.clock = Clock.of(start).pump()  # the pump's own clock: no daylight-saving time
         self.refill_times_h = sorted(refill_times_h)  # the booked visits the clinic knows of
         self.alarms = alarms
         self.reservoir = reservoir

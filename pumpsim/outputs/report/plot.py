@@ -66,8 +66,9 @@ def title_lines(result: Any, width: int = _TITLE_CHARS) -> list[str]:
     return textwrap.wrap(text, width) or [sc.name]
 
 
-def _calendar_ticks(locator: Any, epoch: float) -> Any:
-    """Date tick labels naming the month, each with its offset from the start below it."""
+def _calendar_ticks(locator: Any, epoch: float, zone: Any = None) -> Any:
+    """Date tick labels naming the month, each with its offset from the start below it (in a
+    time zone: local dates)."""
     import matplotlib.dates as mdates
 
     class CalendarTicks(mdates.ConciseDateFormatter):
@@ -79,7 +80,11 @@ def _calendar_ticks(locator: Any, epoch: float) -> Any:
             ]
 
     return CalendarTicks(
-        locator, formats=_TICK_FORMATS, zero_formats=_ZERO_FORMATS, offset_formats=_OFFSET_FORMATS
+        locator,
+        tz=zone,
+        formats=_TICK_FORMATS,
+        zero_formats=_ZERO_FORMATS,
+        offset_formats=_OFFSET_FORMATS,
     )
 
 
@@ -120,7 +125,12 @@ def figure(
     t1 = sc.duration if end_h is None else min(sc.duration, end_h)
     if t1 <= t0:
         raise ValueError("the plot window is empty")
-    w = panels.Frame(t0, t1, float(mdates.date2num(sc.start.replace(tzinfo=None))), WIDTH_IN)
+    clock = Clock.of(sc.start)
+    # In a time zone the axis is elapsed time (UTC date numbers) labelled in local time, so a
+    # clock change shows as a 23 or 25 h day; otherwise the start's wall clock, as given.
+    zone = clock.zone
+    epoch = float(mdates.date2num(sc.start if zone else sc.start.replace(tzinfo=None)))
+    w = panels.Frame(t0, t1, epoch, WIDTH_IN)
 
     events = [e for e in figure_events(result) if t0 <= e.at <= t1]
     kinds = [k for k in EVENT_KINDS if any(kind_of(e).key == k.key for e in events)]
@@ -173,13 +183,15 @@ def figure(
         handlelength=2.4,
     )
 
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=12, tz=zone)
     ax_alarm.xaxis.set_major_locator(locator)
-    ax_alarm.xaxis.set_major_formatter(_calendar_ticks(locator, w.epoch))
+    ax_alarm.xaxis.set_major_formatter(_calendar_ticks(locator, w.epoch, zone))
     ax_alarm.set_xlim(w.x(t0), w.x(t1))
     ax_alarm.xaxis.get_offset_text().set_fontsize(_FONT_PT)
+    where = f" ({clock.offset_text().split(',')[0]} local time)" if zone else ""
+    start = clock.wall(0.0).strftime("%d %b %Y %H:%M") + (clock.date_time(0.0)[16:] if zone else "")
     ax_alarm.set_xlabel(
-        f"date, and time from the start ({Clock.of(sc.start).wall(0).strftime('%d %b %Y %H:%M')})",
+        f"date{where}, and time from the start ({start})",
         fontsize=_FONT_PT,
     )
     fig.pumpsim_time_axis = {"t0_h": t0, "t1_h": t1, "axes": ax_alarm}

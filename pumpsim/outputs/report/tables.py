@@ -16,6 +16,7 @@ from pumpsim.model.units import format_duration_h
 from pumpsim.outputs.report.events import describe
 from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label, guidance
 from pumpsim.outputs.report.moments import critical_alarm_from_h
+from pumpsim.scenario.resolve import clock_notes
 
 _NO_ENTRY = {"means": "", "todo": "", "sources": []}
 
@@ -88,6 +89,7 @@ def overview(result: Any) -> str:
             else "no boxed-warning risk factor",
         )
     )
+    facts.extend(("clock", note) for note in clock_notes(sc))  # the pump's clock and local time
     if sc.hazard:
         facts.append(("hazards", ", ".join(sc.hazard)))
     rows = "".join(

@@ -26,8 +26,11 @@ from pumpsim.errors import ScenarioError
 from pumpsim.model.units import DurationError, format_duration_h, parse_duration_h
 from pumpsim.scenario.faults import FaultModel, SettingsError, no_faults, resolve_faults
 from pumpsim.scenario.limits import MAX_DURATION_H
+from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.scenario.yamlsafe import load_yaml_file
 from pumpsim.studies.sweep.clinic import ClinicPolicy, resolve_clinic
 from pumpsim.studies.sweep.draws import ON_INVALID, patient_draw
+from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
 from pumpsim.studies.sweep.streams import PatientStreams
 from pumpsim.studies.sweep.variants import ScenarioFactory, set_path
 from pumpsim.studies.sweep.vary import SWEEP_SECTIONS, VaryKey, parse_vary, yaml_draw
@@ -144,17 +147,12 @@ def fingerprint_of(sweep_data: Any, base_data: Any, version: str) -> str:
 
 def load_sweep(path: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
     """Read and check a sweep file. ``overrides`` replace top-level keys (e.g. ``patients``)."""
-    from pumpsim.scenario.yamlsafe import load_yaml_file
-
     located, name = load_yaml_file(str(path))
     return parse_sweep(located, name, overrides)
 
 
 def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None) -> SweepSpec:
     """Check parsed sweep YAML (a ``LocatedYaml``) and plan its grid points."""
-    from pumpsim.scenario.profiles import load_device_profile
-    from pumpsim.scenario.yamlsafe import load_yaml_file
-
     data = located.data
 
     def fail(message: str, path: tuple[object, ...] = ()) -> ScenarioError:
@@ -225,8 +223,6 @@ def parse_sweep(located: Any, file: str, overrides: dict[str, Any] | None = None
         raise fail(f"on_invalid is one of {', '.join(ON_INVALID)}", ("on_invalid",))
     risk_matrix = None
     if data.get("risk_matrix") is not None:
-        from pumpsim.studies.sweep.risk_matrix import load_risk_matrix
-
         raw_matrix = data["risk_matrix"]
         if not isinstance(raw_matrix, str):
             raise fail("risk_matrix is a path to a matrix file", ("risk_matrix",))

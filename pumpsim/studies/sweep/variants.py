@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pumpsim.scenario.schema import Scenario
+from pumpsim.errors import ScenarioError
+from pumpsim.scenario.checked import Scenario
+from pumpsim.scenario.loader import parse_scenario
+from pumpsim.scenario.yamlsafe import LocatedYaml
 
 
 def yaml_value(value: Any, is_duration: bool) -> Any:
@@ -53,14 +56,10 @@ class ScenarioFactory:
 
         Raises ScenarioError naming the base file and the scenario key path.
         """
-        from pumpsim.errors import ScenarioError
-        from pumpsim.scenario.loader import parse_scenario
-        from pumpsim.scenario.yamlsafe import LocatedYaml
-
         if self._base is None and self._base_valid:
             try:
                 self._base = parse_scenario(
-                    LocatedYaml(data=self.base_data, lines=self.lines), self.file
+                    LocatedYaml(data=self.base_data, lines=self.lines), self.file, Scenario
                 )
             except ScenarioError:
                 self._base_valid = False
@@ -69,4 +68,4 @@ class ScenarioFactory:
         data = self.base_data
         for path, value in values.items():
             data = set_path(data, path, value)
-        return parse_scenario(LocatedYaml(data=data, lines=self.lines), self.file)
+        return parse_scenario(LocatedYaml(data=data, lines=self.lines), self.file, Scenario)
