@@ -95,6 +95,11 @@ def raise_all(errors: list[ScenarioError]) -> None:
         raise ScenarioErrors(errors)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by the CLI's handler so that cleanup runs as for
+    Ctrl-C (a BaseException, like KeyboardInterrupt: ``except Exception`` lets it through)."""
+
+
 class OutputError(OSError):
     """An output that cannot be written. ``str()`` is the one line the CLI prints.
 

@@ -10,7 +10,10 @@
 - A missing folder, a directory or a socket is an unusable path (``OutputError``, exit 2);
   a failure while writing (a full disk) is ``OutputError`` with exit 3.
 - A temporary file left by a killed run (its process is gone) is removed by the next write to
-  that folder; an interrupted write removes its own.
+  that folder; an interrupted write removes its own. Every temporary is registered before it
+  exists, so that a signal landing between its creation and the code that would discard it
+  still cannot leave it behind: ``discard_live_temporaries`` (the CLI calls it on its way out,
+  whatever ended the command) removes what this process still holds.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ import contextlib
 import errno
 import os
 import re
+import secrets
 import stat
-import tempfile
 
 from pumpsim.errors import OutputError
 
 _TMP_PREFIX = ".pumpsim-"
+#: Temporary files created and neither committed nor discarded yet: path -> creating pid (a
+#: forked worker inherits the table but must not remove its parent's files). Process-wide, like
+#: the files and the signals it guards against.
+_LIVE: dict[str, int] = {}
 _TMP = re.compile(r"^\.pumpsim-(\d+)-[^/]*\.tmp$")
 #: errno values that mean the path itself is unusable (exit 2) rather than the write failing.
 _PATH_ERRORS = frozenset(
@@ -172,10 +179,24 @@ def open_temporary(
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     folder = os.path.dirname(target)
     remove_stale_temporaries(folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(folder, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.tmp")
+        _LIVE[tmp] = os.getpid()  # before it exists: no moment where it exists unregistered
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileExistsError:
+            _LIVE.pop(tmp, None)
+            continue
+        except OSError as exc:
+            _LIVE.pop(tmp, None)
+            raise _error(path, what, exc) from None
+        break
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
         os.fchmod(fd, mode)
     except OSError as exc:
+        os.close(fd)
+        discard_temporary(tmp)
         raise _error(path, what, exc) from None
     return fd, tmp
 
@@ -186,12 +207,28 @@ def commit_temporary(tmp: str, path: str, what: str = "the output") -> None:
         os.replace(tmp, os.path.realpath(path))
     except OSError as exc:
         raise _error(path, what, exc) from None
+    _LIVE.pop(tmp, None)
 
 
 def discard_temporary(tmp: str) -> None:
     """Remove a temporary file after a failure (nothing to do when it is already gone)."""
     with contextlib.suppress(OSError):
         os.unlink(tmp)
+    _LIVE.pop(tmp, None)
+
+
+def discard_live_temporaries() -> list[str]:
+    """Remove every temporary file this process created and has not committed or discarded
+    (a write cut short by a signal at any moment); return their names."""
+    removed = []
+    for tmp, pid in list(_LIVE.items()):
+        if pid != os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+            removed.append(tmp)
+        _LIVE.pop(tmp, None)
+    return removed
 
 
 def _write_special(path: str, target: str, payload: bytes, what: str) -> None:

@@ -254,7 +254,7 @@ def test_run_exit_2_without_traceback(write_yaml):
             ["too large"],
         ),
         ("duration: 30d", "duration: 1000000000y", "duration", ["limit"]),
-        ("duration: 30d", "duration: " + "9" * 400 + "d", "duration", ["limit"]),
+        ("duration: 30d", "duration: " + "9" * 400 + "d", "duration", ["too long a duration"]),
         ("at: 10d", "at: 1000000000y", "events[0].at", ["limit"]),
         ("name: ok", f"name: ok\nseed: {2**200}", "seed", ["too large"]),
         ("name: ok", "name: ok\nseed: -1", "seed", ["0"]),

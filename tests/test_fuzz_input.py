@@ -4,8 +4,10 @@ import contextlib
 import copy
 import io
 import json
+import math
 import os
 import tempfile
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -368,3 +370,106 @@ def test_any_python_value_anywhere_is_a_scenario_error_or_runs(key, value):
     if full is not None:
         pumpsim.simulate(full).to_json()
     _outcome(lambda: BASE_SCENARIO.with_values({key: value}))
+
+
+# --- device profiles on PUMPSIM_PROFILE_PATH ----------------------------------------------------
+
+_SHIPPED_PROFILE = (
+    Path(__file__).resolve().parent.parent / "pumpsim" / "profiles" / "synchromed-ii.yaml"
+).read_text(encoding="utf-8")
+_PROFILE_LINES = _SHIPPED_PROFILE.replace("name: synchromed-ii", "name: fuzz-pump").splitlines()
+_PROFILE_TOKENS = [
+    *TOKENS,
+    "!!python/object:os.system [x]",
+    "!!python/name:os.system",
+    "0s",
+    "-1h",
+    "1" * 400 + "d",
+    "P" + "9" * 60 + "X",
+    ".NaN",
+    "{}",
+    "[]",
+    "critical",
+    "explode",
+]
+
+
+@st.composite
+def mutated_profile(draw):
+    lines = list(_PROFILE_LINES)
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(1, len(lines) - 1))  # the name stays: it is the file's
+        line = lines[i]
+        op = draw(st.sampled_from(["replace_value", "delete", "duplicate", "truncate"]))
+        if op == "delete":
+            lines.pop(i)
+        elif op == "duplicate":
+            lines.insert(i, line)
+        elif op == "truncate":
+            lines[i] = line[: draw(st.integers(0, len(line)))]
+        elif ":" in line:
+            key, _, _ = line.partition(":")
+            lines[i] = f"{key}: {draw(st.sampled_from(_PROFILE_TOKENS))}"
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_profile())
+def test_a_mutated_device_profile_loads_or_is_invalid_input_naming_it(text):
+    """Whatever a profile file holds: a profile the model can run, or ProfileFileError naming
+    the file (never a KeyError, a ZeroDivisionError or a YAML constructor error)."""
+    from pumpsim.scenario.profiles import ProfileFileError, ProfileNotFound, load_device_profile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "fuzz-pump.yaml")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        old = os.environ.get("PUMPSIM_PROFILE_PATH")
+        os.environ["PUMPSIM_PROFILE_PATH"] = folder
+        load_device_profile.cache_clear()
+        try:
+            try:
+                load_device_profile("fuzz-pump")
+            except ProfileFileError as exc:
+                assert str(exc).startswith(path) and "\n" not in str(exc), str(exc)
+                return
+            except ProfileNotFound:
+                return  # e.g. the alarm table was cut: not a device profile
+            scenario = BASE.replace("pump: {", "pump: {profile: fuzz-pump, ", 1)
+            try:
+                loaded = pumpsim.load_scenario_text(scenario, "fuzz.yaml")
+            except ScenarioError as exc:
+                assert "\n" not in str(exc)
+                return
+            pumpsim.simulate(loaded).to_json()
+        finally:
+            if old is None:
+                os.environ.pop("PUMPSIM_PROFILE_PATH", None)
+            else:
+                os.environ["PUMPSIM_PROFILE_PATH"] = old
+            load_device_profile.cache_clear()
+
+
+# --- durations --------------------------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet="0123456789.PTYWDHMSywdhmins -", min_size=0, max_size=40),
+    st.integers(0, 3000),
+)
+def test_any_duration_text_is_finite_hours_or_a_duration_error_at_once(text, repeat):
+    """Linear time: the text repeated thousands of times is still answered in a blink."""
+    import time
+
+    from pumpsim.model.units import DurationError, parse_duration_h
+
+    for candidate in (text, text * repeat, "P" + text * repeat + "X"):
+        start = time.perf_counter()
+        try:
+            hours = parse_duration_h(candidate)
+        except DurationError as exc:
+            assert len(str(exc)) < 400
+        else:
+            assert math.isfinite(hours) and hours >= 0
+        assert time.perf_counter() - start < 0.5

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import SCENARIOS
@@ -236,3 +237,21 @@ def test_junit_stays_well_formed_with_control_characters_in_file_names(tmp_path)
     assert proc.returncode == 0, proc.stderr
     names = [case.get("classname") for case in ET.parse(junit).getroot().iter("testcase")]
     assert names and all("ctl\\x01" in name for name in names)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("P" + "1" * 100_000 + "X", "cannot read duration"),
+        ("PT" + "1" * 100_000, "cannot read duration"),
+        ("1" * 400 + "d", "too long a duration"),
+    ],
+    ids=["iso-looking-100000-digits", "iso-time-100000-digits", "400-digits-is-infinity"],
+)
+def test_huge_durations_are_refused_quickly_in_one_short_line(capsys, tmp_path, value, words):
+    path = tmp_path / "long.yaml"
+    path.write_text(f"name: long\nduration: {value}\n", encoding="utf-8")
+    start = time.perf_counter()
+    msg = one_error_line(capsys, ["validate", str(path)], words, "duration")
+    assert time.perf_counter() - start < 2.0
+    assert msg.startswith(f"{path}:2:") and len(msg) < 400, msg

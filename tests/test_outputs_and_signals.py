@@ -191,6 +191,41 @@ def test_signal_mid_run(tmp_path, noisy, sig, code, word):
     assert not list(tmp_path.glob(".pumpsim-*"))
 
 
+SIGTERM_TRIES = 10
+
+
+def test_sigterm_during_a_write_never_leaves_a_temporary(tmp_path, noisy):
+    """SIGTERM at ten moments of writing a 6 MB result: as the temporary file appears (inside
+    its creation), while it fills, at the rename, after it. Never a .pumpsim-*.tmp left, never
+    a partial result, at most one line on stderr."""
+    for attempt in range(SIGTERM_TRIES):
+        folder = tmp_path / f"try{attempt}"
+        folder.mkdir()
+        out = folder / "r.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pumpsim", "run", "-q", noisy, "--json", str(out)],
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(p.name.startswith(".pumpsim-") for p in folder.iterdir()):
+                break
+            time.sleep(0.0002)
+        time.sleep(attempt * 0.004)  # 0 ms (at creation) .. 36 ms (after the rename)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        err = proc.stderr.read().decode()
+        code = proc.wait(60)
+        left = [p.name for p in folder.iterdir() if p.name != "r.json"]
+        assert not left, (attempt, code, left, err)
+        assert code in (0, 143, -signal.SIGTERM), (attempt, code, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+        if code == 143:
+            assert "terminated" in err
+        if out.exists():
+            assert json.loads(out.read_text())["scenario"] == "noisy"
+
+
 def test_signal_while_waiting_for_a_fifo_reader(tmp_path):
     fifo = tmp_path / "out.json"
     os.mkfifo(fifo)

@@ -27,9 +27,12 @@ from pumpsim.cli.common import (
     EXIT_TERMINATED,
     HelpFormatter,
     exit_codes_epilog,
+    visible,
 )
+from pumpsim.errors import Terminated
+from pumpsim.files import discard_live_temporaries
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "Terminated", "build_parser", "main"]
 
 #: Subcommands in the order ``pumpsim --help`` lists them (module names in this package). Each
 #: module has ``register(subparsers)``, which adds its parser and sets ``func``; the command
@@ -45,10 +48,6 @@ COMMANDS = (
     "schema",
     "sweep",
 )
-
-
-class Terminated(BaseException):
-    """Raised in the main thread by SIGTERM, so that cleanup runs as for Ctrl-C."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,9 +72,9 @@ class _ClosedStream:
 
 
 def _say(line: str) -> None:
-    """One line on stderr, whatever state stderr is in."""
+    """One line on stderr, whatever state stderr is in, its control characters made visible."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        print(" ".join(line.split()), file=sys.stderr, flush=True)
+        print(visible(" ".join(line.split())), file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,11 +142,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # not the main thread: leave signals alone
         previous = None
     debug = "--debug" in (sys.argv[1:] if argv is None else list(argv))
+    late = _LateSignals(previous is not None)
+    code = EXIT_INTERNAL
     try:
-        return _run(argv, debug)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        try:
+            code = _run(argv, debug)
+        finally:
+            late.hold()  # from here a signal is noted, never raised (no traceback at exit)
+    except (KeyboardInterrupt, Terminated) as exc:  # landed just before the hold
+        late.hold()
+        late.noted.append(signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
+    _leave_no_temporaries()  # writes a signal cut short leave no .pumpsim-*.tmp
+    if late.noted and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        interrupted = late.noted[0] == signal.SIGINT
+        _silence_stdout()
+        _say("pumpsim: interrupted" if interrupted else "pumpsim: terminated")
+        code = EXIT_INTERRUPTED if interrupted else EXIT_TERMINATED
+    late.release(previous)
+    return code
+
+
+class _LateSignals:
+    """SIGINT and SIGTERM after the command's own handling: noted for the exit code, not raised.
+
+    A signal can land in any instruction; once the command is done (or has failed) the only
+    work left is cleaning up, which a raised exception would cut short with a traceback.
+    """
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.noted: list[int] = []
+        self._held: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.noted.append(signum)
+
+    def hold(self) -> None:
+        """Note SIGINT and SIGTERM from now on instead of raising."""
+        if not self.active:
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.signal(sig, self._note)
+            if previous != self._note:
+                self._held.setdefault(sig, previous)
+
+    def release(self, sigterm_before: Any) -> None:
+        """Put back SIGINT's handler and SIGTERM's from before ``main``."""
+        if not self.active:
+            return
+        if signal.SIGINT in self._held:
+            signal.signal(signal.SIGINT, self._held[signal.SIGINT])
+        signal.signal(signal.SIGTERM, sigterm_before)
+
+
+def _leave_no_temporaries() -> None:
+    """Remove the temporary files of writes a signal cut short."""
+    with contextlib.suppress(OSError):
+        discard_live_temporaries()
 
 
 def _run(argv: Sequence[str] | None, debug: bool) -> int:

@@ -12,6 +12,7 @@ from pumpsim.cli.common import (
     emit,
     exit_codes_epilog,
     scenario_files,
+    visible,
 )
 
 
@@ -29,7 +30,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         emit(suite.matrix_text())
     sys.stdout.flush()
     for line in suite.error_lines():
-        print(line, file=sys.stderr)
+        print(visible(line), file=sys.stderr)
     return suite.exit_code()
 
 

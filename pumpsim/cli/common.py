@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 
 EXIT_OK = 0
@@ -84,8 +85,27 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
     return files
 
 
+#: Characters that steer a terminal rather than show: C0 controls but tab and newline, DEL, C1
+#: controls (``\x9b`` is a one-byte CSI on some terminals) and the bidirectional overrides that
+#: make text read in another order than it is written.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), so that text from
+    a scenario, a profile or a file name reaches a terminal as text: no escape sequence in a
+    description can clear the screen, retitle the window or hide a line. Tabs and newlines stay.
+    """
+    return _CONTROL.sub(_escaped, text)
+
+
 def emit(text: str, chunk_chars: int = 1 << 14) -> None:
-    """Write ``text`` to standard output in pieces.
+    """Write ``text`` to standard output in pieces, its control characters made visible.
 
     One huge ``write`` can lose a broken pipe: CPython's buffered writer accepts the first
     part, then drops the rest without raising when the reader has gone. Pieces of 16 KiB make
@@ -93,6 +113,7 @@ def emit(text: str, chunk_chars: int = 1 << 14) -> None:
     """
     import sys
 
+    text = visible(text)
     write = sys.stdout.write
     for start in range(0, len(text), chunk_chars):
         write(text[start : start + chunk_chars])

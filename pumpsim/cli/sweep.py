@@ -13,9 +13,11 @@ from pumpsim.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_OUTPUT,
+    EXIT_TERMINATED,
     NOTHING_CHECKED,
     HelpFormatter,
     exit_codes_epilog,
+    visible,
 )
 
 #: Figure formats by suffix (the file's suffix names its format).
@@ -103,6 +105,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     progress: bool | str = False
     if not args.quiet:
         progress = True if sys.stderr.isatty() else "lines"
+
+    def warn(line: str) -> None:
+        if not args.quiet:
+            print(visible(line), file=sys.stderr, flush=True)
+
     try:
         with without_pandas():
             result = run_sweep(
@@ -113,22 +120,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 fresh=args.fresh,
                 progress=progress,
+                warn=warn,
                 by=args.by,
             )
     except SweepInterrupted as exc:
-        print(f"{args.out}: {exc}; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(visible(f"{args.out}: {exc}; run the same command again to resume"), file=sys.stderr)
+        return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
     except KeyboardInterrupt:  # while writing the outputs: every batch is stored
-        print(f"{args.out}: interrupted; run the same command again to resume", file=sys.stderr)
+        print(
+            visible(f"{args.out}: interrupted; run the same command again to resume"),
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except ExecutorError as exc:  # e.g. --dask without the extra
-        print(str(exc), file=sys.stderr)
+        print(visible(str(exc)), file=sys.stderr)
         return EXIT_INVALID
     except OutputError:
-        raise
-    except OSError as exc:  # once work has begun, a failed write is exit 3
+        raise  # a path refused before work started (2) or a failed write (3)
+    except OSError as exc:  # once work has begun, a failed write is exit 3 (every command)
         where = getattr(exc, "filename", None) or args.out
-        print(f"{where}: {exc.strerror or exc}", file=sys.stderr)
+        print(visible(f"{where}: {exc.strerror or exc}"), file=sys.stderr)
         return EXIT_OUTPUT
     lines = (
         []

@@ -14,7 +14,13 @@ import math
 import os
 from typing import Any
 
-from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+from pumpsim.cli.common import (
+    EXIT_OK,
+    NOTHING_CHECKED,
+    HelpFormatter,
+    exit_codes_epilog,
+    visible,
+)
 
 
 def _track_seconds(text: str) -> float:
@@ -71,10 +77,12 @@ def cmd_tones(args: argparse.Namespace) -> int:
         ) from None
     for path, pattern in zip(paths, patterns, strict=True):
         pitches = " / ".join(f"{f:g} Hz" for f in pattern.frequencies_hz)
-        print(
-            f"{path}: {pattern.priority.replace('_', '-')} alarm, {pattern.label} ({pitches}, "
-            f"representative, peak {pattern.level_dbfs:g} dBFS), repeated every "
-            f"{format_duration_h(pattern.repeat_interval_h)}"
+        print(  # the label is a profile's text: escapes shown, not obeyed
+            visible(
+                f"{path}: {pattern.priority.replace('_', '-')} alarm, {pattern.label} "
+                f"({pitches}, representative, peak {pattern.level_dbfs:g} dBFS), repeated every "
+                f"{format_duration_h(pattern.repeat_interval_h)}"
+            )
         )
     if result is not None and track is None:
         print(f"{result.scenario.name}: no alarm sounds in this scenario, so no alarm track")

@@ -13,6 +13,7 @@ from pumpsim.cli.common import (
     HelpFormatter,
     exit_codes_epilog,
     scenario_files,
+    visible,
 )
 
 
@@ -28,10 +29,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ScenarioError as exc:
             sys.stdout.flush()
             for line in exc.lines():
-                print(line, file=sys.stderr)
+                print(visible(line), file=sys.stderr)
             status = EXIT_INVALID
         else:
-            print(f"ok  {path}")
+            print(visible(f"ok  {path}"))
     return status
 
 

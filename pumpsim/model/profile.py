@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ALARM_RESPONSES = ("none", "minimum_rate", "no_flow", "stop")
+#: The alarms the firmware raises (``parts/firmware.py``): every device profile describes each.
+ALARM_NAMES = (
+    "low_reservoir",
+    "empty_reservoir",
+    "motor_stall",
+    "eri",
+    "eos",
+    "low_battery_reset",
+    "critical_memory_error",
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ A bare number is never a duration: units are never guessed.
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime, time
 
 SECONDS_PER_HOUR = 3600.0
@@ -24,12 +23,11 @@ _UNIT_HOURS = {
     "min": 1.0 / 60.0,
     "s": 1.0 / SECONDS_PER_HOUR,
 }
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(y|w|d|h|min|s)")
-_COMPACT = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:y|w|d|h|min|s))+\s*$")
-_ISO = re.compile(
-    r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<min>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
-)
+#: ISO 8601 designators in the order they may appear: date part, then after ``T`` the time part.
+_ISO_DATE = (("Y", "y"), ("W", "w"), ("D", "d"))
+_ISO_TIME = (("H", "h"), ("M", "min"), ("S", "s"))
+#: Inputs longer than this are shown shortened in messages (a message stays one short line).
+_SHOWN_CHARS = 40
 
 
 def hour_of_day(moment: time | datetime) -> float:
@@ -44,7 +42,10 @@ class DurationError(ValueError):
 def parse_duration_h(value: object) -> float:
     """Return the duration in hours of a string such as ``90d``, ``2d6h30min`` or ``P90DT6H``.
 
-    Raises DurationError for bare numbers, unknown units, months (ambiguous) and negatives.
+    Raises DurationError for bare numbers, unknown units, ISO years and months (ambiguous),
+    negatives and spans too long to be a number of hours (a 400-digit count is not infinity).
+    The reader is a single left-to-right scan, so it answers in time linear in the input's
+    length.
     """
     if isinstance(value, (bool, int | float)):
         raise DurationError(
@@ -53,31 +54,125 @@ def parse_duration_h(value: object) -> float:
     if not isinstance(value, str):
         raise DurationError(f"expected a duration string such as '90d', got {type(value).__name__}")
     text = value.strip()
+    shown = _shown(value)
     if not text:
         raise DurationError("empty duration")
     if text.startswith("-"):
-        raise DurationError(f"negative duration {value!r}")
-    if _COMPACT.match(text):
-        return sum(float(n) * _UNIT_HOURS[u] for n, u in _PART.findall(text))
-    iso = _ISO.match(text)
-    if iso and iso.group("y") is not None:
-        raise DurationError(f"{value!r}: years are ambiguous; give days or weeks, e.g. 'P365D'")
-    if iso and text not in ("P", "PT") and not text.endswith("T"):
-        parts = iso.groupdict()
-        return sum(float(v) * _UNIT_HOURS[k] for k, v in parts.items() if v is not None)
-    if re.match(r"^P.*\d+M", text) and "T" not in text.split("M")[0]:
-        raise DurationError(f"{value!r}: months are ambiguous; give days, e.g. 'P90D'")
+        raise DurationError(f"negative duration {shown}")
+    parts = _compact_parts(text)
+    if parts is None:
+        iso = _iso_parts(text)
+        if iso is not None and any(unit == "y" for _, unit in iso):
+            raise DurationError(f"{shown}: years are ambiguous; give days or weeks, e.g. 'P365D'")
+        if iso is not None and text not in ("P", "PT") and not text.endswith("T"):
+            parts = iso
+    if parts is not None:
+        hours = sum(float(number) * _UNIT_HOURS[unit] for number, unit in parts)
+        if not math.isfinite(hours):
+            raise DurationError(f"{shown} is too long a duration to count in hours")
+        return hours
+    if _names_months(text):
+        raise DurationError(f"{shown}: months are ambiguous; give days, e.g. 'P90D'")
     try:
         float(text)
     except ValueError:
         pass
     else:
         raise DurationError(
-            f"bare number {value!r} is not a duration: give a unit, e.g. '{text}d' or '{text}h'"
+            f"bare number {shown} is not a duration: give a unit, e.g. "
+            f"'{_shorten(text)}d' or '{_shorten(text)}h'"
         )
     raise DurationError(
-        f"cannot read duration {value!r}: use y, w, d, h, min, s (e.g. '2d6h30min') or ISO 8601 "
+        f"cannot read duration {shown}: use y, w, d, h, min, s (e.g. '2d6h30min') or ISO 8601 "
         "(e.g. 'P2DT6H')"
+    )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+
+
+def _shown(value: str) -> str:
+    """``repr`` of the input, cut short when long (a 100,000-digit input is not echoed)."""
+    if len(value) <= _SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:_SHOWN_CHARS]!r}... ({len(value):,} characters)"
+
+
+def _number_end(text: str, i: int) -> int:
+    """End of the number ``digits[.digits]`` starting at ``i`` (``i`` itself when there is none)."""
+    n = len(text)
+    j = i
+    while j < n and text[j].isdecimal():
+        j += 1
+    if j == i:
+        return i
+    if j + 1 < n and text[j] == "." and text[j + 1].isdecimal():
+        j += 2
+        while j < n and text[j].isdecimal():
+            j += 1
+    return j
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _compact_parts(text: str) -> list[tuple[str, str]] | None:
+    """``2d 6h30min`` -> [("2", "d"), ("6", "h"), ("30", "min")], or None if it is not that form."""
+    parts: list[tuple[str, str]] = []
+    i = 0
+    while True:
+        i = _skip_space(text, i)
+        if i == len(text):
+            return parts or None
+        end = _number_end(text, i)
+        if end == i:
+            return None
+        number = text[i:end]
+        i = _skip_space(text, end)
+        if text.startswith("min", i):
+            parts.append((number, "min"))
+            i += 3
+        elif i < len(text) and text[i] in "ywdhs":
+            parts.append((number, text[i]))
+            i += 1
+        else:
+            return None
+
+
+def _iso_parts(text: str) -> list[tuple[str, str]] | None:
+    """``P2DT6H`` -> [("2", "d"), ("6", "h")], or None if it is not an ISO 8601 duration."""
+    if not text.startswith("P"):
+        return None
+    parts: list[tuple[str, str]] = []
+    i = _iso_section(text, 1, _ISO_DATE, parts)
+    if i < len(text) and text[i] == "T":
+        i = _iso_section(text, i + 1, _ISO_TIME, parts)
+    return parts if i == len(text) else None
+
+
+def _iso_section(
+    text: str, i: int, designators: tuple[tuple[str, str], ...], parts: list[tuple[str, str]]
+) -> int:
+    """Read ``nY``, ``nW``, ``nD`` (or ``nH``, ``nM``, ``nS``) in order, each optional."""
+    for designator, unit in designators:
+        end = _number_end(text, i)
+        if end > i and end < len(text) and text[end] == designator:
+            parts.append((text[i:end], unit))
+            i = end + 1
+    return i
+
+
+def _names_months(text: str) -> bool:
+    """An ISO duration with a month count (``P18M``, ``P1Y6M``): a digit then ``M`` before ``T``."""
+    if not text.startswith("P") or "T" in text.split("M")[0]:
+        return False
+    first_line = text.split("\n", 1)[0]
+    return any(
+        first_line[j] == "M" and first_line[j - 1].isdecimal() for j in range(2, len(first_line))
     )
 
 

@@ -18,6 +18,7 @@ from pumpsim.scenario import schema
 from pumpsim.scenario.profiles import (
     DeviceProfile,
     ProfileError,
+    ProfileNotFound,
     available_profiles,
     load_device_profile,
 )
@@ -27,12 +28,13 @@ Check = Callable[[schema.ScenarioFile, DeviceProfile], None]
 
 
 def device_profile(scenario: schema.ScenarioFile) -> DeviceProfile:
-    """The scenario's device profile; an unknown name is a ScenarioError at ``pump.profile``."""
+    """The scenario's device profile; an unknown name is a ScenarioError at ``pump.profile``
+    (a profile file that is not valid data is a ScenarioError naming that file)."""
     try:
         return load_device_profile(scenario.pump.profile)
-    except ProfileError:
+    except ProfileNotFound:
         raise ScenarioError(
-            f"unknown device profile {scenario.pump.profile!r}; shipped: "
+            f"unknown device profile {scenario.pump.profile!r}; known: "
             + ", ".join(available_profiles()),
             path=("pump", "profile"),
         ) from None

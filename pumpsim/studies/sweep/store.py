@@ -7,12 +7,16 @@ Layout of the output folder ``DIR``::
     DIR/patients.parquet | patients.csv, DIR/flags.*, DIR/summary.json, DIR/run.log
 
 A batch file is written to a temporary name and renamed, so a sweep killed at any moment leaves
-only whole batches; a re-run skips them. A folder holding another sweep is refused unless the
-caller starts fresh.
+only whole batches; a re-run skips them. Its first line holds the SHA-256 of the rest, and a
+re-run checks every stored batch against it (and its patient count) before trusting it: a
+damaged, truncated or emptied batch is computed again, never assembled. A folder holding
+another sweep is refused unless the caller starts fresh.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -88,29 +92,88 @@ class BatchStore:
         """The file of one batch."""
         return os.path.join(self.folder, f"batch-{index:06d}.json")
 
-    def done(self) -> set[int]:
-        """Indices of the batches already finished."""
-        found = set()
+    def stored(self) -> set[int]:
+        """Indices of the batch files in the folder (not yet checked)."""
+        found: set[int] = set()
         if not os.path.isdir(self.folder):
             return found
         for name in os.listdir(self.folder):
-            if name.startswith("batch-") and name.endswith(".json"):
-                found.add(int(name[6:-5]))
+            number = name[6:-5]
+            if name.startswith("batch-") and name.endswith(".json") and number.isdigit():
+                found.add(int(number))
         return found
 
+    def done(self, patients: dict[int, int]) -> tuple[set[int], list[tuple[int, str]]]:
+        """The finished batches among ``patients`` ({index: patients in it}) that are intact,
+        and (index, what is wrong) for each damaged one, whose file is removed."""
+        good, damaged = set(), []
+        for index in sorted(self.stored() & set(patients)):
+            why = self._damage(index, patients[index])
+            if why is None:
+                good.add(index)
+            else:
+                damaged.append((index, why))
+                self.discard(index)
+        return good, damaged
+
+    def discard(self, index: int) -> None:
+        """Remove one batch file (a damaged one, to be computed again)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(index))
+
     def save(self, result: BatchResult) -> None:
-        """Store one finished batch atomically."""
+        """Store one finished batch atomically, its checksum on the first line."""
         body = {
             "index": result.index,
             "rows": result.rows,
             "flags": result.flags,
             "hazards": result.hazards,
         }
-        text = json.dumps(body, separators=(",", ":"), allow_nan=False)
-        write_output(self.path(result.index), text, what="a finished batch")
+        payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        header = json.dumps({"sha256": hashlib.sha256(payload).hexdigest()}).encode("ascii")
+        write_output(self.path(result.index), header + b"\n" + payload, what="a finished batch")
+
+    def _read(self, index: int) -> tuple[dict[str, Any] | None, str | None]:
+        """(body, None) of an intact batch file, or (None, what is wrong with it)."""
+        try:
+            with open(self.path(index), "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            return None, f"cannot be read: {exc.strerror or exc}"
+        head, newline, payload = raw.partition(b"\n")
+        try:
+            expected = json.loads(head)["sha256"] if newline else None
+        except (ValueError, TypeError, KeyError):
+            expected = None
+        if not isinstance(expected, str):
+            return None, "no checksum line (empty, cut short, or not a batch file)"
+        if hashlib.sha256(payload).hexdigest() != expected:
+            return None, "checksum mismatch (changed or cut short)"
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return None, "not JSON"
+        if not isinstance(body, dict) or body.get("index") != index:
+            return None, "holds another batch"
+        if not all(isinstance(body.get(key), list) for key in ("rows", "flags", "hazards")):
+            return None, "no rows"
+        return body, None
+
+    def _damage(self, index: int, patients: int) -> str | None:
+        body, why = self._read(index)
+        if body is not None and len(body["rows"]) != patients:
+            return f"{len(body['rows'])} patients instead of {patients}"
+        return why
 
     def load(self, index: int) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
-        """The rows, flag records and hazard records of one finished batch."""
-        with open(self.path(index), encoding="utf-8") as fh:
-            body = json.load(fh)
-        return body["rows"], body["flags"], body.get("hazards", [])
+        """The rows, flag records and hazard records of one finished batch (checked again as
+        it is read)."""
+        body, why = self._read(index)
+        if body is None:
+            self.discard(index)
+            raise ScenarioError(
+                f"batch {index} was damaged after the run checked it ({why}); it is removed: "
+                "run the same command again to compute it again",
+                file=self.path(index),
+            )
+        return body["rows"], body["flags"], body["hazards"]
