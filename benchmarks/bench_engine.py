@@ -32,8 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import pumpsim  # noqa: E402
-from pumpsim.scenario.resolve import setup_of  # noqa: E402
 from pumpsim.scenario.profiles import load_device_profile  # noqa: E402
+from pumpsim.scenario.resolve import setup_of  # noqa: E402
 
 MINUTE_H = 1.0 / 60.0
 

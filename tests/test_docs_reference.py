@@ -112,9 +112,9 @@ def test_new_keys_are_picked_up(monkeypatch):
         brand=(str, "acme"),
     )
     scenario = create_model(
-        "Scenario", __base__=schema.ScenarioFile, catheter=(catheter, catheter())
+        "ScenarioFile", __base__=schema.ScenarioFile, catheter=(catheter, catheter())
     )
-    monkeypatch.setattr(schema, "Scenario", scenario)
+    monkeypatch.setattr(schema, "ScenarioFile", scenario)
     text, missing = gen_reference.render()
     assert "| `catheter.tip_level` | text | — | vertebral level of the tip |" in text
     assert "| `catheter.brand` | text | `acme` | *undocumented* |" in text
@@ -126,11 +126,11 @@ def test_new_keys_are_picked_up(monkeypatch):
     [
         ("Pump", "age", "duration"),
         ("Pump", "accuracy", "number > -1, ≤ 10 or `fit`"),
-        ("Scenario", "name", "text `^[a-z0-9-]+$`"),
+        ("ScenarioFile", "name", "text `^[a-z0-9-]+$`"),
         ("Expectation", "severity", "`high` | `moderate`"),
         ("Expectation", "first_within", "[duration, duration]"),
-        ("Scenario", "expect", "list of expectation"),
-        ("Scenario", "events", "list of event"),
+        ("ScenarioFile", "expect", "list of expectation"),
+        ("ScenarioFile", "events", "list of event"),
     ],
 )
 def test_type_text(model, field, text):

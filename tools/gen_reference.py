@@ -43,23 +43,23 @@ UNDOCUMENTED = "*undocumented*"
 # a dotted path for the result document, the name for alarms, flags, causes and log events.
 # ---------------------------------------------------------------------------------------------
 FIELD_NOTES: dict[str, str] = {
-    "Scenario.name": "scenario id (lower-case letters, digits, hyphens)",
-    "Scenario.description": "for people: what happens and why it matters",
-    "Scenario.duration": "simulated span",
-    "Scenario.seed": "the one seed every random draw derives from; recorded in the result",
-    "Scenario.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a UTC "
+    "ScenarioFile.name": "scenario id (lower-case letters, digits, hyphens)",
+    "ScenarioFile.description": "for people: what happens and why it matters",
+    "ScenarioFile.duration": "simulated span",
+    "ScenarioFile.seed": "the one seed every random draw derives from; recorded in the result",
+    "ScenarioFile.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a UTC "
     "offset or an IANA time zone after one space (`2025-01-06T08:00 Europe/Paris`: dates are "
     "local time there; the pump keeps the offset in force at the start)",
-    "Scenario.hazard": "IDs from the hazard catalogue ([hazards.md](hazards.md))",
-    "Scenario.pump": "the implanted pump at t = 0",
-    "Scenario.drug": "the drug in the reservoir and catheter at t = 0",
-    "Scenario.catheter": "the catheter between pump and tip",
-    "Scenario.patient": "boxed-warning risk factors and initial state",
-    "Scenario.therapy": "the programme at t = 0 (see [Therapy](#therapy-programme))",
-    "Scenario.risk": "abrupt-discontinuation detector settings",
-    "Scenario.events": "what happens, in any order; sorted by `at` (ties keep file order); "
+    "ScenarioFile.hazard": "IDs from the hazard catalogue ([hazards.md](hazards.md))",
+    "ScenarioFile.pump": "the implanted pump at t = 0",
+    "ScenarioFile.drug": "the drug in the reservoir and catheter at t = 0",
+    "ScenarioFile.catheter": "the catheter between pump and tip",
+    "ScenarioFile.patient": "boxed-warning risk factors and initial state",
+    "ScenarioFile.therapy": "the programme at t = 0 (see [Therapy](#therapy-programme))",
+    "ScenarioFile.risk": "abrupt-discontinuation detector settings",
+    "ScenarioFile.events": "what happens, in any order; sorted by `at` (ties keep file order); "
     "see [Events](#events)",
-    "Scenario.expect": "what should happen; see [Expectations](#expectations)",
+    "ScenarioFile.expect": "what should happen; see [Expectations](#expectations)",
     "Pump.profile": "device profile shipped in the package (see [Device profiles]"
     "(#device-profiles))",
     "Pump.reservoir_ml": "reservoir size; one of the profile's `reservoir_sizes_ml`",
@@ -147,7 +147,7 @@ FIELD_NOTES: dict[str, str] = {
     "Expectation.tolerance": "a duration for times (default 1min); a number in the target's "
     "unit for values (default 1e-6)",
     # keys that other branches add (issues #10, #11, #12); unused until they land
-    "Scenario.clinic_log": "CSV clinic log whose rows are appended to `events` (path relative "
+    "ScenarioFile.clinic_log": "CSV clinic log whose rows are appended to `events` (path relative "
     "to the scenario file; see [Replay](howto-replay.md))",
     "RefillEvent.accuracy": "accuracy of the pump from this refill on (a replay's fitted accuracy)",
     "Expectation.residual_expected_ml": "target: the simulated estimate at a visit matches the "

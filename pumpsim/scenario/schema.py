@@ -194,14 +194,14 @@ class Risk(Strict):
 
 
 class ScenarioFile(Strict):
-    """A whole scenario file, as the schema reads it. Events keep file order; the engine sorts
-    them by ``at``.
+    """A whole scenario file. Events keep file order; the engine sorts them by ``at``. Build one
+    with ``pumpsim.load_scenario`` (YAML), ``Scenario.from_dict`` (a mapping shaped like the
+    YAML) or ``scenario.with_values`` (a checked variant): these apply every check, device
+    limits included."""
 
-    The scenario users build and run is ``pumpsim.scenario.checked.Scenario``
-    (``pumpsim.Scenario``): this model plus the checked constructors. A ``ScenarioFile``
-    validated on its own (``model_validate``) has passed the schema only, not the device checks.
-    """
-
+    # The schema alone; the scenario people build and run is pumpsim.scenario.checked.Scenario
+    # (pumpsim.Scenario), this model plus the checked constructors. Validated on its own
+    # (model_validate), a ScenarioFile has passed the schema only, not the device checks.
     model_config = ConfigDict(**Strict.model_config, title="Scenario")
 
     _checked: bool = PrivateAttr(default=False)
