@@ -47,8 +47,8 @@ FIELD_NOTES: dict[str, str] = {
     "ScenarioFile.description": "for people: what happens and why it matters",
     "ScenarioFile.duration": "simulated span",
     "ScenarioFile.seed": "the one seed every random draw derives from; recorded in the result",
-    "ScenarioFile.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a UTC "
-    "offset or an IANA time zone after one space (`2025-01-06T08:00 Europe/Paris`: dates are "
+    "ScenarioFile.start": "calendar date-time of t = 0 (flex steps and dates follow it), with a "
+    "UTC offset or an IANA time zone after one space (`2025-01-06T08:00 Europe/Paris`: dates are "
     "local time there; the pump keeps the offset in force at the start)",
     "ScenarioFile.hazard": "IDs from the hazard catalogue ([hazards.md](hazards.md))",
     "ScenarioFile.pump": "the implanted pump at t = 0",
