@@ -30,34 +30,28 @@ __all__ = [
 ]
 
 
+#: The public names, loaded on first use from where they live.
+_LAZY = {
+    "load_scenario": "pumpsim.scenario.checked",
+    "load_scenario_text": "pumpsim.scenario.checked",
+    "Scenario": "pumpsim.scenario.checked",
+    "simulate": "pumpsim.outputs.api",
+    "Result": "pumpsim.outputs.result",
+    "ScenarioError": "pumpsim.errors",
+    "OutputError": "pumpsim.errors",
+}
+
+
 def __getattr__(name: str):
-    # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy.
-    if name in ("load_scenario", "load_scenario_text"):
-        from pumpsim.scenario import checked
+    # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy. A name loaded once is
+    # kept as a plain attribute of the package, so later uses cost nothing.
+    import importlib
 
-        return getattr(checked, name)
-    if name == "simulate":
-        from pumpsim.outputs.api import simulate
-
-        return simulate
-    if name == "sweep":
-        import importlib
-
-        return importlib.import_module("pumpsim.studies.sweep")
-    if name == "Result":
-        from pumpsim.outputs.result import Result
-
-        return Result
-    if name == "Scenario":
-        from pumpsim.scenario.checked import Scenario
-
-        return Scenario
-    if name == "ScenarioError":
-        from pumpsim.errors import ScenarioError
-
-        return ScenarioError
-    if name == "OutputError":
-        from pumpsim.errors import OutputError
-
-        return OutputError
-    raise AttributeError(f"module 'pumpsim' has no attribute {name!r}")
+    if name == "sweep":  # the package, which is also the function ``pumpsim.sweep(...)``
+        value = importlib.import_module("pumpsim.studies.sweep")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'pumpsim' has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -97,6 +97,9 @@ def _flags(result: Any, clock: Clock, kind: str) -> list[Outcome]:
 
 def findings(result: Any, kinds: Iterable[str]) -> list[Outcome]:
     """One outcome per finding of each kind (a passing one for a kind with none)."""
+    kinds = list(kinds)
+    if not kinds:
+        return []
     clock = Clock.of(result.run.setup.start)
     out: list[Outcome] = []
     for kind in kinds:

@@ -91,9 +91,10 @@ def setup_of(sc: schema.ScenarioFile) -> model.Setup:
     ``pump.accuracy: fit`` resolves to 0: the fitted replay (``pumpsim.studies.fit``) sets the
     accuracy of every interval on the Setup itself.
     """
-    made = sc._setup
+    private = sc.__pydantic_private__  # the private attributes' own dict: a quick look-up
+    made = private.get("_setup")
     if made is None:
-        made = sc._setup = _resolve(sc)
+        made = private["_setup"] = _resolve(sc)
     return made
 
 

@@ -26,7 +26,7 @@ from pumpsim.model.parts.csf import CsfLevels
 from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.reservoir import Crossing, Reservoir
 from pumpsim.model.schedule import Schedule
-from pumpsim.model.units import HOURS_PER_DAY, hour_of_day
+from pumpsim.model.units import HOURS_PER_DAY, SECONDS_PER_HOUR, hour_of_day
 
 
 def project_alarm_h(
@@ -38,6 +38,11 @@ def project_alarm_h(
     printed alarm date of a visit and the sweep's clinic all use it."""
     to_go = max(0.0, estimate_ml - level_ml)
     return schedule.time_to_amount(t_h, 1.0 / pump_mcg_per_ml, 0.0, to_go)
+
+
+_SECONDS_PER_DAY = round(HOURS_PER_DAY * SECONDS_PER_HOUR)
+#: Beyond this many hours (about 9,000 years) an instant is past every calendar (``date.max``).
+_CALENDAR_END_H = 8e7
 
 
 class Detectors:
@@ -62,6 +67,9 @@ class Detectors:
         self.severity = severity
         self.start = start
         self.clock = Clock.of(start).pump()  # the pump's own clock: no daylight-saving time
+        # seconds from the start of the start's day on that clock (calendar days are counted
+        # from there: the pump's clock keeps one UTC offset, so every day is 86,400 s)
+        self._day_offset_s = round(hour_of_day(start) * SECONDS_PER_HOUR)
         self.refill_times_h = sorted(refill_times_h)  # the booked visits the clinic knows of
         self.alarms = alarms
         self.reservoir = reservoir
@@ -247,7 +255,7 @@ class Detectors:
             schedule, t_h, res.est_ml, res.empty_alarm_ml, res.pump_conc_mcg_per_ml
         )
         # The programmer gives an alarm *date*: a refill on that date is not "after" it.
-        if self._date(upcoming) > self._date(projected):
+        if self._day(upcoming) > self._day(projected):
             self.flags.raise_flag(
                 Flag(
                     kind,
@@ -256,6 +264,13 @@ class Detectors:
                     details={"refill_at_h": upcoming, "projected_empty_alarm_h": projected},
                 )
             )
+
+    def _day(self, t_h: float) -> float:
+        """The calendar day of scenario time t on the pump's clock, counted from the start's day
+        (to the second, as ``_date`` rounds); inf for an instant beyond any calendar."""
+        if not math.isfinite(t_h) or t_h > _CALENDAR_END_H:
+            return math.inf
+        return (round(t_h * SECONDS_PER_HOUR) + self._day_offset_s) // _SECONDS_PER_DAY
 
     def _date(self, t_h: float) -> date:
         """Calendar date of scenario time t (day-level comparisons); far future stays far."""
