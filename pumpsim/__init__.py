@@ -43,8 +43,8 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy. A name loaded once is
-    # kept as a plain attribute of the package, so later uses cost nothing.
+    # Lazy: `pumpsim --help` must not pay for pydantic, simpy and numpy. Looked up at each use
+    # (not kept here), so that a test can patch a name where it lives.
     import importlib
 
     if name == "sweep":  # the package, which is also the function ``pumpsim.sweep(...)``
@@ -53,5 +53,4 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_LAZY[name]), name)
     else:
         raise AttributeError(f"module 'pumpsim' has no attribute {name!r}")
-    globals()[name] = value
     return value

@@ -22,7 +22,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 
 from pumpsim.errors import OutputError
@@ -181,7 +180,7 @@ def open_temporary(
     remove_stale_temporaries(folder)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = os.path.join(folder, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(folder, f"{_TMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}.tmp")
         _LIVE[tmp] = os.getpid()  # before it exists: no moment where it exists unregistered
         try:
             fd = os.open(tmp, flags, 0o600)

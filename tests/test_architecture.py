@@ -14,8 +14,9 @@ from conftest import ROOT
 #: Libraries that may be imported inside a function: optional extras, and numpy and matplotlib,
 #: which the run path must not pay for (``pumpsim run`` starts in a few hundred milliseconds).
 HEAVY = {"matplotlib", "pandas", "pyarrow", "dask", "distributed", "tqdm", "numpy"}
-#: The model's numpy code lives in one module of its own, loaded only when arrays are asked for.
-HEAVY_MODULES = {"pumpsim.model.schedule_arrays"}
+#: Modules that are a heavy library's home, loaded only when that library is needed: the model's
+#: numpy code (arrays of instants) and the scenario figure (matplotlib), which a run never draws.
+HEAVY_MODULES = {"pumpsim.model.schedule_arrays", "pumpsim.outputs.report.plot"}
 #: The command line imports the library inside each command, so that ``pumpsim --help`` (and
 #: building the parser) stays instant: that is its job, and it is the top layer.
 LAZY_PLACES = ("pumpsim/cli/", "pumpsim/__init__.py")

@@ -4,12 +4,14 @@ A clinic is any object with three methods:
 
 * ``start(desk)``: called once at t = 0, before anything runs;
 * ``on_alarm(desk, alarm)``: an alarm (its name) was just raised; ``desk.now_h`` is when;
-* ``on_event(desk, event)``: a scenario or booked event (the schema model) was just applied.
+* ``on_event(desk, event)``: a scenario or booked event (the model's, ``pumpsim.model.setup``)
+  was just applied.
 
 Through the desk it sees the time, the current pump's reservoir size and the run's duration,
-and books schema events (a refill, a replacement, a fault, ...), applied at their instant
+and books events (a refill, a replacement, a fault, ...), applied at their instant
 exactly as scenario events are (same handlers, logs and flags), after the scenario's own
-events at that instant. The refill-due projection keeps using the scenario's refills only.
+events at that instant. A booked refill is a visit the refill-due projection knows of from
+then on.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class Clinic(Protocol):
         """An alarm (its name) was just raised; ``desk.now_h`` is when."""
 
     def on_event(self, desk: Desk, event: Any) -> None:
-        """A scenario or booked event (the schema model) was just applied."""
+        """A scenario or booked event (the model's) was just applied."""
 
 
 class Desk:
@@ -59,8 +61,9 @@ class Desk:
         return self._reservoir_size()
 
     def book(self, at_h: float, event: Any) -> None:
-        """Apply a schema event at ``at_h`` (its own ``at`` is ignored), after the scenario's
-        events at that instant. Beyond the duration it is ignored; before now is an error."""
+        """Apply an event (``pumpsim.model.setup``) at ``at_h`` (its own instant is ignored),
+        after the scenario's events at that instant. Beyond the duration it is ignored; before
+        now is an error."""
         now = self._now()
         if at_h < now:
             raise ValueError(f"cannot book an event in the past: at {at_h} h, now {now} h")

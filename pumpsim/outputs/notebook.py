@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from pumpsim.model.clock import Clock
 from pumpsim.model.segment import SAMPLE_COLUMNS
-from pumpsim.outputs.report.plot import figure, render
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -147,6 +146,9 @@ def figure_svg(result: Any, points: int = 400) -> str:
 
     Built without pyplot, so it never switches the notebook's matplotlib backend.
     """
+    # the figure module is matplotlib's home: loaded when a figure is drawn, not by every run
+    from pumpsim.outputs.report.plot import figure, render
+
     text = render(figure(result, points=points), "svg").decode("utf-8")
     svg = text[text.index("<svg") :]
     return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)

@@ -91,6 +91,7 @@ class RefillProcedure:
         self.totals = totals
         self.logs = logs
         self.records: list[RefillRecord] = []
+        self._limit_ml: dict[float, float] = {}  # reservoir size -> discrepancy limit
 
     def missed(self, t_h: float, index: int | None) -> None:
         """The patient did not come: nothing is done, the pump logs the missed visit
@@ -105,7 +106,10 @@ class RefillProcedure:
         discrepancy = actual - expected
         tot.withdrawn_ml += actual
         tot.withdrawn_mcg += actual * res.conc_mcg_per_ml
-        limit = self.profile.discrepancy_threshold_ml(res.size_ml)
+        limit = self._limit_ml.get(res.size_ml)
+        if limit is None:
+            limit = self.profile.discrepancy_threshold_ml(res.size_ml)
+            self._limit_ml[res.size_ml] = limit
         if abs(discrepancy) > limit:
             self.flags.raise_flag(
                 Flag(
