@@ -10,6 +10,7 @@ refuses a scenario without that mark.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from collections.abc import Mapping
@@ -136,10 +137,8 @@ def _calendar_instants(scenario: schema.ScenarioFile, path: tuple[object, ...], 
     """``value`` with its calendar instants (``2026-03-27``) placed on the scenario's clock, as
     the YAML path does (``pumpsim.scenario.dates``): the value is set at ``path`` in a mapping
     that holds only ``start``/``duration`` besides it, and the same pre-pass resolves it."""
-    import copy
-
-    if not path or path[0] not in ("events", "expect", "pump") or not _has_text(value):
-        return value  # numbers and booleans hold no calendar date: the sweep's fast path
+    if not _may_hold_instant(path) or not _has_text(value):
+        return value  # numbers, and keys that are no instant, hold no calendar date: fast path
     data: dict[str, Any] = {"start": scenario.start, "duration": f"{scenario.duration!r}h"}
     node: Any = data
     for part, after in itertools.pairwise(path):
@@ -155,6 +154,16 @@ def _calendar_instants(scenario: schema.ScenarioFile, path: tuple[object, ...], 
     for part in path:
         node = node[part]
     return node
+
+
+def _may_hold_instant(path: tuple[object, ...]) -> bool:
+    """Whether the value at ``path`` is or holds an instant (``dates.instant_paths``): an
+    event's or an expectation's, or the battery's ``eri_at`` (``pump.age`` is a span)."""
+    if not path:
+        return False
+    if path[0] in ("events", "expect"):
+        return True
+    return path[0] == "pump" and (len(path) == 1 or path[1] == "battery")
 
 
 def _has_text(value: Any) -> bool:

@@ -7,6 +7,7 @@ that the contract forbids is reported, never simulated.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pumpsim.errors import ScenarioError
@@ -16,12 +17,15 @@ from pumpsim.scenario.yamlsafe import LocatedYaml
 
 
 def yaml_value(value: Any, is_duration: bool) -> Any:
-    """A drawn value as a YAML file would give it: durations as an exact ``<hours>h`` string."""
+    """A drawn value as a YAML file would give it: durations as an exact ``<hours>h`` string
+    (the shortest decimal that reads back as the same float, never in exponent form)."""
     if not is_duration:
         return value
-    import numpy as np
-
-    text = np.format_float_positional(float(value), unique=True, trim="-")
+    text = repr(float(value))
+    if "e" in text:
+        text = format(Decimal(text), "f")
+    if text.endswith(".0"):
+        text = text[:-2]
     return f"{text}h"
 
 
