@@ -334,3 +334,20 @@ def test_teaching_text_takes_the_device_numbers_from_the_profile():
         for entry in guidance()[section].values():
             for key in ("means", "todo"):
                 assert "{" not in device_text(entry.get(key, ""), other)
+
+
+def test_the_report_shows_the_five_catheter_faults_of_a_fault_stream():
+    """The fault streams draw five catheter faults the scenario does not list: the report's
+    slider reads them from the run's record (issue 17: it once found none)."""
+    import itertools
+
+    r = pumpsim.simulate(pumpsim.load_scenario(SCENARIOS / "fault-streams-one-patient.yaml"))
+    spans = r.run.catheter_faults
+    assert len(spans) == 5 and not any(e.type == "catheter_fault" for e in r.scenario.events)
+    cols = state_table(r)
+    # each fault is a run of rows whose catheter column names its kind, from its start
+    runs = [kind for kind, _ in itertools.groupby(cols["cath"]) if kind]
+    assert runs == [s.kind for s in spans]
+    for span in spans:
+        i = cols["t_h"].index(round(span.start_h, 6))
+        assert cols["cath"][i] == span.kind

@@ -188,6 +188,8 @@ class SyntheticClinic:
         self._stall_pending = False
         self._pump_fault_pending = False
         self._redo: Any = None
+        # the routine visit's streams, held once first asked for (a visit draws from each)
+        self._routine_rngs: tuple[Any, Any, Any] | None = None
 
     # -- the engine's hook -------------------------------------------------------------------
     def start(self, desk: Any) -> None:
@@ -279,7 +281,16 @@ class SyntheticClinic:
     ) -> None:
         policy = self.policy
         assert policy is not None
-        interval = policy.refill_every.draw_interval(self.streams("refill_every"), MIN_INTERVAL_H)
+        rngs = self._routine_rngs
+        if rngs is None:
+            streams = self.streams
+            rngs = self._routine_rngs = (
+                streams("refill_every"),
+                streams("late_by"),
+                streams("missed"),
+            )
+        every_rng, late_rng, missed_rng = rngs
+        interval = policy.refill_every.draw_interval(every_rng, MIN_INTERVAL_H)
         margin = policy.book_before_alarm_h
         if filled and margin is not None and self.alarm_after_fill_h is not None:
             # The visit is booked before the alarm date the programmer printed at this visit.
@@ -288,10 +299,8 @@ class SyntheticClinic:
             interval = min(interval, max(latest, MIN_INTERVAL_H))
         at = from_h + interval
         if policy.late_by is not None:
-            at += max(0.0, policy.late_by.draw(self.streams("late_by")))
-        missed = policy.missed_probability > 0 and (
-            self.streams("missed").random() < policy.missed_probability
-        )
+            at += max(0.0, policy.late_by.draw(late_rng))
+        missed = policy.missed_probability > 0 and (missed_rng.random() < policy.missed_probability)
         if missed:
             event = Refill(at, missed=True)
             self._routine_at = at
