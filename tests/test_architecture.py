@@ -70,3 +70,25 @@ def test_imports_inside_functions_are_for_heavy_libraries_only(path):
 
 #: The standard library may be imported lazily where a rarely used corner needs it.
 _STDLIB = set(sys.stdlib_module_names)
+
+
+def test_the_names_of_events_and_alarms_have_one_list():
+    """The scenario's event union, the engine's handlers and the model's event classes name the
+    same event types; the expectation's alarm names, the firmware's rules and every device
+    profile's alarm table the same alarms (each list is written once, in the model)."""
+    from typing import get_args
+
+    from pumpsim.model import engine, setup
+    from pumpsim.model.parts.firmware import ALARM_RULES
+    from pumpsim.model.profile import ALARM_NAMES
+    from pumpsim.scenario.events import Event
+    from pumpsim.scenario.expect import AlarmName
+    from pumpsim.scenario.profiles import load_device_profile
+
+    union = get_args(get_args(Event)[0])
+    scenario_types = {get_args(m.model_fields["type"].annotation)[0] for m in union}
+    assert scenario_types == set(setup.EVENT_TYPES)
+    assert set(engine._HANDLERS) == set(setup.EVENT_TYPES)
+    assert all(hasattr(engine.Engine, name) for name in engine._HANDLERS.values())
+    assert set(get_args(AlarmName)) == set(ALARM_RULES) == set(ALARM_NAMES)
+    assert set(load_device_profile("synchromed-ii").alarms) == set(ALARM_NAMES)

@@ -7,10 +7,9 @@ import sys
 from typing import Any
 
 from pumpsim.cli.common import (
-    HelpFormatter,
+    add_command,
     add_fail_on,
     emit,
-    exit_codes_epilog,
     scenario_files,
     visible,
 )
@@ -36,13 +35,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``check`` subcommand."""
-    check = sub.add_parser(
+    check = add_command(
+        sub,
         "check",
         help="run scenarios and check their expectations",
         description="Run scenarios and check their expect: lists; print a pass/fail table "
         "(expected against actual) and, for several files, the hazard traceability matrix.",
-        epilog=exit_codes_epilog(),
-        formatter_class=HelpFormatter,
     )
     check.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"

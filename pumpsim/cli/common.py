@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,6 +55,20 @@ class HelpFormatter(argparse.HelpFormatter):
         if text.startswith("exit codes:"):
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)
+
+
+def add_command(
+    sub: Any, name: str, help: str, description: str | None = None, *, checks: bool = True
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` with its exit-code block in ``--help`` (``checks=False``: a
+    command that checks no expectations and so never exits 1)."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=exit_codes_epilog() if checks else exit_codes_epilog(*NOTHING_CHECKED),
+        formatter_class=HelpFormatter,
+    )
 
 
 def scenario_files(paths: Sequence[str]) -> list[str]:

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+from pumpsim.cli.common import EXIT_OK, add_command
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -51,11 +51,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``plot`` subcommand."""
-    plot = sub.add_parser(
+    plot = add_command(
+        sub,
         "plot",
         help="draw events, reservoir (estimate vs truth), CSF ratio and alarm tones",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
+        checks=False,
     )
     plot.add_argument("file", help="scenario YAML file")
     plot.add_argument(

@@ -14,10 +14,9 @@ from typing import Any
 from pumpsim.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    HelpFormatter,
+    add_command,
     add_fail_on,
     emit,
-    exit_codes_epilog,
 )
 
 
@@ -75,13 +74,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``replay`` subcommand."""
-    replay = sub.add_parser(
+    replay = add_command(
+        sub,
         "replay",
         help="replay a patient's refill history (clinic_log:) and print the visit table",
         description="Replay a patient's refill history (a scenario with clinic_log:) and print "
         "the visit table; optionally each visit's slack, and what-if changes to the history.",
-        epilog=exit_codes_epilog(),
-        formatter_class=HelpFormatter,
     )
     replay.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     replay.add_argument(

@@ -7,7 +7,7 @@ import argparse
 import os
 from typing import Any
 
-from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+from pumpsim.cli.common import EXIT_OK, add_command
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -31,11 +31,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``report`` subcommand."""
-    report = sub.add_parser(
+    report = add_command(
+        sub,
         "report",
         help="write a self-contained HTML report (figure, alarm tones, what to do)",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
+        checks=False,
     )
     report.add_argument("file", help="scenario YAML file")
     report.add_argument("-o", "--out", metavar="HTML", help="output file (default: NAME.html here)")

@@ -8,10 +8,9 @@ from typing import Any
 from pumpsim.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    HelpFormatter,
+    add_command,
     add_fail_on,
     emit,
-    exit_codes_epilog,
 )
 from pumpsim.model.units import format_duration_h
 
@@ -127,13 +126,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``run`` subcommand."""
-    run = sub.add_parser(
+    run = add_command(
+        sub,
         "run",
         help="simulate one scenario and print its timeline",
         description="Simulate one scenario, print its timeline, optionally write the result "
         "document (JSON, written whole or not at all).",
-        epilog=exit_codes_epilog(),
-        formatter_class=HelpFormatter,
     )
     run.add_argument("file", help="scenario YAML file")
     run.add_argument(

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from pumpsim.cli.common import EXIT_OK, NOTHING_CHECKED, HelpFormatter, exit_codes_epilog
+from pumpsim.cli.common import EXIT_OK, add_command
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -26,11 +26,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``schema`` subcommand."""
-    schema = sub.add_parser(
+    schema = add_command(
+        sub,
         "schema",
         help="print the JSON Schema of a scenario file or of a clinic-log row",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
+        checks=False,
     )
     schema.add_argument(
         "what",

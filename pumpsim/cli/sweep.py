@@ -14,9 +14,7 @@ from pumpsim.cli.common import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_TERMINATED,
-    NOTHING_CHECKED,
-    HelpFormatter,
-    exit_codes_epilog,
+    add_command,
     visible,
 )
 
@@ -174,16 +172,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``sweep`` subcommand."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "sweep",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
         help="Monte Carlo fleet sweep: many patients, fault streams, a synthetic clinic",
         description=(
             "Simulate a population of patients drawn from a sweep file and write one row per "
             "patient (patients.parquet or patients.csv), summary.json and risk.csv in --out. "
             "Re-running the same command resumes: finished batches are kept."
         ),
+        checks=False,
     )
     p.add_argument("file", help="sweep YAML file")
     p.add_argument("--out", metavar="DIR", help="output folder (resumable; needed to run)")

@@ -14,13 +14,7 @@ import math
 import os
 from typing import Any
 
-from pumpsim.cli.common import (
-    EXIT_OK,
-    NOTHING_CHECKED,
-    HelpFormatter,
-    exit_codes_epilog,
-    visible,
-)
+from pumpsim.cli.common import EXIT_OK, add_command, visible
 
 
 def _track_seconds(text: str) -> float:
@@ -104,11 +98,11 @@ def cmd_tones(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``tones`` subcommand."""
-    tones = sub.add_parser(
+    tones = add_command(
+        sub,
         "tones",
         help="write each alarm priority's tone pattern as a WAV file",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
+        checks=False,
     )
     tones.add_argument(
         "scenario",

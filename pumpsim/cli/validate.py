@@ -9,9 +9,7 @@ from typing import Any
 from pumpsim.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
-    NOTHING_CHECKED,
-    HelpFormatter,
-    exit_codes_epilog,
+    add_command,
     scenario_files,
     visible,
 )
@@ -38,12 +36,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``validate`` subcommand."""
-    validate = sub.add_parser(
+    validate = add_command(
+        sub,
         "validate",
         help="check scenario files without running them",
         description="Check scenario files (schema and device-profile limits) without running them.",
-        epilog=exit_codes_epilog(*NOTHING_CHECKED),
-        formatter_class=HelpFormatter,
+        checks=False,
     )
     validate.add_argument(
         "files", nargs="+", metavar="FILE|DIR", help="scenario files or folders of *.yaml"

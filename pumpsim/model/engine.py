@@ -27,7 +27,7 @@ from pumpsim.model.parts.drive import Drive
 from pumpsim.model.procedures.replacement import replace_pump
 from pumpsim.model.record import ConcentrationSpan, Final, PumpSpan, RunRecord
 from pumpsim.model.segment import Segment, Trajectory
-from pumpsim.model.setup import Programme, Refill, Setup
+from pumpsim.model.setup import EVENT_TYPES, Programme, Refill, Setup
 from pumpsim.model.units import HOURS_PER_DAY
 
 __all__ = ["Engine"]
@@ -341,19 +341,5 @@ class Engine:
 
 
 #: The method that applies each type of event.
-_HANDLERS = {
-    kind: f"_ev_{kind}"
-    for kind in (
-        "refill",
-        "reprogram",
-        "bolus",
-        "ptm_bolus",
-        "catheter_fault",
-        "catheter_repair",
-        "mri",
-        "motor_stall",
-        "pump_fault",
-        "pump_replacement",
-    )
-}
+_HANDLERS = {kind: f"_ev_{kind}" for kind in EVENT_TYPES}
 _CROSSING = Engine._on_crossing

@@ -187,6 +187,8 @@ Event = (
     | PumpFault
     | PumpReplacement
 )
+#: Every event type, by its ``type`` name (the scenario's ``events[].type``).
+EVENT_TYPES: tuple[str, ...] = tuple(cls.type for cls in Event.__args__)
 
 
 @dataclass(slots=True)

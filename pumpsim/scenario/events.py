@@ -153,16 +153,3 @@ Event = Annotated[
     | PumpReplacementEvent,
     Field(discriminator="type"),
 ]
-
-EVENT_TYPES = (
-    "refill",
-    "reprogram",
-    "bolus",
-    "ptm_bolus",
-    "catheter_fault",
-    "catheter_repair",
-    "mri",
-    "motor_stall",
-    "pump_fault",
-    "pump_replacement",
-)

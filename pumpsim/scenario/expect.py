@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from pumpsim.model.profile import ALARM_NAMES
 from pumpsim.scenario import grammar
 from pumpsim.scenario.quantities import (
     Boolean,
@@ -26,15 +27,8 @@ from pumpsim.scenario.quantities import (
 )
 from pumpsim.scenario.schema_rules import expectation_rules
 
-AlarmName = Literal[
-    "low_reservoir",
-    "empty_reservoir",
-    "motor_stall",
-    "eri",
-    "eos",
-    "low_battery_reset",
-    "critical_memory_error",
-]
+#: An alarm's name (``model/profile.py``'s ALARM_NAMES, one list for every layer).
+AlarmName = Literal[ALARM_NAMES]  # type: ignore[valid-type]
 FlagName = Literal[
     "abrupt_discontinuation", "overdose_risk", "refill_discrepancy", "refill_due_after_empty"
 ]

@@ -21,11 +21,11 @@ from pydantic import ConfigDict, Field, PrivateAttr, WithJsonSchema, field_valid
 from pydantic import Strict as Exact
 
 from pumpsim.errors import format_path
+from pumpsim.model.setup import EVENT_TYPES
 from pumpsim.scenario import grammar, limits
 from pumpsim.scenario.dates import DEFAULT_START, InstantError, parse_start, start_json_schema
 from pumpsim.scenario.events import (
     CATHETER_FAULT_KINDS,
-    EVENT_TYPES,
     PUMP_FAULT_KINDS,
     RETAINING_FAULTS,
     BolusEvent,

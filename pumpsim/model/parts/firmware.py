@@ -17,21 +17,13 @@ from typing import Any
 
 from pumpsim.model.logbook import Logbook
 from pumpsim.model.parts.alarms import AlarmBook
-from pumpsim.model.profile import DeviceProfile
+from pumpsim.model.profile import ALARM_NAMES, DeviceProfile
 from pumpsim.model.schedule import Schedule
 from pumpsim.model.setup import Programme
 from pumpsim.model.units import HOURS_PER_DAY
 
 #: The alarms the firmware's rules raise and clear, in the order it checks them.
-ALARM_RULES = (
-    "low_reservoir",
-    "empty_reservoir",
-    "motor_stall",
-    "eri",
-    "eos",
-    "low_battery_reset",
-    "critical_memory_error",
-)
+ALARM_RULES = ALARM_NAMES
 #: Volumes within this of an alarm level count as at the level (rounding of closed forms).
 _EPS_ML = 1e-9
 
