@@ -179,6 +179,34 @@ def _quiet_dask(level: int) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def _quiet_on_stop(signum: int) -> Any:
+    """Make ``signum`` silence Dask's loggers before the stop it means propagates; returns the
+    handler it replaces (None: not the main thread, nothing changed).
+
+    Ctrl-C in the middle of a client call lets Dask's event loop log a callback error of its
+    own (distributed's ``sync`` cancelling, with a traceback) before ``close(cancel=True)``
+    could quiet it: the sweep's one line must stay the only one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signum)
+
+    def handler(sig: int, frame: Any) -> None:
+        import logging
+
+        _quiet_dask(logging.CRITICAL + 1)
+        if callable(previous):
+            previous(sig, frame)
+        elif previous == signal.SIG_DFL and sig == signal.SIGINT:
+            raise KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+
+    signal.signal(signum, handler)
+    return previous
+
+
 #: Seconds Dask's client may take to connect once the scheduler has answered our probe.
 DASK_CONNECT_TIMEOUT_S = 15
 
@@ -225,6 +253,7 @@ class DaskExecutor:
             client = target
         self.client = client
         self.workers = max(1, sum(client.nthreads().values()) if client.nthreads() else workers)
+        self._handlers = {sig: _quiet_on_stop(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def submit(self, fn: Any, *args: Any) -> Any:
         """Send one batch to the cluster."""
@@ -250,3 +279,7 @@ class DaskExecutor:
         for thing in self._own:
             with contextlib.suppress(Exception):
                 thing.close()
+        for sig, previous in self._handlers.items():
+            if previous is not None:
+                signal.signal(sig, previous)
+        self._handlers = {}
