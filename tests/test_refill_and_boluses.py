@@ -110,6 +110,30 @@ def test_pocket_fill_watch_still_running_at_the_end_leaves_the_flag_open():
     assert (flag.start_h, flag.end_h) == (240.0, None)
 
 
+def test_pocket_fill_at_an_alarm_visit_is_silent_the_refill_cleared_the_alarm():
+    # The reservoir runs empty (critical alarm) and the refill that answers it puts half its
+    # volume in the pocket: the fill clears the alarm first and no alarm sees a pocket, so the
+    # overdose flag is silent (review D1: the sweep's risk table credited an alarm with it).
+    text = """
+name: pocket-at-alarm-visit
+duration: 120d
+pump: {reservoir_ml: 20}
+drug: {concentration_mcg_per_ml: 2000}
+therapy: {dose_mcg_per_day: 400}
+events:
+  - {at: 99d, type: refill, volume_ml: 20, pocket_fraction: 0.5}
+"""
+    r = run(text)
+    (empty,) = [a for a in r.run.alarms if a.type == "empty_reservoir"]
+    assert empty.end_h == 99 * 24
+    (flag,) = flags_of(r, "overdose_risk")
+    assert (flag.start_h, flag.alarmed) == (99 * 24, False)
+    # A critical alarm the refill does not answer (a motor stall) still counts.
+    stalled = text + "  - {at: 98d, type: motor_stall}\n"
+    (flag,) = flags_of(run(stalled), "overdose_risk")
+    assert flag.alarmed is True
+
+
 def test_concentration_not_updated_in_pump_delivers_the_wrong_dose():
     # 2000 -> 500 mcg/mL but the pump still believes 2000: it pumps 0.2 mL/day = 100 mcg/day.
     r = run(

@@ -63,7 +63,7 @@ def assemble(s: Setup, at: Callable[..., Any], logs: Logbook) -> Parts:
         alarms, reservoir, drive, catheter,
     )  # fmt: skip
     refill = RefillProcedure(
-        prof, reservoir, catheter, firmware, drive, alarms, flags, totals, logs, s.duration_h
+        prof, reservoir, catheter, firmware, drive, flags, totals, logs, s.duration_h
     )
     totals.injected_ml = volume + catheter.content_ml()
     totals.injected_mcg = volume * conc + catheter.content_mcg()

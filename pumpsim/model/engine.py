@@ -132,6 +132,8 @@ class Engine:
             t, res.est_ml, res.low_alarm_ml, res.empty_alarm_ml, self.drive.stalled,
             battery.eri, battery.eos,
         )  # fmt: skip
+        if self.flags.unsettled:
+            self.flags.settle(self.alarms.critical_active())
         if self.firmware.bridge_active:
             self.firmware.check_bridge(t, self.catheter.holds_other_than(res.conc_mcg_per_ml))
         self.flows = self._compose()

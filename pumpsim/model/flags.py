@@ -99,13 +99,28 @@ class FlagBook:
     def __init__(self) -> None:
         self.history: list[Flag] = []
         self.open: dict[str, Flag] = {}
+        # Flags whose ``alarmed`` waits for the pump's alarms to be updated after their event.
+        self.unsettled: list[Flag] = []
 
-    def raise_flag(self, flag: Flag, keep_open: bool = True) -> Flag:
-        """Record a flag; an instantaneous one (start = end) is not kept open."""
+    def raise_flag(self, flag: Flag, keep_open: bool = True, after_alarms: bool = False) -> Flag:
+        """Record a flag; an instantaneous one (start = end) is not kept open.
+
+        ``after_alarms``: the event that raises it also changes what the pump's alarms see (a
+        refill clears the reservoir alarms it answers), so ``alarmed`` is decided by
+        :meth:`settle` once the alarms are updated, not from the alarms before the event.
+        """
         self.history.append(flag)
         if keep_open and flag.end_h is None:
             self.open[flag.type] = flag
+        if after_alarms:
+            self.unsettled.append(flag)
         return flag
+
+    def settle(self, critical_alarm_active: bool) -> None:
+        """Decide ``alarmed`` for the flags raised ``after_alarms``, the alarms now updated."""
+        for flag in self.unsettled:
+            flag.alarmed = critical_alarm_active
+        self.unsettled.clear()
 
     def close(self, kind: str, t_h: float) -> Flag | None:
         """End the open flag of this type, if any."""

@@ -15,7 +15,6 @@ from typing import Any
 from pumpsim.model.flags import Flag, FlagBook
 from pumpsim.model.ledger import Totals
 from pumpsim.model.logbook import Logbook
-from pumpsim.model.parts.alarms import AlarmBook
 from pumpsim.model.parts.catheter import Catheter
 from pumpsim.model.parts.drive import Drive
 from pumpsim.model.parts.firmware import Firmware
@@ -72,7 +71,6 @@ class RefillProcedure:
         catheter: Catheter,
         firmware: Firmware,
         drive: Drive,
-        alarms: AlarmBook,
         flags: FlagBook,
         totals: Totals,
         logs: Logbook,
@@ -86,7 +84,6 @@ class RefillProcedure:
         self.catheter = catheter
         self.firmware = firmware
         self.drive = drive
-        self.alarms = alarms
         self.flags = flags
         self.totals = totals
         self.logs = logs
@@ -140,10 +137,11 @@ class RefillProcedure:
                     t_h,
                     watch_end if watch_end <= self.duration_h else None,  # None: still watched
                     cause="pocket_fill",
-                    alarmed=self.alarms.critical_active(),
                     details={"pocket_ml": pocket_ml, "pocket_mcg": pocket_ml * conc},
                 ),
                 keep_open=False,
+                # the visit's fill clears the reservoir alarms first: no alarm sees a pocket
+                after_alarms=True,
             )
             self.logs.world(t_h, "pocket_fill", pocket_ml=pocket_ml, pocket_mcg=pocket_ml * conc)
         old_conc = res.conc_mcg_per_ml
