@@ -173,6 +173,42 @@ def test_guidance_covers_every_alarm_and_flag_with_sources():
             assert entry["sources"] and all(s.startswith("http") for s in entry["sources"]), key
 
 
+# Publishers a report may cite to students: manufacturers, regulators, clinics, universities,
+# and libraries or indexes of labels and journals. A new source's publisher is added here on
+# purpose, after someone has looked at it (review D5: a drug-shop page and an unrecognised
+# mirror had slipped into the guidance).
+RECOGNISED_PUBLISHERS = (
+    "medtronic.com",  # the manufacturer
+    "fda.gov",
+    "tga.gov.au",
+    "hsa.gov.sg",
+    "mdd.gov.hk",  # regulators  # fmt: skip
+    "ismp.org",  # Institute for Safe Medication Practices
+    "gillettechildrens.org",
+    "southshoreneurologic.com",  # clinics  # fmt: skip
+    "wisc.edu",
+    "nih.gov",  # a university, PubMed  # fmt: skip
+    "medlibrary.org",  # drug-label library
+    "metajournal.com",
+    "bib-bvb.de",  # journal index, university library catalogue  # fmt: skip
+)
+
+
+def test_guidance_cites_only_recognised_publishers():
+    from urllib.parse import urlsplit
+
+    g = guidance()
+    for section in ("alarms", "flags"):
+        for key, entry in g[section].items():
+            for url in entry["sources"]:
+                host = urlsplit(url).hostname or ""
+                assert any(host == p or host.endswith("." + p) for p in RECOGNISED_PUBLISHERS), (
+                    section,
+                    key,
+                    url,
+                )
+
+
 def test_state_table_hand_checked(missed):
     result, html = missed
     rows = state_table(result)
@@ -351,3 +387,65 @@ def test_the_report_shows_the_five_catheter_faults_of_a_fault_stream():
     for span in spans:
         i = cols["t_h"].index(round(span.start_h, 6))
         assert cols["cath"][i] == span.kind
+
+
+def _physical_events_logged() -> dict[str, dict]:
+    """One physical-log entry of each kind the shipped scenarios and replays log."""
+    seen: dict[str, dict] = {}
+    for path in [*shipped_scenarios(), *sorted((SCENARIOS / "replay").glob("*.yaml"))]:
+        doc = pumpsim.simulate(pumpsim.load_scenario(str(path))).to_dict()
+        for entry in doc["physical_log"]:
+            seen.setdefault(entry["event"], entry)
+    return seen
+
+
+def test_every_body_line_says_what_happened_with_its_values():
+    # Review D3: a replay's "[body] pump accuracy" line had no values, a refill's new
+    # concentration was told as reaching the catheter tip, and the tip's as "catheter front".
+    import sys
+
+    from pumpsim.outputs.report.tables import physical_text
+
+    sys.path.insert(0, str(SCENARIOS.parent / "tools"))
+    import gen_reference
+
+    g = guidance()
+    documented = {k.split(":")[1] for k in gen_reference.LOG_EVENTS if k.startswith("physical")}
+    assert documented == set(g["physical_events"])
+    for name, entry in _physical_events_logged().items():
+        text = physical_text(entry, g)
+        assert "{" not in text and "_" not in text, (name, text)
+    accuracy = {
+        "t_h": 1.0,
+        "event": "pump_accuracy",
+        "from_accuracy": 0.04167,
+        "to_accuracy": 0.039,
+    }
+    assert physical_text(accuracy, g).startswith(
+        "the pump's true accuracy is now +3.9% (it was +4.2%)"
+    )
+    change = {
+        "t_h": 1.0,
+        "event": "concentration_change",
+        "from_mcg_per_ml": 500.0,
+        "to_mcg_per_ml": 2000.0,
+    }
+    assert physical_text(change, g).startswith("the reservoir now holds 2000 mcg/mL (it held 500)")
+    front = {
+        "t_h": 1.0,
+        "event": "catheter_front",
+        "from_mcg_per_ml": None,
+        "to_mcg_per_ml": 2000.0,
+    }
+    assert "reaches the catheter tip: 2000 mcg/mL" in physical_text(front, g)
+    pocket = {"t_h": 1.0, "event": "pocket_fill", "pocket_ml": 10.0, "pocket_mcg": 20000.0}
+    assert physical_text(pocket, g).startswith("10 mL (20000 mcg) of drug goes into the pocket")
+    # an event the guidance does not know is named with its details, never dropped
+    odd = {"t_h": 1.0, "at": "x", "event": "new_thing", "size_ml": 3}
+    assert physical_text(odd, g) == "new thing (size_ml=3)"
+    # a template whose detail is missing keeps its plain words
+    assert physical_text({"t_h": 1.0, "event": "pump_fault"}, g) == "the pump's electronics fail"
+    html = render_report(
+        pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "replay" / "missed-then-late.yaml")))
+    )
+    assert "the pump&#x27;s true accuracy is now +3.9% (it was +4.2%)" in html

@@ -18,6 +18,7 @@ from pumpsim.outputs.report.guidance import alarm_label, device_text, flag_label
 from pumpsim.outputs.report.moments import critical_alarm_from_h
 from pumpsim.scenario.resolve import clock_notes
 
+_LOG_KEYS = frozenset({"t_h", "at", "event"})
 _NO_ENTRY = {"means": "", "todo": "", "sources": []}
 
 
@@ -119,6 +120,24 @@ def _who(event: Any, doc: dict[str, Any]) -> str:
     return "[body]"
 
 
+def physical_text(entry: dict[str, Any], g: dict[str, Any]) -> str:
+    """One physical-log entry in plain words, with its details (the guidance's line for the
+    event, its braces filled from the entry); an event the guidance lacks is named as logged."""
+    template = g["physical_events"].get(entry["event"])
+    if template is None:
+        details = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in _LOG_KEYS)
+        name = entry["event"].replace("_", " ")
+        return f"{name} ({details})" if details else name
+    fields = {
+        k: "unknown" if v is None else v.replace("_", " ") if isinstance(v, str) else v
+        for k, v in entry.items()
+    }
+    try:
+        return " ".join(template.format_map(fields).split())
+    except (KeyError, ValueError, TypeError):  # a detail missing or not a number
+        return " ".join(template.split("{")[0].split()).rstrip(":( ")
+
+
 def timeline(result: Any, doc: dict[str, Any]) -> str:
     """Every event, alarm and flag with its calendar date, in ``pumpsim run``'s words."""
     sc = result.scenario
@@ -137,9 +156,7 @@ def timeline(result: Any, doc: dict[str, Any]) -> str:
     for entry in doc["physical_log"]:
         if (entry["event"], entry["t_h"]) in scheduled:
             continue  # the scenario's own event, already told in plain words
-        text = g["physical_events"].get(entry["event"], entry["event"].replace("_", " "))
-        extra = entry.get("kind")
-        rows.append((entry["t_h"], 2, "body", "[body]", text + (f" ({extra})" if extra else "")))
+        rows.append((entry["t_h"], 2, "body", "[body]", physical_text(entry, g)))
     for f in doc["flags"]:
         bits = [b for b in (f.get("cause") and f["cause"].replace("_", " "),) if b]
         silence = silence_text(f, clock)
