@@ -209,12 +209,18 @@ def test_a_csv_table_has_columns_csv_beside_it(sweep_file, tmp_path):
     out = tmp_path / "o"
     pumpsim.sweep(str(sweep_file), str(out), workers=1, parquet=False)
     described = list(csv.DictReader((out / "columns.csv").open(encoding="utf-8")))
-    header = (out / "patients.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert [d["name"] for d in described] == header
-    by_name = {d["name"]: d for d in described}
+    assert all(d["description"] for d in described)
+    for table in ("patients", "flags"):  # review D7: the flags table was not described
+        header = (out / f"{table}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+        assert [d["name"] for d in described if d["table"] == table] == header
+    by_name = {d["name"]: d for d in described if d["table"] == "patients"}
     assert by_name["pump.reservoir_ml"]["type"] == "int"
     assert by_name["pump.age_h"]["unit"] == "h" and by_name["pump.age_h"]["type"] == "float"
-    assert all(d["description"] for d in described)
+    # a visit count is not an alarm count, though its name starts like one
+    assert by_name["n_alarm_visits"]["description"].startswith("visits brought on by an alarm")
+    assert by_name["n_alarm_empty_reservoir"]["description"] == "empty reservoir alarms raised"
+    flags = {d["name"]: d for d in described if d["table"] == "flags"}
+    assert flags["start_h"]["unit"] == "h" and flags["alarmed"]["type"] == "bool"
 
 
 def test_duration_grid_values_are_hours_in_an_h_column(tmp_path):
@@ -344,3 +350,22 @@ def test_summary_json_keeps_the_round_2_names(sweep_file, tmp_path):
     for key in ("alarms_per_100_patient_years", "visits_per_100_patient_years"):
         assert key in point and f"{key}_95ci" in point
     assert "risk" in doc and "interval_method" in doc
+
+
+@pytest.mark.parametrize("grid", ["", "grid:\n  pump.reservoir_ml: [20, 40]\n"])
+def test_the_risk_figure_shows_its_whole_caveat(tmp_path, grid):
+    # Review D4: one grid point's figure cut its legend title ("bounds are assumed ...") on
+    # both sides.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from pumpsim.outputs.risk_plot import risk_figure
+
+    path = tmp_path / "one.yaml"
+    path.write_text(f"name: a-rather-long-sweep-name\nbase: {BASE}\npatients: 4\n{grid}")
+    fig = risk_figure(pumpsim.sweep(str(path), str(tmp_path / "o"), workers=1, parquet=False))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    title = fig.legends[0].get_title()
+    box = title.get_window_extent(canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1 and 0 <= box.y0
+    assert "gives a source" in " ".join(title.get_text().split())

@@ -194,6 +194,27 @@ def test_skip_leaves_the_patient_out_at_every_grid_point(tmp_path):
     assert f"({40 - len(kept[0])} skipped: invalid draws)" in text
 
 
+def test_run_log_counts_only_the_patients_simulated(tmp_path):
+    # Review D8: with on_invalid: skip the log counted every patient slot as simulated.
+    out = tmp_path / "o"
+    result = pumpsim.sweep(spread(tmp_path, "on_invalid: skip"), str(out), workers=1)
+    kept = sum(p["patients"] for p in result.summary["grid_points"])
+    years = sum(p["patient_years"] for p in result.summary["grid_points"])
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert f"simulated {kept} patients ({years:.1f} patient-years)" in log
+    assert f"; {80 - kept} skipped (invalid draws, on_invalid: skip)" in log
+
+
+def test_check_with_no_invalid_patient_says_so_in_a_whole_sentence(tmp_path, capsys):
+    path = tmp_path / "fine.yaml"
+    path.write_text(f"name: fine\nbase: {BASE}\npatients: 20\n")
+    assert main(["sweep", str(path), "--check"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(
+        "0 of 20 patients would be invalid (drawn at 1 grid point); every patient can be simulated"
+    )
+
+
 def test_check_counts_invalid_patients_without_simulating(tmp_path, capsys):
     path = spread(tmp_path, patients=400)
     code = main(["sweep", path, "--check"])

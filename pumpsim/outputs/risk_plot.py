@@ -19,6 +19,8 @@ FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 #: Grid points drawn at most (in rows of ``PANELS_PER_ROW``); the rest are in risk.csv.
 MAX_PANELS = 8
 PANELS_PER_ROW = 4
+#: Characters of the legend's title (small type) per inch of figure width, with a margin.
+TITLE_CHARS_PER_IN = 11
 #: Cell colours by level (colour-blind-safe greens, ambers, reds).
 LEVEL_COLOURS = {"acceptable": "#c7e9c0", "alarp": "#fdd49e", "unacceptable": "#fc9272"}
 
@@ -51,13 +53,19 @@ def panel_grid(count: int) -> tuple[int, int]:
 
 def plot_risk(result: Any, path: str) -> str:
     """Draw the P x S grid of a finished sweep (``SweepResult``) to ``path``; return it."""
+    fmt = figure_format(path)
+    if not os.path.isabs(path) and os.path.dirname(path) == "":
+        path = os.path.join(result.out_dir, path)
+    write_output(path, render(risk_figure(result), fmt), what="the risk figure")
+    return path
+
+
+def risk_figure(result: Any) -> Any:
+    """The P x S grid of a finished sweep as a matplotlib Figure (one panel per grid point)."""
     quiet_logger()  # before matplotlib's import, which warns about an unwritable config folder
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    fmt = figure_format(path)
-    if not os.path.isabs(path) and os.path.dirname(path) == "":
-        path = os.path.join(result.out_dir, path)
     risk = result.summary["risk"]
     points = risk["grid_points"][:MAX_PANELS]
     labels = {p["grid_point"]: p["values"] for p in result.summary["grid_points"]}
@@ -65,7 +73,8 @@ def plot_risk(result: Any, path: str) -> str:
     p_ids = [c.id for c in reversed(matrix.probability)]  # P1 ... P5, left to right
     s_ids = [c.id for c in matrix.severity]  # S1 ... S5, bottom to top
     rows, cols = panel_grid(len(points))
-    fig = Figure(figsize=(1.5 + 4.6 * cols, 0.8 + 4.9 * rows), layout="constrained")
+    width_in = 1.5 + 4.6 * cols
+    fig = Figure(figsize=(width_in, 0.8 + 4.9 * rows), layout="constrained")
     for k, point in enumerate(points):
         ax = fig.add_subplot(rows, cols, k + 1)
         for si, s_id in enumerate(s_ids):
@@ -99,12 +108,15 @@ def plot_risk(result: Any, path: str) -> str:
         loc="outside lower center",
         ncols=3,
         fontsize="small",
-        title=f"{result.summary['sweep']}: hazards on the risk matrix {risk['matrix']} "
-        "(its bounds are assumed unless its file gives a source)",
+        # wrapped to the figure: one grid point's figure is narrower than the caveat
+        title=textwrap.fill(
+            f"{result.summary['sweep']}: hazards on the risk matrix {risk['matrix']} "
+            "(its bounds are assumed unless its file gives a source)",
+            int(width_in * TITLE_CHARS_PER_IN),
+        ),
         title_fontsize="small",
     )
-    write_output(path, render(fig, fmt), what="the risk figure")
-    return path
+    return fig
 
 
 def _cell(x: int, y: int, colour: str) -> Any:

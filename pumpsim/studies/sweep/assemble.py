@@ -153,9 +153,11 @@ def assemble(
         if os.path.exists(columns_csv):  # beside a CSV table only; Parquet holds its own
             os.unlink(columns_csv)
     else:
+        # Both tables' columns: the Parquet files carry theirs as field metadata.
+        described = [("patients", *m) for m in meta] + [("flags", *m) for m in FLAG_META]
         write_output(
             columns_csv,
-            csv_text(("name", "type", "unit", "description"), meta),
+            csv_text(("table", "name", "type", "unit", "description"), described),
             what="the column descriptions",
         )
     # The new tables replaced the old ones in one rename each; a table of the other format (a

@@ -120,10 +120,13 @@ def parse_by(option: str, spec: Any) -> ByKey:
 
 
 def _unique(values: list[Any]) -> tuple[Any, ...]:
+    """Each value once: numbers in increasing order, anything else as first seen."""
     out: list[Any] = []
     for v in values:
         if not any(_same(v, w) for w in out):
             out.append(v)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in out):
+        out.sort()
     return tuple(out)
 
 

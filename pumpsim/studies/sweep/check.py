@@ -45,7 +45,7 @@ class CheckReport:
         lines = [
             f"{self.file}: {self.invalid} of {self.patients} patients would be invalid "
             f"(drawn at {self.grid_points} grid point{'s' if self.grid_points != 1 else ''}); "
-            + (what if self.invalid else "none is")
+            + (what if self.invalid else "every patient can be simulated")
         ]
         ranked = sorted(self.reasons.items(), key=lambda kv: (-kv[1][0], kv[0]))
         for group, (count, example) in ranked[:MAX_REASONS]:

@@ -136,12 +136,14 @@ def patient_meta(spec: Any, columns: tuple[str, ...], types: list[str]) -> list[
         elif name in grid:
             unit = unit_of(name)
             text = f"{grid[name]}: the grid point's value"
+        elif name in _TALLY_TEXT:  # before the alarm counts: n_alarm_visits is a visit count
+            unit, text = "count", _TALLY_TEXT[name]
         elif name.startswith("n_alarm_"):
             unit, text = "count", f"{name[8:].replace('_', ' ')} alarms raised"
         elif name.startswith("n_flag_"):
             unit, text = "count", f"{name[7:].replace('_', ' ')} flags raised"
         else:
-            unit, text = "count", _TALLY_TEXT.get(name, name)
+            unit, text = "count", name
         out.append((name, kind, unit, text))
     return out
 

@@ -174,6 +174,7 @@ def run_sweep(
     queue = iter(todo)
     inflight: dict[Any, Batch] = {}
     finished = len(done)
+    ran: list[tuple[int, Batch]] = []
     stopped = True
     try:
 
@@ -190,7 +191,9 @@ def run_sweep(
         while inflight:
             for future in executor.wait_first(list(inflight)):
                 b = inflight.pop(future)
-                store.save(future.result())
+                result = future.result()
+                store.save(result)
+                ran.append((len(result.rows), b))  # a row per patient simulated (not skipped)
                 finished += 1
                 bar.update(b.stop - b.first)
                 lines.update(b.stop - b.first)
@@ -220,12 +223,14 @@ def run_sweep(
             lines.close()
             executor.close()
     elapsed = time.monotonic() - started
-    computed = sum(b.stop - b.first for b in todo)
-    years = sum((b.stop - b.first) * spec.grid[b.grid].duration_h for b in todo) / HOURS_PER_YEAR
+    computed = sum(n for n, _ in ran)
+    skipped = sum(b.stop - b.first for b in todo) - computed
+    years = sum(n * spec.grid[b.grid].duration_h for n, b in ran) / HOURS_PER_YEAR
     _log(
         out_dir,
         f"simulated {computed} patients ({years:.1f} patient-years) in {elapsed:.2f} s"
-        + (f" = {years / elapsed:.0f} patient-years/s" if elapsed > 0 and computed else ""),
+        + (f" = {years / elapsed:.0f} patient-years/s" if elapsed > 0 and computed else "")
+        + (f"; {skipped} skipped (invalid draws, on_invalid: skip)" if skipped else ""),
     )
     use_parquet = have_pyarrow() if parquet is None else parquet
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from pumpsim.model.units import format_duration_h
@@ -14,18 +15,28 @@ def _show(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    return "-" if value is None else f"{value:.3g}"
+    """Three significant figures in plain notation, never scientific: ``2,260``, ``0.000097``
+    (trailing zeros dropped, as ``:.3g`` drops them)."""
+    if value is None:
+        return "-"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = 2 - math.floor(math.log10(abs(value)))
+    if digits <= 0:
+        return f"{round(value, digits):,.0f}"
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _ci(ci: Any, scale: float = 1.0, unit: str = "") -> str:
     if not ci:
         return "95 % CI -"
-    return f"95 % CI {_num(ci[0] * scale)}-{_num(ci[1] * scale)}{unit}"
+    return f"95 % CI {_num(ci[0] * scale)} to {_num(ci[1] * scale)}{unit}"
 
 
 def _range(ci: Any) -> str:
-    """``1.2-3.4`` (or ``-`` when there is none)."""
-    return f"{_num(ci[0])}-{_num(ci[1])}" if ci else "-"
+    """``1.2 to 3.4`` (or ``-`` when there is none): a negative bound stays readable."""
+    return f"{_num(ci[0])} to {_num(ci[1])}" if ci else "-"
 
 
 def _versus(v: dict[str, Any] | None, unit: str = "") -> str:
@@ -49,7 +60,7 @@ def _group(g: dict[str, Any]) -> str:
         return f"< {_num(hi)}"
     if hi is None:
         return f">= {_num(lo)}"
-    return f"{_num(lo)}-{_num(hi)}"
+    return f"{_num(lo)} to {_num(hi)}"
 
 
 def _point_lines(point: dict[str, Any]) -> list[str]:
@@ -118,6 +129,9 @@ def _point_lines(point: dict[str, Any]) -> list[str]:
     return lines
 
 
+_RATE_W = 32  # a rate and its interval, "12.3 (10.1 to 14.5)", with room to spare
+
+
 def _by_lines(key: str, groups: list[dict[str, Any]]) -> list[str]:
     labels = [_group(g) for g in groups]
     width = max([len(key) + 2, *(len(lab) for lab in labels)]) + 2
@@ -125,7 +139,10 @@ def _by_lines(key: str, groups: list[dict[str, Any]]) -> list[str]:
         f"  by {key}:",
         "    "
         + "group".ljust(width)
-        + "patients  flags/100 py (95 % CI)      silent/100 py (95 % CI)     flagged/100",
+        + "patients  "
+        + "flags/100 py (95 % CI)".ljust(_RATE_W)
+        + "silent/100 py (95 % CI)".ljust(_RATE_W)
+        + "flagged/100",
     ]
     for label, g in zip(labels, groups, strict=True):
         ad = g["abrupt_discontinuation"]
@@ -137,9 +154,8 @@ def _by_lines(key: str, groups: list[dict[str, Any]]) -> list[str]:
             f"({_range(ad['silent_per_100_patient_years_95ci'])})"
         )
         flagged = _num(ad["patients_with_a_flag_per_100"])
-        lines.append(
-            "    " + label.ljust(width) + f"{g['patients']:>8}  {rate:<26}{silent:<28}{flagged}"
-        )
+        cells = f"{g['patients']:>8}  {rate:<{_RATE_W}}{silent:<{_RATE_W}}{flagged}"
+        lines.append("    " + label.ljust(width) + cells)
     return lines
 
 
@@ -158,7 +174,7 @@ def _risk_lines(risk: dict[str, Any], points: list[dict[str, Any]]) -> list[str]
         for h in entry["hazards"]:
             detected = "-" if h["detected_share"] is None else f"{100 * h['detected_share']:.0f} %"
             lines.append(
-                f"    {h['hazard']:<8} {h['per_patient_year']:.3g}/py "
+                f"    {h['hazard']:<8} {_num(h['per_patient_year'])}/py "
                 f"({_range(h['per_patient_year_95ci'])}), detected {detected}, "
                 f"{h['probability']} x {h['severity']}: {h['level']}  {h['title']}"
             )
