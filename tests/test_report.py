@@ -178,19 +178,12 @@ def test_guidance_covers_every_alarm_and_flag_with_sources():
 # purpose, after someone has looked at it (review D5: a drug-shop page and an unrecognised
 # mirror had slipped into the guidance).
 RECOGNISED_PUBLISHERS = (
-    "medtronic.com",  # the manufacturer
-    "fda.gov",
-    "tga.gov.au",
-    "hsa.gov.sg",
-    "mdd.gov.hk",  # regulators  # fmt: skip
-    "ismp.org",  # Institute for Safe Medication Practices
-    "gillettechildrens.org",
-    "southshoreneurologic.com",  # clinics  # fmt: skip
-    "wisc.edu",
-    "nih.gov",  # a university, PubMed  # fmt: skip
-    "medlibrary.org",  # drug-label library
-    "metajournal.com",
-    "bib-bvb.de",  # journal index, university library catalogue  # fmt: skip
+    # the manufacturer; regulators (US, Australia, Singapore, Hong Kong)
+    *("medtronic.com", "fda.gov", "tga.gov.au", "hsa.gov.sg", "mdd.gov.hk"),
+    # the Institute for Safe Medication Practices; clinics; a university; PubMed
+    *("ismp.org", "gillettechildrens.org", "southshoreneurologic.com", "wisc.edu", "nih.gov"),
+    # a drug-label library, a journal index, a university library catalogue
+    *("medlibrary.org", "metajournal.com", "bib-bvb.de"),
 )
 
 

@@ -367,5 +367,5 @@ def test_the_risk_figure_shows_its_whole_caveat(tmp_path, grid):
     canvas.draw()
     title = fig.legends[0].get_title()
     box = title.get_window_extent(canvas.get_renderer())
-    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1 and 0 <= box.y0
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 and box.y0 >= 0
     assert "gives a source" in " ".join(title.get_text().split())
