@@ -39,7 +39,7 @@ from pumpsim.outputs.report.moments import (
     key_moments,
     marker_text,
 )
-from pumpsim.outputs.report.plot import figure, render, time_axis_box, title_lines
+from pumpsim.outputs.report.plot import WIDTH_IN, figure, render, time_axis_box, title_lines
 from pumpsim.outputs.report.quiz import questions
 from pumpsim.outputs.report.state import MODES, state_table
 from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
@@ -50,6 +50,9 @@ from pumpsim.version import __version__
 SWEEP_S = 30.0
 #: How long "one real minute" lasts (seconds): the true pace of the tones.
 REAL_MINUTE_S = 60.0
+
+#: The quiz figure's width (inches): about the share of a laptop's width left beside the card.
+QUIZ_FIGURE_WIDTH_IN = 10.5
 
 
 def _package_text(name: str) -> str:
@@ -158,7 +161,9 @@ def render_report(result: Any, quiz: bool = False) -> str:
     """The whole report for a result, as HTML text (deterministic); ``quiz`` adds the quiz."""
     sc = result.scenario
     doc = result.to_dict()
-    fig = figure(result, titled=False)
+    # The quiz's figure shares the screen's width with its question card: drawn narrower, its
+    # text keeps its size on a laptop (contract section 12: 12 px at 1366 wide).
+    fig = figure(result, titled=False, width_in=QUIZ_FIGURE_WIDTH_IN if quiz else WIDTH_IN)
     svg, aspect = _svg(fig)
     t_axis = {k: round(v, 6) for k, v in time_axis_box(fig).items()}
     t_axis.update(t0_h=0.0, t1_h=float(sc.duration))
@@ -182,6 +187,7 @@ def render_report(result: Any, quiz: bool = False) -> str:
         description=escape(description),
         overview=tables.overview(result),
         stage_heading="The scenario at a glance" + (": the quiz" if quiz else ""),
+        stage_class="quiz" if quiz else "plain",
         hint=_hint(result),
         figure=svg,
         aspect=f"{aspect:.4f}",

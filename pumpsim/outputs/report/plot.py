@@ -17,6 +17,7 @@ text stays text (selectable, read aloud, sized by the page).
 from __future__ import annotations
 
 import io
+import math
 import os
 import textwrap
 from typing import Any
@@ -33,6 +34,8 @@ from pumpsim.outputs.report.moments import key_moments
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 #: The figure's width (inches); its height follows from what it has to show.
 WIDTH_IN = 14.0
+#: The height of one legend row (inches, at the figure's font size).
+LEGEND_ROW_IN = 0.235
 _TITLE_CHARS = 120
 _DPI = 100
 _FONT_PT = panels.FONT_PT
@@ -106,13 +109,15 @@ def figure(
     end_h: float | None = None,
     points: int = 1500,
     titled: bool = True,
+    width_in: float = WIDTH_IN,
 ) -> Any:
     """Build the figure for a result (optionally a time window, in hours from the start).
 
     Returns a ``matplotlib.figure.Figure`` built without pyplot and without changing the
     backend, so it shows in Jupyter and saves anywhere (see ``render``). ``titled=False``
-    leaves out the title (the report's page already has it). The time axis and the window it
-    shows are in ``fig.pumpsim_time_axis`` (for overlays such as the report's cursor; see
+    leaves out the title (the report's page already has it); a narrower ``width_in`` gives
+    larger text for its size (the quiz's, beside its question card). The time axis and the
+    window it shows are in ``fig.pumpsim_time_axis`` (for overlays such as the report's cursor; see
     ``time_axis_box``); each panel's axes carry a label: ``moments``, ``events``,
     ``reservoir``, ``csf``, ``alarms``.
     """
@@ -130,7 +135,7 @@ def figure(
     # clock change shows as a 23 or 25 h day; otherwise the start's wall clock, as given.
     zone = clock.zone
     epoch = float(mdates.date2num(sc.start if zone else sc.start.replace(tzinfo=None)))
-    w = panels.Frame(t0, t1, epoch, WIDTH_IN)
+    w = panels.Frame(t0, t1, epoch, width_in)
 
     events = [e for e in figure_events(result) if t0 <= e.at <= t1]
     kinds = [k for k in EVENT_KINDS if any(kind_of(e).key == k.key for e in events)]
@@ -145,7 +150,7 @@ def figure(
     heights = _heights(lanes, len(kinds), len(names))
     legend_in = 0.75 + (0.22 if names else 0.0)
     fig = Figure(
-        figsize=(WIDTH_IN, sum(heights) + 0.75 + legend_in + 0.24 * len(titles)),
+        figsize=(width_in, sum(heights) + 0.75 + legend_in + 0.24 * len(titles)),
         dpi=_DPI,
         layout="constrained",
     )
@@ -173,10 +178,16 @@ def figure(
     handles = panels.draw_reservoir(ax_res, result, xs, values)
     handles += panels.draw_csf(ax_csf, result, xs, values, w)
     handles += panels.draw_alarms(ax_alarm, result, names, w, panels.tone_words(result))
+    # Three columns across the full width; a narrower figure (the quiz's) takes two, and grows
+    # by the rows that adds.
+    ncols = 3 if width_in >= WIDTH_IN else 2
+    if ncols != 3:
+        extra_in = LEGEND_ROW_IN * math.ceil(len(handles) / ncols) + 0.3 - legend_in
+        fig.set_size_inches(width_in, fig.get_figheight() + max(0.0, extra_in))
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncols=3,
+        ncols=ncols,
         fontsize=_FONT_PT,
         frameon=False,
         columnspacing=1.6,

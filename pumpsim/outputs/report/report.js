@@ -293,6 +293,7 @@
       b.disabled = true;
       if (j === q.answer) { b.className = "choice right"; }
       else if (j === c) { b.className = "choice wrong"; }
+      else { b.className = "choice other"; }
     });
     asked += 1;
     if (c === q.answer) { score += 1; }
