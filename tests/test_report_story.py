@@ -61,6 +61,24 @@ def test_each_alarm_start_and_flag_start_is_a_labelled_marker_across_the_panels(
     assert silent.get_fontweight() == "bold" and silent.get_color() == "#000000"
 
 
+def test_other_markers_lines_pass_behind_a_label_not_through_its_words():
+    # Review D9: "refill booked too late" was struck through by the low-reservoir line.
+    from matplotlib.colors import to_rgba
+
+    from pumpsim.outputs.report.plot import panel
+
+    fig = _laid_out(
+        pumpsim.simulate(pumpsim.load_scenario(str(SCENARIOS / "replay" / "missed-then-late.yaml")))
+    )
+    strip = panel(fig, "moments")
+    assert len(strip.texts) >= 4
+    lines_z = max(line.get_zorder() for line in strip.lines)
+    for label in strip.texts:
+        box = label.get_bbox_patch()
+        assert box is not None and box.get_facecolor() == to_rgba("white"), label.get_text()
+        assert label.get_zorder() > lines_z
+
+
 def test_marker_labels_never_overlap_and_stay_inside_the_window():
     from types import SimpleNamespace
 

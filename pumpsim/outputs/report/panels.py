@@ -110,6 +110,9 @@ def draw_moments(ax: Any, others: list[Any], moments: list[Any], w: Frame) -> No
             m.label, (x, lane), xytext=(-7 if left else 7, 0), textcoords="offset points",
             color=colour, ha="right" if left else "left", va="center", fontsize=FONT_PT,
             fontweight="bold" if m.silent else "normal", annotation_clip=False,
+            # the other markers' lines pass behind the label, not through its words
+            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+            zorder=4,
         )  # fmt: skip
         ax.axvline(x, color=colour, linewidth=1.2, alpha=0.9)
         for other in others:
