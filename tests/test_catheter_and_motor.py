@@ -273,11 +273,44 @@ def test_explicit_eri_and_age():
         )
     )
     assert r.passed, r.outcomes
-    # a pump implanted 7 years ago is past its latest ERI: ERI at once, and EOS still the full
-    # ERI-to-EOS interval later (contract section 1: nothing shortens it)
-    r = run(scenario_text(duration="100d", pump_extra="age: 7y"))
+
+
+def test_an_eri_before_the_run_keeps_eos_the_full_interval_after_it():
+    # Review (hand computation): a pump whose ERI fell before t = 0 got its EOS 90 days after
+    # the start, not after its ERI, so a pump past its 7-year hard stop ran 90 more days. The
+    # ERI alarm sounds from t = 0; EOS is ERI + eos_after_eri (at once when that is past too).
+    from pumpsim.scenario.profiles import load_device_profile
+
+    prof = load_device_profile("synchromed-ii")
+    hard_stop_d = prof.hard_stop_life_h / 24  # 7 years
+    # 100 mcg/day (0.05 mL/day): the longevity model outlasts 7 years, so ERI is the latest
+    # one, 90 days before the hard stop: 2466.75 days after implant.
+    for age_d, eos_d in ((2480, hard_stop_d - 2480), (2540, hard_stop_d - 2540), (2600, 0.0)):
+        r = run(
+            scenario_text(
+                duration="100d", pump_extra=f"age: {age_d}d", therapy="{dose_mcg_per_day: 100}"
+            )
+        )
+        assert alarm_starts(r, "eri") == [0.0]
+        assert alarm_starts(r, "eos") == [pytest.approx(eos_d * 24)], age_d
+        (eri,) = [e for e in r.run.physical_log if e.event == "battery_eri"]
+        assert eri.details["battery_age_h"] == pytest.approx((hard_stop_d - 90) * 24)
+    # 2000 mcg/day in a 40 mL pump (1 mL/day): the battery is spent 1/(1/idle + 1/capacity)
+    # after implant; 1850 days old, its ERI was 23.7 days ago and EOS comes 66.3 days in.
+    per_h = 1 / prof.battery_idle_longevity_h + (1 / 24) / prof.battery_volume_capacity_ml
+    refills = (
+        "events: [{at: 30d, type: refill, volume_ml: 40}, {at: 60d, type: refill, volume_ml: 40}]\n"
+    )
+    r = run(
+        scenario_text(
+            duration="100d", reservoir=40, pump_extra="age: 1850d",
+            therapy="{dose_mcg_per_day: 2000}", extra=refills,
+        )
+    )  # fmt: skip
+    eos_h = 1 / per_h - 1850 * 24 + prof.eos_after_eri_h
     assert alarm_starts(r, "eri") == [0.0]
-    assert alarm_starts(r, "eos") == [90 * 24.0]
+    assert alarm_starts(r, "eos") == [pytest.approx(eos_h, rel=1e-9)]
+    assert eos_h == pytest.approx(1590.6666, abs=1e-3)  # the reviewer's hand computation
 
 
 def test_pump_replacement_clears_alarms_and_restarts_battery():

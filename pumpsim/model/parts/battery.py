@@ -23,6 +23,7 @@ class Battery:
         "_at",
         "_idle_per_h",
         "_logs",
+        "_pre_drain_per_h",
         "capacity_ml",
         "eos",
         "eos_after_eri_h",
@@ -50,6 +51,7 @@ class Battery:
         self.eos_after_eri_h = eos_after_eri_h
         self.implant_h = -age_h
         self.used = 0.0  # fraction of the battery spent; set before the run (see ``age``)
+        self._pre_drain_per_h = 0.0  # the drain before t = 0 (see ``age``)
         self.jumps = 0  # changes of ``used`` other than by draining (crossings go stale)
         self.explicit_eri_h = eri_at_h
         self.eri = False
@@ -67,6 +69,7 @@ class Battery:
     def age(self, age_h: float, mean_drain_per_h: float) -> None:
         """Before t = 0 the battery drained at the initial programme's mean rate (assumed)."""
         self.used = age_h * mean_drain_per_h
+        self._pre_drain_per_h = mean_drain_per_h
         self.jumps += 1
 
     def arm(self, t_h: float) -> None:
@@ -81,7 +84,15 @@ class Battery:
             # However slowly the battery drains, the ERI warning precedes the hard stop by the
             # full ERI-to-EOS interval.
             latest_eri = hard_stop - self.eos_after_eri_h
-            self.tokens.append(self._at(max(t_h, latest_eri), self.raise_eri))
+            past = [latest_eri] if latest_eri <= t_h else []
+            if self.used >= 1.0 and self._pre_drain_per_h > 0.0:  # spent before t_h
+                past.append(self.implant_h + 1.0 / self._pre_drain_per_h)
+            if past:
+                # ERI fell before the run: it sounds from now, and EOS still comes the full
+                # interval after the true ERI (at once when that, too, is past).
+                self.raise_eri(t_h, min(past))
+            else:
+                self.tokens.append(self._at(latest_eri, self.raise_eri))
 
     def crossing(self, drain: Affine, when: Callable[[Affine, float], float]) -> float | None:
         """When the drain uses up the battery (ERI), unless ERI is raised or set explicitly."""
@@ -95,13 +106,16 @@ class Battery:
         self.jumps += 1
         self.raise_eri(t_h)
 
-    def raise_eri(self, t_h: float) -> None:
-        """Elective replacement indicator; EOS follows by the ERI-to-EOS interval."""
+    def raise_eri(self, t_h: float, eri_h: float | None = None) -> None:
+        """Elective replacement indicator at ``t_h`` (``eri_h``: when the battery truly reached
+        it, if earlier: before the run); EOS follows ERI by the ERI-to-EOS interval."""
         if self.eri:
             return
         self.eri = True
-        self._logs.world(t_h, "battery_eri", battery_age_h=t_h - self.implant_h)
-        self.tokens.append(self._at(t_h + self.eos_after_eri_h, self._end_of_service))
+        eri_h = t_h if eri_h is None else min(eri_h, t_h)
+        self._logs.world(t_h, "battery_eri", battery_age_h=eri_h - self.implant_h)
+        eos_h = max(t_h, eri_h + self.eos_after_eri_h)
+        self.tokens.append(self._at(eos_h, self._end_of_service))
 
     def _end_of_service(self, t_h: float) -> None:
         self.eos = True
