@@ -203,11 +203,14 @@ FLAG_NOTES: dict[str, tuple[str, str]] = {
 
 CAUSE_NOTES: dict[str, str] = {
     "reservoir_empty": "the true reservoir is empty (the pump may not know)",
-    "minimum_rate": "the pump is in minimum-rate mode (empty-reservoir alarm, low-battery reset)",
+    "minimum_rate": "the pump is in minimum-rate mode after its empty-reservoir alarm",
     "catheter": "a catheter fault holds drug back or sends it elsewhere",
     "motor_stall": "the motor stopped (stall, MRI)",
     "end_of_service": "the battery is exhausted and the pump has stopped",
-    "pump_fault": "an internal pump fault stopped or slowed delivery",
+    "pump_fault": (
+        "an internal pump fault stopped or slowed delivery (a low-battery reset's minimum-rate "
+        "mode, a critical memory error's stop)"
+    ),
     "catheter_transit": "the drug at the catheter tip differs from what the pump believes "
     "(after a concentration change)",
     "concentration_mismatch": "the reservoir's drug differs from what the pump believes",
