@@ -1,5 +1,7 @@
 """Catheter plug flow and faults, motor stalls and MRI (contract 3.3; issue #4)."""
 
+import math
+
 import pytest
 from conftest import alarm_starts, flags_of, run, scenario_text
 
@@ -207,6 +209,11 @@ def test_low_battery_reset_minimum_rate_and_memory_error_stop():
         )
     )
     assert r.passed, r.outcomes  # 0.4 mL, then 8 days at 0.006 mL/day
+    # the withdrawal flag names the fault (the hazard map's H-BT-02), not the empty-reservoir
+    # alarm's minimum_rate: 12 of 400 mcg/day, below half after ln(0.97/0.47)/k = 1.568 h
+    (flag,) = [f for f in r.run.flags if f.type == "abrupt_discontinuation"]
+    assert flag.cause == "pump_fault" and flag.alarmed
+    assert flag.start_h == pytest.approx(48 + 1.5 * math.log2(0.97 / 0.47), abs=1e-6)
     r = run(
         scenario_text(
             duration="10d",
