@@ -68,6 +68,8 @@ def _error(path: str, what: str, exc: OSError) -> OutputError:
 
 def check_output_path(path: str, what: str = "the output") -> None:
     """Refuse an unusable output path before any work is done (``OutputError``, exit 2)."""
+    if not path:
+        raise OutputError(repr(path), f"cannot write {what}: the path is empty")
     try:
         target = os.path.realpath(path)
         mode = os.stat(target).st_mode
@@ -88,6 +90,34 @@ def check_output_path(path: str, what: str = "the output") -> None:
         raise OutputError(
             path, f"cannot write {what}: folder {os.path.dirname(path) or '.'} does not exist"
         )
+
+
+def refuse_overwriting_inputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
+    """Refuse (``OutputError``, exit 2) an output that is one of the command's inputs (the
+    scenario, its clinic log) or another output: a one-character slip must not replace the
+    record being replayed. ``outputs`` maps what each output is to its path (None: not asked)."""
+    seen: dict[str, str] = {}
+
+    def key(path: str) -> str | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None if not os.path.lexists(path) else os.path.realpath(path)
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            return None  # a device or a pipe: /dev/stdout twice is fine
+        return f"{st.st_dev}:{st.st_ino}"
+
+    for path in inputs:
+        k = key(path)
+        if k is not None:
+            seen[k] = f"the input {path}"
+    for what, path in outputs.items():
+        if not path or path == "-":
+            continue
+        k = key(path) or os.path.realpath(path)
+        if k in seen:
+            raise OutputError(path, f"cannot write {what}: it is {seen[k]}; choose another path")
+        seen[k] = what
 
 
 def remove_stale_temporaries(folder: str) -> list[str]:

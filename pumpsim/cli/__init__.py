@@ -221,6 +221,10 @@ def _run(argv: Sequence[str] | None, debug: bool) -> int:
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return code
     except SystemExit as exc:  # --help, or a usage error already reported
+        if exc.code == EXIT_INVALID:
+            from pumpsim.cli.junit import junit_for_refused_command_line
+
+            junit_for_refused_command_line(sys.argv[1:] if argv is None else argv)
         try:
             sys.stdout.flush()
         except OSError as err:

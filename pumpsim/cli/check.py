@@ -21,6 +21,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from pumpsim.outputs.suite import run_suite
 
     with JUnitReport(args.junit, args.files) as junit:
+        junit.guard(args.files)
         files = scenario_files(args.files)
         suite = run_suite(files, fail_on=args.fail_on)
         junit.write(suite)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,20 @@ class JUnitReport:
         write_output(self.path, suite.junit_xml(), what="the JUnit XML")
         self.written = True
 
+    def guard(self, inputs: Sequence[str]) -> None:
+        """Refuse (exit 2) a JUnit path that is one of the command's inputs; the error report
+        is then not written either (it would replace the input)."""
+        if not self.path:
+            return
+        from pumpsim.errors import OutputError
+        from pumpsim.files import refuse_overwriting_inputs
+
+        try:
+            refuse_overwriting_inputs({"the JUnit XML": self.path}, list(inputs))
+        except OutputError:
+            self.path = None
+            raise
+
     def __enter__(self) -> JUnitReport:
         return self
 
@@ -60,9 +75,11 @@ class JUnitReport:
         try:
             self.write(suite)
         except OSError:
-            # the report cannot be written: at least no old report may pass for this run's
+            # the report cannot be written: at least no old report may pass for this run's. Only
+            # a regular file is removed: never a device, a pipe or the user's symbolic link.
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                if stat.S_ISREG(os.lstat(self.path).st_mode):
+                    os.unlink(self.path)
 
 
 def error_text(exc: BaseException) -> tuple[str, bool]:
@@ -80,3 +97,39 @@ def error_text(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, OSError):
         return f"pumpsim: cannot write an output: {exc.strerror or exc}", False
     return f"pumpsim: internal error: {type(exc).__name__}: {exc}", True
+
+
+#: The commands whose ``--junit`` report is always written.
+JUNIT_COMMANDS = ("run", "check", "replay")
+
+
+def junit_for_refused_command_line(argv: Sequence[str]) -> None:
+    """A command line argparse refused (an unknown option, a bad ``--fail-on``) still leaves
+    its ``--junit`` report: one error case, so no old report passes for this run's."""
+    args = list(argv)
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in JUNIT_COMMANDS:
+        return
+    path = None
+    for i, arg in enumerate(args):
+        if arg == "--junit" and i + 1 < len(args):
+            path = args[i + 1]
+        elif arg.startswith("--junit="):
+            path = arg.split("=", 1)[1]
+    if not path:
+        return
+    # an argument that names an existing file may be an input: never written over
+    others = [a for i, a in enumerate(args) if i and args[i - 1] != "--junit" and a != command]
+    for arg in others:
+        with contextlib.suppress(OSError, ValueError):
+            if os.path.samefile(arg, path):
+                return
+    from pumpsim.errors import OutputError, ScenarioError
+
+    with (
+        contextlib.suppress(OutputError, ScenarioError, OSError),
+        JUnitReport(path, ["(command line)"]),
+    ):
+        raise ScenarioError(
+            f"pumpsim {command}: the command line was refused (the reason is on standard error)"
+        )

@@ -9,6 +9,7 @@ recorded history; ``--json`` writes the history printed (the changed one with ``
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from pumpsim.cli.common import (
@@ -29,7 +30,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     import pumpsim
     from pumpsim.cli.junit import JUnitReport
-    from pumpsim.files import check_output_path, write_output
+    from pumpsim.files import check_output_path, refuse_overwriting_inputs, write_output
     from pumpsim.outputs.findings import apply_fail_on
     from pumpsim.outputs.replay_text import (
         changed_result,
@@ -41,12 +42,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from pumpsim.outputs.visit_table import visit_table_text
     from pumpsim.studies.whatif import parse_what_if
 
-    if args.json:
-        check_output_path(args.json, "the result")  # a bad path is found before any work
     with JUnitReport(args.junit, [args.scenario]) as junit:
+        junit.guard([args.scenario])
+        if args.json is not None:
+            check_output_path(args.json, "the result")  # a bad path is found before any work
         changes = [parse_what_if(text) for text in args.what_if]
         t0 = time.perf_counter()
         scenario = pumpsim.load_scenario(args.scenario)
+        # nothing written yet: an output on the scenario or its clinic log is refused
+        inputs = [args.scenario]
+        if scenario.clinic_log:
+            inputs.append(os.path.join(os.path.dirname(args.scenario), scenario.clinic_log))
+        junit.guard(inputs)
+        refuse_overwriting_inputs({"the result": args.json, "the JUnit XML": args.junit}, inputs)
         result = apply_fail_on(pumpsim.simulate(scenario), args.fail_on)
         seconds = time.perf_counter() - t0
         shown, tail, history = result, "", None

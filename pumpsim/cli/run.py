@@ -101,13 +101,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import pumpsim
     from pumpsim.cli.junit import JUnitReport
-    from pumpsim.files import check_output_path, write_output
+    from pumpsim.files import check_output_path, refuse_overwriting_inputs, write_output
     from pumpsim.outputs.findings import apply_fail_on
     from pumpsim.outputs.suite import Entry, Suite
 
-    if args.json and args.json != "-":
-        check_output_path(args.json, "the result")  # before any work: a bad path is exit 2
     with JUnitReport(args.junit, [args.file]) as junit:
+        junit.guard([args.file])
+        if args.json is not None and args.json != "-":
+            check_output_path(args.json, "the result")  # before any work: a bad path is exit 2
+        outputs = {"the result": args.json, "the JUnit XML": args.junit}
+        refuse_overwriting_inputs(outputs, [args.file])
         t0 = time.perf_counter()
         scenario = pumpsim.load_scenario(args.file)
         result = apply_fail_on(pumpsim.simulate(scenario), args.fail_on)
