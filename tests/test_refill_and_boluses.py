@@ -271,3 +271,24 @@ def test_ptm_default_duration_from_profile():
     assert ended.t_h == pytest.approx(
         24 + load_device_profile("synchromed-ii").ptm_bolus_duration_h
     )
+
+
+def test_a_fitted_discrepancy_of_exactly_the_limit_raises_no_flag(tmp_path, capsys):
+    # Review C, A5: 4.0 mL expected, 3.0 withdrawn: -1.0000000000000009 mL after the fit's
+    # arithmetic raised refill_discrepancy against the 1 mL limit ("> 1 mL", contract 3.5).
+    from pumpsim.cli import main
+
+    (tmp_path / "log.csv").write_text(
+        "date,event,residual_expected_ml,residual_withdrawn_ml,volume_injected_ml\n"
+        "2026-03-02,refill,8.0,7.0,10\n2026-04-01,refill,4.0,3.0,20\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "f.yaml").write_text(
+        "name: f\nduration: 120d\nstart: 2026-01-01\npump: {reservoir_ml: 20, accuracy: fit}\n"
+        "drug: {concentration_mcg_per_ml: 2000}\ntherapy: {dose_mcg_per_day: 400}\n"
+        "clinic_log: log.csv\n",
+        encoding="utf-8",
+    )
+    assert main(["replay", str(tmp_path / "f.yaml"), "--fail-on", "discrepancy"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("-1.00 / -1.00") == 2 and "FAIL" not in out

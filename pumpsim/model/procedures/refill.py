@@ -26,6 +26,9 @@ _MORE = (
     "more drug left than the pump expected: under-delivery (stall, occlusion) or a "
     "programming error"
 )
+#: Rounding left in a reconstructed residual (a replay's fitted volumes): a discrepancy of
+#: exactly the limit, recorded to 0.01 mL, is not more than the limit (contract 3.5: "> 1 mL").
+DISCREPANCY_ROUNDING_ML = 1e-9
 _LESS = "less drug left than the pump expected: over-infusion or a leak from the reservoir"
 
 
@@ -107,7 +110,7 @@ class RefillProcedure:
         if limit is None:
             limit = self.profile.discrepancy_threshold_ml(res.size_ml)
             self._limit_ml[res.size_ml] = limit
-        if abs(discrepancy) > limit:
+        if abs(discrepancy) > limit + DISCREPANCY_ROUNDING_ML:
             self.flags.raise_flag(
                 Flag(
                     "refill_discrepancy",
