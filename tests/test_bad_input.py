@@ -74,6 +74,26 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
         ),
         ("name: ok", "name: Not OK", "name", 1, ["pattern"]),
         ("at: 10d", "at: 40d", "events[0].at", 8, ["after the end"]),
+        # review C, A6/A7: instants in expectations are within the run; tolerances not negative
+        *(
+            (
+                "events:",
+                f"expect:\n  - {exp}\nevents:",
+                f"expect[0].{key}",
+                8,
+                [words],
+            )
+            for exp, key, words in (
+                ("{reservoir_estimated_ml: 10, at: 40d}", "at", "after the end"),
+                ("{alarm: low_reservoir, first_at: 31d}", "first_at", "after the end"),
+                (
+                    "{alarm: low_reservoir, first_within: [1d, 300d]}",
+                    "first_within",
+                    "after the end",
+                ),
+                ("{reservoir_estimated_ml: 10, at: 5d, tolerance: -1}", "tolerance", "at least 0"),
+            )
+        ),
         (
             "drug: {concentration_mcg_per_ml: 2000}",
             "drug: {}",

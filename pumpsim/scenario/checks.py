@@ -240,13 +240,26 @@ def check_timeline(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
 
 
 def check_expectations(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
-    """Flag causes named in expectations exist."""
+    """Flag causes named in expectations exist; every instant lies within the scenario (a
+    duration as much as a calendar date: contract section 1)."""
+    clock = None
     for i, exp in enumerate(sc.expect):
         if exp.cause is not None and exp.flag is not None and exp.cause not in CAUSES:
             raise ScenarioError(
                 f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
                 path=("expect", i, "cause"),
             )
+        instants = [("at", exp.at), ("first_at", exp.first_at), *(
+            ("first_within", h) for h in exp.first_within or ()
+        )]  # fmt: skip
+        for key, hours in instants:
+            if hours is not None and float(hours) > sc.duration:
+                clock = clock or Clock.of(sc.start)
+                raise ScenarioError(
+                    f"{clock.label(float(hours))} is after the end of the scenario, "
+                    f"{clock.label(sc.duration)}",
+                    path=("expect", i, key),
+                )
 
 
 #: Every check with the key paths it reads (dotted, list indices dropped). A check re-runs for a
@@ -260,7 +273,7 @@ CHECKS: tuple[tuple[Check, tuple[str, ...]], ...] = (
     (check_battery, ("pump.battery",)),
     (check_accuracy, ("pump.accuracy", "events")),
     (check_timeline, ("duration", "pump.reservoir_ml", "drug", "therapy", "events")),
-    (check_expectations, ("expect",)),
+    (check_expectations, ("expect", "duration")),
 )
 
 

@@ -12,7 +12,14 @@ from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from pumpsim.model.profile import ALARM_NAMES
 from pumpsim.scenario import grammar
@@ -102,6 +109,13 @@ class Expectation(Strict):
     tolerance: Number | str | None = None
     #: where the expectation comes from (``patient.csv:4``), shown in its result line
     source: str | None = None
+
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance_not_negative(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise ValueError(f"a tolerance is at least 0, not {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> Expectation:
