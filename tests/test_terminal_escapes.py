@@ -152,3 +152,25 @@ def test_tones_show_a_profiles_tone_label_as_text(tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out
     _clean(out)
     assert "\\x1b]0;owned\\x073-second two-tone" in out
+
+
+def test_a_description_with_control_characters_gives_xml_svg_and_clean_html(tmp_path, capsys):
+    # Review C, B1: ESC and BEL reached the SVG raw (not XML: browsers refuse the figure) and
+    # the report's HTML.
+    import xml.etree.ElementTree as ET
+
+    scenario = tmp_path / "esc.yaml"
+    scenario.write_text(
+        'name: esc\ndescription: "desc \\x1b]0;pwned\\x07 \\x1b[2J clear \\u202e rtl"\n'
+        "duration: 100d\ndrug: {concentration_mcg_per_ml: 2000}\ntherapy: {dose_mcg_per_day: 400}\n",
+        encoding="utf-8",
+    )
+    svg, html = tmp_path / "f.svg", tmp_path / "r.html"
+    assert main(["plot", str(scenario), "-o", str(svg)]) == 0
+    assert main(["report", str(scenario), "-o", str(html)]) == 0
+    capsys.readouterr()
+    ET.parse(svg)  # well-formed XML
+    for path in (svg, html):
+        text = path.read_text(encoding="utf-8")
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        assert "\\x1b]0;pwned\\x07" in text

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
+
+from pumpsim.text import visible
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -98,25 +99,6 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
             raise ScenarioError("no *.yaml or *.yml scenario files in this folder", file=path)
         files.extend(found)
     return files
-
-
-#: Characters that steer a terminal rather than show: C0 controls but tab and newline, DEL, C1
-#: controls (``\x9b`` is a one-byte CSI on some terminals) and the bidirectional overrides that
-#: make text read in another order than it is written.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def visible(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``), so that text from
-    a scenario, a profile or a file name reaches a terminal as text: no escape sequence in a
-    description can clear the screen, retitle the window or hide a line. Tabs and newlines stay.
-    """
-    return _CONTROL.sub(_escaped, text)
 
 
 def emit(text: str, chunk_chars: int = 1 << 14) -> None:

@@ -44,6 +44,7 @@ from pumpsim.outputs.report.quiz import questions
 from pumpsim.outputs.report.state import MODES, state_table
 from pumpsim.outputs.report.tones import tone_pattern, wav_bytes
 from pumpsim.scenario.profiles import load_device_profile
+from pumpsim.text import visible
 from pumpsim.version import __version__
 
 #: How long Play takes to cross the whole scenario (seconds, pauses at alarms excluded).
@@ -201,8 +202,9 @@ def render_report(result: Any, quiz: bool = False) -> str:
         version=escape(__version__),
         profile=escape(sc.pump.profile),
     )
-    # a lone surrogate in the scenario's text (YAML's "\ud83d") cannot be UTF-8: show its escape
-    return page.encode("utf-8", "backslashreplace").decode("utf-8")
+    # a lone surrogate in the scenario's text (YAML's "\ud83d") cannot be UTF-8, and a control
+    # character (a terminal escape in a description or a log's note) is no HTML: their escapes
+    return visible(page.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _template() -> Template:

@@ -29,6 +29,7 @@ from pumpsim.outputs.matplotlib_quiet import quiet_logger, quietly
 from pumpsim.outputs.report import panels
 from pumpsim.outputs.report.events import EVENT_KINDS, figure_events, kind_of
 from pumpsim.outputs.report.moments import key_moments
+from pumpsim.text import visible
 
 #: Formats ``save`` writes, by file suffix.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -64,8 +65,9 @@ def title_lines(result: Any, width: int = _TITLE_CHARS) -> list[str]:
     sc = result.scenario
     description = " ".join(sc.description.split())
     text = f"{sc.name}: {description}" if description else sc.name
-    # a lone surrogate (YAML's "\ud83d") is not text a font can draw: show its escape
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # a lone surrogate (YAML's "\ud83d") is not text a font can draw, and a control character
+    # would make the SVG not XML: show their escapes
+    text = visible(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     return textwrap.wrap(text, width) or [sc.name]
 
 
