@@ -6,6 +6,7 @@ the checks that read what changed. Every failure is a ScenarioError with the key
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -173,10 +174,30 @@ def check_accuracy(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
             _accuracy_ok(profile, event.accuracy, ("events", index, "accuracy"))
 
 
+#: The last instant a scenario may reach: the calendar (and matplotlib's date axis) ends with
+#: the year 9999; a day's margin keeps every time zone's local time on it.
+_LAST_INSTANT = datetime.datetime(9999, 12, 30)
+
+
+def _check_end_on_the_calendar(sc: schema.ScenarioFile) -> None:
+    start = sc.start.replace(tzinfo=None)
+    try:
+        end = start + datetime.timedelta(hours=sc.duration)
+    except OverflowError:
+        end = datetime.datetime.max
+    if end > _LAST_INSTANT:
+        raise ScenarioError(
+            f"the scenario would end after {_LAST_INSTANT:%Y-%m-%d} (start "
+            f"{start:%Y-%m-%d %H:%M} plus the duration): no calendar date can show it",
+            path=("duration",),
+        )
+
+
 def check_timeline(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
     """Walk the events in time order: instants within the scenario, volumes within the
     reservoir, and the pump's rate within the programmable range at every change of programme
     or of the pump's concentration."""
+    _check_end_on_the_calendar(sc)
     pump_conc = reservoir_conc = sc.drug.concentration_mcg_per_ml
     therapy, therapy_path = sc.therapy, ("therapy",)
     check_therapy(therapy, profile, pump_conc, therapy_path)
