@@ -484,6 +484,23 @@ def test_a_note_row_checks_the_estimate_and_shows_as_a_visit(tmp_path, capsys):
     assert "2026-01-31 00:00 (30d)  visit  14.00 / 14.00" in capsys.readouterr().out
 
 
+def test_a_note_below_a_refill_of_its_instant_reads_the_refilled_pump(tmp_path, capsys):
+    # Review C, A4: same-instant rows keep file order (contract 7): a note below the refill
+    # interrogates the refilled pump (20 mL), a note above it the pump before (14 mL).
+    path = write(
+        tmp_path,
+        "date,event,residual_expected_ml,residual_withdrawn_ml,volume_injected_ml\n"
+        "2026-03-02,refill,8.0,8.0,20\n2026-03-02,note,20.0,,\n"
+        "2026-04-01,note,14.0,,\n2026-04-01,refill,14.0,14.0,20\n",
+    )
+    result = pumpsim.simulate(pumpsim.load_scenario(path))
+    assert all(o.passed for o in result.outcomes), [o.text for o in result.outcomes if not o.passed]
+    assert main(["replay", path]) == 0
+    out = capsys.readouterr().out
+    # the refill rows show the refill's own recorded residual and the clinic's discrepancy
+    assert "refill  8.00 / 8.00          8.00 / 8.00           +0.00 / +0.00" in out
+
+
 def test_visit_expectations_can_be_written_in_yaml_too(write_yaml, capsys):
     from conftest import scenario_text
 

@@ -40,7 +40,7 @@ def evaluate_visit(exp: schema.Expectation, run: RunRecord, clock: Clock) -> Out
             f"alarm date {want} (printed)",
             f"alarm date {got} (projected)",
         )
-    rec = run.refill_at(exp.at)
+    rec = None if exp.after_events else run.refill_at(exp.at)
     if target == "residual_withdrawn_ml":
         want = float(exp.residual_withdrawn_ml or 0.0)
         tol = (

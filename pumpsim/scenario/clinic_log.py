@@ -178,10 +178,16 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
     raise_all(errors)
     parsed.sort(key=lambda r: (r[0], r[1]))
     log = ClinicLog(file)
-    for _, _, event, expects, origin in parsed:
+    visited: set[float] = set()  # instants with an event row above (in file order)
+    for hours, _, event, expects, origin in parsed:
+        instant = round(hours * 3600.0, 3)
         if event is not None:
+            visited.add(instant)
             log.events.append(event)
             log.origins.append(origin)
+        elif instant in visited:  # a note below a visit of its instant: after what was done
+            for exp in expects:
+                exp["after_events"] = True
         log.expectations.extend(expects)
         log.expect_origins.extend(origin for _ in expects)
     return log

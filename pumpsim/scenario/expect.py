@@ -109,6 +109,10 @@ class Expectation(Strict):
     tolerance: Number | str | None = None
     #: where the expectation comes from (``patient.csv:4``), shown in its result line
     source: str | None = None
+    #: read after the events at its instant (a clinic log's note below a refill of the same
+    #: instant interrogates the refilled pump); default: a residual at a refill is the one the
+    #: refill found
+    after_events: Boolean | None = None
 
     @field_validator("tolerance")
     @classmethod
