@@ -180,6 +180,28 @@ def test_rows_found_bad_by_the_device_profile_are_all_reported(tmp_path, capsys)
     ]
 
 
+def test_an_overfilled_refill_is_reported_with_the_rows_bad_in_themselves(tmp_path, capsys):
+    # Review C, C1: the refill too large for the reservoir came only once the other rows were
+    # fixed; a new pump's reservoir_ml counts from it on.
+    log = (
+        "date,event,volume_injected_ml,residual_withdrawn_ml,reservoir_ml\n"
+        "2026-01-10,refill,25,,\n"
+        "2026-01-20,refill,20,nan,\n"
+        "2026-02-01,pump_replacement,40,,40\n"
+        "2026-03-01,refill,30,,\n"
+        "2026-04-01,refill,45,,\n"
+    )
+    assert main(["validate", write(tmp_path, log)]) == 2
+    lines = capsys.readouterr().err.strip().split("\n")
+    assert lines == [
+        f"{tmp_path}/log.csv:2: column volume_injected_ml: refill of 25 mL exceeds the 20 mL "
+        "reservoir",
+        f"{tmp_path}/log.csv:3: column residual_withdrawn_ml: 'nan' is not a finite number",
+        f"{tmp_path}/log.csv:6: column volume_injected_ml: refill of 45 mL exceeds the 40 mL "
+        "reservoir",
+    ]
+
+
 def test_past_fifty_rows_found_bad_by_the_profile_the_search_stops(tmp_path, capsys):
     rows = "".join(f"2026-02-{1 + i % 28:02d}T{i // 28:02d}:00,refill,25\n" for i in range(70))
     assert main(["validate", write(tmp_path, "date,event,volume_injected_ml\n" + rows)]) == 2

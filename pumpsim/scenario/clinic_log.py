@@ -103,9 +103,17 @@ class ClinicLog:
 
 
 def read_clinic_log(
-    path: str, clock: Clock, end_h: float | None, *, shown: str | None = None
+    path: str,
+    clock: Clock,
+    end_h: float | None,
+    *,
+    shown: str | None = None,
+    reservoir_ml: float | None = None,
 ) -> ClinicLog:
-    """Read and check a whole clinic log. Raises ScenarioError (file, line, column)."""
+    """Read and check a whole clinic log. Raises ScenarioError (file, line, column).
+
+    ``reservoir_ml``: the scenario's reservoir, so that a refill larger than the pump holds is
+    reported with the other bad rows (a new pump's ``reservoir_ml`` takes over after it)."""
     name = shown or path
     try:  # regular files only (a FIFO is never opened), size cap, UTF-8 with or without BOM
         text = read_text_file(path, limit=MAX_LOG_BYTES)
@@ -114,10 +122,17 @@ def read_clinic_log(
             "not a scenario file", "not a clinic log"
         )
         raise ScenarioError(message, file=name, line=exc.line) from None
-    return parse_clinic_log(text, name, clock, end_h)
+    return parse_clinic_log(text, name, clock, end_h, reservoir_ml=reservoir_ml)
 
 
-def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) -> ClinicLog:
+def parse_clinic_log(
+    text: str,
+    file: str,
+    clock: Clock,
+    end_h: float | None,
+    *,
+    reservoir_ml: float | None = None,
+) -> ClinicLog:
     """Parse clinic-log CSV text (see the module docstring).
 
     Every bad row is reported, in file order (``ScenarioErrors``: up to 50 lines, then ``... and
@@ -175,8 +190,13 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
                 continue
             first_of[key] = n
         parsed.append((hours, order, event, expects, origin))
-    raise_all(errors)
     parsed.sort(key=lambda r: (r[0], r[1]))
+    if errors and reservoir_ml is not None:
+        # rows bad in themselves stop the log here: overfilled refills join them (else the
+        # device checks after reading report those, with the rest they find)
+        errors += _overfilled(parsed, reservoir_ml)
+        errors.sort(key=lambda e: e.line or 0)
+    raise_all(errors)
     log = ClinicLog(file)
     visited: set[float] = set()  # instants with an event row above (in file order)
     for hours, _, event, expects, origin in parsed:
@@ -191,6 +211,25 @@ def parse_clinic_log(text: str, file: str, clock: Clock, end_h: float | None) ->
         log.expectations.extend(expects)
         log.expect_origins.extend(origin for _ in expects)
     return log
+
+
+def _overfilled(parsed: list[Any], size_ml: float) -> list[ScenarioError]:
+    """Refills larger than the reservoir in place then (rows in time order)."""
+    found = []
+    for _, _, event, _, origin in parsed:
+        if event is None:
+            continue
+        if event["type"] == "pump_replacement":
+            size_ml = event.get("reservoir_ml", size_ml)
+        volume = event.get("volume_ml")
+        if event["type"] == "refill" and isinstance(volume, int | float) and volume > size_ml:
+            found.append(
+                origin.error(
+                    f"refill of {volume:g} mL exceeds the {size_ml:g} mL reservoir",
+                    "volume_injected_ml",
+                )
+            )
+    return found
 
 
 def _header(header: list[str], file: str, line: int) -> list[str]:

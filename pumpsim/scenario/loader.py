@@ -176,6 +176,19 @@ def error_from_validation(
     return ScenarioError(message, file=file, path=full, line=line)
 
 
+def _reservoir_ml(data: dict[str, Any]) -> float | None:
+    """The raw scenario's reservoir size (its default when not given; None when not a number:
+    validation reports it)."""
+    pump = data.get("pump", {})
+    size = (
+        pump.get("reservoir_ml", schema.Pump.model_fields["reservoir_ml"].default)
+        if isinstance(pump, dict)
+        else None
+    )
+    ok = isinstance(size, int | float) and not isinstance(size, bool)
+    return float(size) if ok else None
+
+
 def _with_clinic_log(
     data: dict[str, Any], located: LocatedYaml, file: str, base_dir: str | None
 ) -> ClinicLog | None:
@@ -196,7 +209,9 @@ def _with_clinic_log(
     path = os.path.join(base_dir if base_dir is not None else os.getcwd(), name)
     shown = os.path.normpath(os.path.join(os.path.dirname(file), name)) if base_dir else name
     try:
-        log = read_clinic_log(path, clock, dates.scenario_end_h(data), shown=shown)
+        log = read_clinic_log(
+            path, clock, dates.scenario_end_h(data), shown=shown, reservoir_ml=_reservoir_ml(data)
+        )
     except ScenarioError as exc:
         if exc.line is not None:
             raise  # a bad row: the log's file, line and column say where
