@@ -92,6 +92,11 @@ def parse_start(value: Any) -> datetime:
             return _zoned_start(zoned, value)
         if _CALENDAR_SHAPE.match(text):
             return _read_calendar(text, f"start {value!r}")
+        if re.fullmatch(r"\S+\s+\S+", text) and not re.fullmatch(r"\S+ \S+", text):
+            # printed on one line, two spaces would read as one: say what is wrong
+            raise InstantError(
+                f"start {value!r}: separate the date-time and the time zone by one space"
+            )
         raise InstantError(
             f"start {value!r} is not an ISO date-time (e.g. 2026-01-01, 2026-01-01T08:00+01:00 "
             "or 2026-01-01T08:00 Europe/Paris)"
