@@ -48,6 +48,8 @@ def parse_duration_h(value: object) -> float:
     length.
     """
     if isinstance(value, (bool, int | float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DurationError(f"{value!r} is not a duration: give a number and a unit: '90d'")
         raise DurationError(
             f"bare number {value!r} is not a duration: give a unit, e.g. '{value}d' or '{value}h'"
         )
@@ -74,10 +76,12 @@ def parse_duration_h(value: object) -> float:
     if _names_months(text):
         raise DurationError(f"{shown}: months are ambiguous; give days, e.g. 'P90D'")
     try:
-        float(text)
+        number = float(text)
     except ValueError:
         pass
     else:
+        if not math.isfinite(number):  # 'nan', 'inf': no unit makes them a duration
+            raise DurationError(f"{shown} is not a duration: give a number and a unit: '90d'")
         raise DurationError(
             f"bare number {shown} is not a duration: give a unit, e.g. "
             f"'{_shorten(text)}d' or '{_shorten(text)}h'"

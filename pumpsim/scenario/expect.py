@@ -148,7 +148,8 @@ class Expectation(Strict):
             ]
             if len(preds) != 1:
                 raise ValueError(
-                    f"a {target} expectation takes exactly one of first_at, first_within, never, "
+                    f"{'an' if target[0] in 'aeiou' else 'a'} {target} expectation takes exactly "
+                    "one of first_at, first_within, never, "
                     "count, duration"
                 )
             if self.at is not None:
