@@ -327,6 +327,8 @@ def test_physical_line_numbers_count_newlines_inside_quoted_cells():
             "log.csv:2: column dose_mcg_per_day: a reprogram row needs the programme set",
         ),
         ("date,event,dose_mcg\n2026-01-02,bolus,50\n", "log.csv:2: column duration:"),
+        # review C, C5: pydantic's "Field required" became the log's own words
+        ("date,event,duration\n2026-01-02,mri,\n", "log.csv:2: column duration: an mri row needs"),
         ("date,event,duration\n2026-01-02,bolus,2\n", "log.csv:2: column duration: bare number"),
         (
             "date,event,kind\n2026-01-02,catheter_fault,snapped\n",

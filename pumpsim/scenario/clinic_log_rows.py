@@ -153,6 +153,10 @@ def _validate(event: dict[str, Any], origin: RowOrigin) -> None:
             msg = f"{err['input']!r}: {msg.replace('Input should be', 'must be')}"
         if err["type"] == "literal_error":
             msg = f"{err['input']!r} is not allowed: {msg.replace('Input should be ', 'expected ')}"
+        if err["type"] == "missing":
+            kind = event["type"]
+            article = "an" if kind[0] in "aeiou" or kind == "mri" else "a"
+            msg = f"{article} {kind} row needs {column}"
         raise origin.error(msg, column) from None
 
 
