@@ -72,7 +72,7 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
             8,
             ["unknown event type"],
         ),
-        ("name: ok", "name: Not OK", "name", 1, ["pattern"]),
+        ("name: ok", "name: Not OK", "name", 1, ["lower-case letters, digits and hyphens"]),
         ("at: 10d", "at: 40d", "events[0].at", 8, ["after the end"]),
         # review C, C3: two spaces read as one in the printed value: say what is wrong
         ("name: ok", 'name: ok\nstart: "2026-01-01  Europe/Paris"', "start", 2, ["by one space"]),

@@ -136,6 +136,11 @@ def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     if kind == "literal_error":
         allowed = err["msg"].replace("Input should be ", "expected ")
         return f"{err['input']!r} is not allowed: {allowed}"
+    if kind == "string_pattern_mismatch" and path and path[-1] == "name":
+        return (
+            f"{err['input']!r}: a name is lower-case letters, digits and hyphens "
+            "(e.g. 'missed-refill')"
+        )
     msg = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):

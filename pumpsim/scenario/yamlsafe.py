@@ -228,7 +228,7 @@ def _located(text: str, file: str, loader_class: Any) -> LocatedYaml:
     finally:
         parser.dispose()
     if data is None:
-        raise ScenarioError("file is empty: expected a scenario mapping", file=file, line=1)
+        raise ScenarioError("file is empty: expected a mapping of keys", file=file, line=1)
     return LocatedYaml(data=data, lines=builder.lines)
 
 
