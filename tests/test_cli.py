@@ -171,3 +171,11 @@ def test_an_internal_error_in_one_scenario_is_reported_for_it_and_the_rest_run(
     assert err.strip().splitlines() == [
         f"{broken}: pumpsim: internal error: ZeroDivisionError: a planted bug (please report it)"
     ]
+
+
+def test_a_file_named_twice_is_checked_once(capsys):
+    # Review C, D: 'check a.yaml a.yaml' counted the same scenario twice.
+    one = str(SCENARIOS / "missed-refill.yaml")
+    assert main(["check", one, one, str(SCENARIOS)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("missed-refill.yaml ") == 1

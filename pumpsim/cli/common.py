@@ -73,7 +73,8 @@ def add_command(
 
 
 def scenario_files(paths: Sequence[str]) -> list[str]:
-    """Expand folders into their ``*.yaml``/``*.yml`` entries (sorted); keep files as given.
+    """Expand folders into their ``*.yaml``/``*.yml`` entries (sorted); keep files as given,
+    each once.
 
     Entries of a folder are listed, never opened here: a FIFO or a directory named ``*.yaml``
     is kept so that loading it reports it as invalid (without opening a FIFO). Raises
@@ -98,7 +99,15 @@ def scenario_files(paths: Sequence[str]) -> list[str]:
         if not found:
             raise ScenarioError("no *.yaml or *.yml scenario files in this folder", file=path)
         files.extend(found)
-    return files
+    # a file named twice (a.yaml a.yaml, or a folder and one of its files) is checked once
+    seen: set[str] = set()
+    unique = []
+    for file in files:
+        key = os.path.realpath(file)
+        if key not in seen:
+            seen.add(key)
+            unique.append(file)
+    return unique
 
 
 def emit(text: str, chunk_chars: int = 1 << 14) -> None:
