@@ -353,7 +353,11 @@ LOG_EVENTS: dict[str, str] = {
     "pump_log:clinician_bolus_ended": "a clinician bolus ends",
     "pump_log:ptm_bolus_started": "a patient-requested bolus is granted",
     "pump_log:ptm_bolus_ended": "a patient-requested bolus ends",
-    "pump_log:ptm_refused": "a patient request is refused (with the reason)",
+    "pump_log:ptm_refused": (
+        "a patient request is refused, with the reason: `no_ptm_programmed`, `lockout`, "
+        "`daily_limit`, or `pump_not_delivering` (a stall, minimum-rate mode or EOS: the "
+        "request is not granted, so the expected CSF level does not count it either)"
+    ),
     "pump_log:bridge_bolus_started": "a bridge bolus pushes the catheter's old drug out",
     "pump_log:bridge_bolus_complete": "the catheter holds only the new drug",
     "pump_log:pump_replacement": "a new pump is implanted",
@@ -819,8 +823,9 @@ def section_profiles(g: Gen) -> list[str]:
         f"The alarm table above is the device's (`synchromed-ii`). Tones: non-critical "
         f"{g.device.noncritical_tone} every `noncritical_tone_interval`; critical "
         f"{g.device.critical_tone} every `critical_tone_interval` ({interval}). The first tone "
-        "sounds when the alarm is raised; a tone due exactly when it clears does not sound. "
-        "Tones are derived from the alarm intervals, never simulated.",
+        "sounds when the alarm is raised; a tone due exactly when it clears does not sound, "
+        "and one due exactly at the end of the run does (the run's last instant is inside "
+        "it). Tones are derived from the alarm intervals, never simulated.",
         "",
     ]
     return out
