@@ -51,13 +51,19 @@ def panel_grid(count: int) -> tuple[int, int]:
     return math.ceil(count / cols), cols
 
 
-def plot_risk(result: Any, path: str) -> str:
-    """Draw the P x S grid of a finished sweep (``SweepResult``) to ``path``; return it."""
+def save_sweep_figure(result: Any, path: str, draw: Any, what: str) -> str:
+    """Write ``draw(result)`` to ``path`` in the format its suffix names (a bare file name is
+    taken inside the sweep's output folder); return the path."""
     fmt = figure_format(path)
     if not os.path.isabs(path) and os.path.dirname(path) == "":
         path = os.path.join(result.out_dir, path)
-    write_output(path, render(risk_figure(result), fmt), what="the risk figure")
+    write_output(path, render(draw(result), fmt), what=what)
     return path
+
+
+def plot_risk(result: Any, path: str) -> str:
+    """Draw the P x S grid of a finished sweep (``SweepResult``) to ``path``; return it."""
+    return save_sweep_figure(result, path, risk_figure, "the risk figure")
 
 
 def risk_figure(result: Any) -> Any:

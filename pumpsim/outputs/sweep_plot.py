@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Any
 
-from pumpsim.files import write_output
 from pumpsim.model.units import HOURS_PER_YEAR
 from pumpsim.outputs.matplotlib_quiet import quiet_logger
-from pumpsim.outputs.report.plot import render
-from pumpsim.outputs.risk_plot import figure_format, panel_grid, plot_risk, point_title
+from pumpsim.outputs.risk_plot import panel_grid, plot_risk, point_title, save_sweep_figure
 
 #: Heat maps drawn at most (one per grid point, in rows of four); the rest are in summary.json.
 MAX_HEATMAPS = 8
@@ -26,11 +23,7 @@ def plot_sweep(result: Any, path: str) -> str:
 
     A bare file name is taken inside the sweep's output folder.
     """
-    fmt = figure_format(path)
-    if not os.path.isabs(path) and os.path.dirname(path) == "":
-        path = os.path.join(result.out_dir, path)
-    write_output(path, render(sweep_figure(result), fmt), what="the sweep figure")
-    return path
+    return save_sweep_figure(result, path, sweep_figure, "the sweep figure")
 
 
 def sweep_figure(result: Any) -> Any:
