@@ -74,6 +74,8 @@ def check_bad(capsys, path, *, key=None, line=None, words=()):
         ),
         ("name: ok", "name: Not OK", "name", 1, ["lower-case letters, digits and hyphens"]),
         ("at: 10d", "at: 40d", "events[0].at", 8, ["after the end"]),
+        # review E: a sweep file given to validate says what it is
+        ("name: ok", "name: ok\nbase: other.yaml", "base", 2, ["looks like a sweep file"]),
         # review C, C3: two spaces read as one in the printed value: say what is wrong
         ("name: ok", 'name: ok\nstart: "2026-01-01  Europe/Paris"', "start", 2, ["by one space"]),
         # review C, B2: an end past the calendar showed every time as "never", or exit 4

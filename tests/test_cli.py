@@ -179,3 +179,14 @@ def test_a_file_named_twice_is_checked_once(capsys):
     assert main(["check", one, one, str(SCENARIOS)]) == 0
     out = capsys.readouterr().out
     assert out.count("missed-refill.yaml ") == 1
+
+
+@pytest.mark.parametrize(
+    "command", [["run", MISSED], ["replay", str(SCENARIOS / "replay" / "missed-then-late.yaml")]]
+)
+def test_json_to_standard_output_is_the_json_alone(command, capsys, tmp_path, monkeypatch):
+    # Review E: run --json - printed the timeline before the JSON; replay wrote a file named '-'.
+    monkeypatch.chdir(tmp_path)
+    main([*command, "--json", "-"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["scenario"] and not (tmp_path / "-").exists()

@@ -43,8 +43,11 @@ NOTHING_CHECKED = (
 def exit_codes_epilog(*codes: int) -> str:
     """The exit-code block of a ``--help`` text (all codes when none are named)."""
     chosen = codes or tuple(EXIT_CODES)
+    meaning = dict(EXIT_CODES)
+    if EXIT_FAILED not in chosen:  # nothing checked: success is simply success
+        meaning[EXIT_OK] = "success"
     lines = ["exit codes:"]
-    lines += [f"  {code:<4} {EXIT_CODES[code]}" for code in chosen]
+    lines += [f"  {code:<4} {meaning[code]}" for code in chosen]
     return "\n".join(lines)
 
 

@@ -44,7 +44,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     with JUnitReport(args.junit, [args.scenario]) as junit:
         junit.guard([args.scenario])
-        if args.json is not None:
+        to_stdout = args.json == "-"
+        if args.json is not None and not to_stdout:
             check_output_path(args.json, "the result")  # a bad path is found before any work
         changes = [parse_what_if(text) for text in args.what_if]
         t0 = time.perf_counter()
@@ -71,8 +72,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
             found = slacks(history if history is not None else reconstruction(scenario))
         cells = None if found is None else slack_cells(found)
-        emit(visit_table_text(shown, cells, verdicts=not changes) + tail)
-        if args.json:
+        if to_stdout:  # standard output holds the JSON alone
+            emit(json_with_slack(shown, found))
+        else:
+            emit(visit_table_text(shown, cells, verdicts=not changes) + tail)
+        if args.json and not to_stdout:
             write_output(args.json, json_with_slack(shown, found), what="the result")
         entry = Entry(args.scenario, scenario.name, list(scenario.hazard), result=result)
         entry.seconds = seconds
@@ -91,7 +95,10 @@ def register(sub: Any) -> None:
     )
     replay.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     replay.add_argument(
-        "--json", metavar="OUT", help="also write the result document (JSON) of the history shown"
+        "--json",
+        metavar="OUT",
+        help="also write the result document (JSON) of the history shown ('-': standard output, "
+        "without the visit table)",
     )
     replay.add_argument(
         "--junit",

@@ -23,8 +23,8 @@ def _describe_log(entry: dict[str, Any]) -> str:
         return f"ALARM {rest['alarm']} {kind.removeprefix('alarm_')} ({priority})"
     parts = []
     for key, value in rest.items():
-        if isinstance(value, float):
-            value = f"{value:.4g}"
+        if isinstance(value, float):  # four figures, never 2e+04: 20000
+            value = f"{value:.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
         parts.append(f"{key}={value}")
     return kind.replace("_", " ") + (f" ({', '.join(parts)})" if parts else "")
 
@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         entry = Entry(args.file, scenario.name, list(scenario.hazard), result=result)
         entry.seconds = seconds
         junit.write(Suite([entry]))
-    if not args.quiet:
+    if not args.quiet and args.json != "-":  # '-': standard output holds the JSON alone
         emit(timeline_text(result))
     if args.json == "-":
         emit(result.to_json())
@@ -138,7 +138,9 @@ def register(sub: Any) -> None:
     )
     run.add_argument("file", help="scenario YAML file")
     run.add_argument(
-        "--json", metavar="OUT", help="write the result document (JSON) to OUT ('-' for stdout)"
+        "--json",
+        metavar="OUT",
+        help="write the result document (JSON) to OUT ('-': standard output, without the timeline)",
     )
     run.add_argument(
         "--junit",

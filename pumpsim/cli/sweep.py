@@ -22,6 +22,15 @@ from pumpsim.cli.common import (
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
+def _written(table_path: str, out: str) -> list[str]:
+    """The files a finished sweep wrote, as its last line names them."""
+    stem, ext = os.path.splitext(table_path)
+    files = [table_path, os.path.join(os.path.dirname(stem), "flags" + ext)]
+    if ext == ".csv":
+        files.append(os.path.join(out, "columns.csv"))
+    return [*files, os.path.join(out, "summary.json"), os.path.join(out, "risk.csv")]
+
+
 def figure_paths(plot: str, out: str) -> tuple[str, str]:
     """The survival/heat-map figure's path and the risk figure's path beside it
     (``<stem>-risk<suffix>``). A bare file name is taken inside ``out``."""
@@ -144,8 +153,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if args.quiet
         else [
             result.text,
-            f"\nwrote {result.table_path}, {os.path.join(args.out, 'summary.json')}, "
-            f"{os.path.join(args.out, 'risk.csv')}\n",
+            "\nwrote " + ", ".join(_written(result.table_path, args.out)) + "\n",
         ]
     )
     if args.plot is not None:

@@ -108,12 +108,21 @@ def unknown_key_message(key: str, known: list[str]) -> str:
     return f"unknown key {key!r}{hint}{listing}"
 
 
+#: Top-level keys of a sweep file that no scenario has.
+_SWEEP_KEYS = frozenset({"base", "vary", "grid", "patients", "faults", "on_invalid"})
+
+
 def _message(err: dict[str, Any], path: tuple[object, ...], data: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
         owner = _model_at(path[:-1], data)
         known = list(owner.model_fields) if owner is not None else []
+        if len(path) == 1 and key in _SWEEP_KEYS:
+            return (
+                f"unknown key {key!r}: this looks like a sweep file, not a scenario "
+                "(check it with: pumpsim sweep FILE --check)"
+            )
         return unknown_key_message(key, known)
     if kind == "missing":
         return "required key is missing"

@@ -89,6 +89,11 @@ def prepare_out_dir(out_dir: str) -> None:
         raise OutputError(out_dir, "cannot write the sweep: folder is not writable")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 batch``, ``3 batches``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
+
+
 def _log(out_dir: str, text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(os.path.join(out_dir, "run.log"), "a", encoding="utf-8") as fh:
@@ -157,8 +162,9 @@ def run_sweep(
         executor = LocalPoolExecutor(min(n_workers, len(todo)))
     _log(
         out_dir,
-        f"start {spec.name}: {len(batches)} batches of {size} patients, {len(done)} already done; "
-        f"executor {executor.name}, {executor.workers} workers",
+        f"start {spec.name}: {_count(len(batches), 'batch')} of {size} patients, "
+        f"{len(done)} already done; executor {executor.name}, "
+        f"{_count(executor.workers, 'worker')}",
     )
     patients_done = sum(b.stop - b.first for b in batches if b.index in done)
     total = spec.patients * len(spec.grid)
