@@ -55,6 +55,10 @@ def register(sub: Any) -> None:
         sub,
         "plot",
         help="draw events, reservoir (estimate vs truth), CSF ratio and alarm tones",
+        description="Simulate a scenario and draw one figure on a calendar axis: when each alarm "
+        "and flag starts, the clinic and device events, the pump's estimate against the true "
+        "reservoir, the spinal-fluid level with the flagged spans, and each alarm's tones. The "
+        "format follows the output's suffix (.png, .svg, .pdf).",
         checks=False,
     )
     plot.add_argument("file", help="scenario YAML file")

@@ -102,7 +102,7 @@ def register(sub: Any) -> None:
     )
     replay.add_argument(
         "--junit",
-        metavar="OUT",
+        metavar="FILE",
         help="also write JUnit XML for CI (always written: invalid input is an error case)",
     )
     add_fail_on(replay)

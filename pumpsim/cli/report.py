@@ -35,6 +35,10 @@ def register(sub: Any) -> None:
         sub,
         "report",
         help="write a self-contained HTML report (figure, alarm tones, what to do)",
+        description="Simulate a scenario and write one offline HTML page for teaching: the "
+        "scenario in plain words, the figure with a time slider and the alarms' tones, what each "
+        "alarm and flag means and what to do, and the timeline. --quiz makes Play stop at each "
+        "alarm and flag start and ask what it means and what to do.",
         checks=False,
     )
     report.add_argument("file", help="scenario YAML file")

@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
         sub,
         "schema",
         help="print the JSON Schema of a scenario file or of a clinic-log row",
+        description="Print the JSON Schema of a scenario file or of one clinic-log row, for "
+        "editors and for checking exports elsewhere. It describes what pumpsim reads: a file "
+        "the schema refuses, pumpsim refuses too.",
         checks=False,
     )
     schema.add_argument(

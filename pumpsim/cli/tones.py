@@ -102,6 +102,9 @@ def register(sub: Any) -> None:
         sub,
         "tones",
         help="write each alarm priority's tone pattern as a WAV file",
+        description="Write each alarm priority's tone pattern as a WAV file (representative "
+        "tones: the device's pitches are not public) and, given a scenario, its alarms with "
+        "their repeats in compressed time.",
         checks=False,
     )
     tones.add_argument(
