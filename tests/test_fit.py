@@ -237,3 +237,30 @@ def test_fit_recovers_the_accuracies_that_produced_the_residuals(accuracies, gap
         [r["actual_residual_ml"] for r in truth], abs=1e-9
     )
     assert result.passed
+
+
+def test_an_interval_too_short_to_measure_carries_the_previous_accuracy(tmp_path):
+    # Review C, D: two refills a minute apart were fitted to -100 % (OUT OF SPEC): 0.00014 mL
+    # programmed against residuals recorded to 0.01 mL is rounding, not a measurement.
+    from pumpsim.studies.fit import MIN_FITTED_ML, NOT_MEASURED
+
+    (tmp_path / "log.csv").write_text(
+        "date,event,residual_expected_ml,residual_withdrawn_ml,volume_injected_ml\n"
+        "2026-01-01T00:00,refill,20,20,20\n2026-01-01T00:01,refill,20,20,20\n"
+        "2026-03-02,refill,8.0,7.0,20\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nduration: 100d\nstart: 2026-01-01\npump: {reservoir_ml: 20, accuracy: fit}\n"
+        "drug: {concentration_mcg_per_ml: 2000}\ntherapy: {dose_mcg_per_day: 400}\n"
+        "clinic_log: log.csv\n",
+        encoding="utf-8",
+    )
+    result = pumpsim.simulate(pumpsim.load_scenario(str(tmp_path / "s.yaml")))
+    short = next(f for f in result.fits if f.end_h - f.start_h < 1)
+    assert short.programmed_ml < MIN_FITTED_ML
+    assert (short.basis, short.accuracy, short.out_of_spec) == (NOT_MEASURED, 0.0, False)
+    last = result.fits[-1]
+    # 13 mL left the reservoir in 60 days less a minute at 0.2 mL/day programmed
+    assert last.basis == "measured"
+    assert last.accuracy == pytest.approx(13.0 / (12.0 - 0.2 / 1440) - 1, rel=1e-9)

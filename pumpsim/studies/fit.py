@@ -35,6 +35,11 @@ _CORRECTIONS = 4
 #: A residual within this of the recorded one is met (mL); a withdrawn 0 is "found dry".
 RESIDUAL_MATCH_ML = 1e-6
 
+#: The least programmed volume an interval needs for its accuracy to be measured (mL; assumed):
+#: clinic records give residuals to 0.01 mL, so a shorter interval's ratio is rounding (two
+#: refills a minute apart fitted -100 %); it carries the previous interval's accuracy instead.
+MIN_FITTED_ML = 0.1
+
 MEASURED, LOWER_BOUND, NOT_MEASURED = "measured", "lower_bound", "not_measured"
 
 
@@ -138,7 +143,7 @@ def fit(sc: schema.ScenarioFile) -> Fitted:
         rec = _refill(base, f.end_event_index) if f.ends_with_refill else None
         if rec is not None:
             f.programmed_ml = start.told_ml - float(rec.expected_residual_ml)
-        if f.withdrawn_ml is None or not f.programmed_ml or f.programmed_ml <= 0:
+        if f.withdrawn_ml is None or not f.programmed_ml or f.programmed_ml < MIN_FITTED_ML:
             f.accuracy, f.basis = previous, NOT_MEASURED
         else:
             ratio = (f.injected_ml - f.withdrawn_ml) / f.programmed_ml - 1.0
