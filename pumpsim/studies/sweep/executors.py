@@ -175,7 +175,8 @@ def _quiet_dask(level: int) -> None:
     """Dask's own log lines (a worker lost, a connection cut) at ``level`` and above only."""
     import logging
 
-    for name in ("distributed", "tornado", "asyncio"):
+    # distributed's logging config sets tornado.application's own level: named here too
+    for name in ("distributed", "tornado", "tornado.application", "asyncio"):
         logging.getLogger(name).setLevel(level)
 
 
