@@ -49,7 +49,9 @@ def parse_duration_h(value: object) -> float:
     """
     if isinstance(value, (bool, int | float)):
         if isinstance(value, float) and not math.isfinite(value):
-            raise DurationError(f"{value!r} is not a duration: give a number and a unit: '90d'")
+            raise DurationError(
+                f"bare number {value!r} is not a duration, and no unit makes it one: e.g. '90d'"
+            )
         raise DurationError(
             f"bare number {value!r} is not a duration: give a unit, e.g. '{value}d' or '{value}h'"
         )
@@ -81,7 +83,9 @@ def parse_duration_h(value: object) -> float:
         pass
     else:
         if not math.isfinite(number):  # 'nan', 'inf': no unit makes them a duration
-            raise DurationError(f"{shown} is not a duration: give a number and a unit: '90d'")
+            raise DurationError(
+                f"bare number {shown} is not a duration, and no unit makes it one: e.g. '90d'"
+            )
         raise DurationError(
             f"bare number {shown} is not a duration: give a unit, e.g. "
             f"'{_shorten(text)}d' or '{_shorten(text)}h'"
