@@ -85,11 +85,13 @@ TOKENS = [
 ]
 
 
-@st.composite
-def mutated(draw):
-    lines = BASE.splitlines()
-    for _ in range(draw(st.integers(1, 4))):
-        i = draw(st.integers(0, len(lines) - 1))
+def mutate_lines(draw, lines, edits, first, replace_value):
+    """Apply ``edits`` random line edits (delete, duplicate, truncate or ``replace_value``) to
+    ``lines`` from index ``first`` on; the mutated text."""
+    for _ in range(edits):
+        if len(lines) <= first:
+            break
+        i = draw(st.integers(first, len(lines) - 1))
         line = lines[i]
         op = draw(st.sampled_from(["replace_value", "delete", "duplicate", "truncate"]))
         if op == "delete":
@@ -99,14 +101,20 @@ def mutated(draw):
         elif op == "truncate":
             lines[i] = line[: draw(st.integers(0, len(line)))]
         else:
-            parts = line.replace("{", " ").replace("}", " ").replace(",", " ").split()
-            values = [p for p in parts if not p.endswith(":")]
-            if values:
-                victim = draw(st.sampled_from(values))
-                lines[i] = line.replace(victim, draw(st.sampled_from(TOKENS)), 1)
-        if not lines:
-            break
+            lines[i] = replace_value(line)
     return "\n".join(lines) + "\n"
+
+
+@st.composite
+def mutated(draw):
+    def replace_value(line):
+        parts = line.replace("{", " ").replace("}", " ").replace(",", " ").split()
+        values = [p for p in parts if not p.endswith(":")]
+        if not values:
+            return line
+        return line.replace(draw(st.sampled_from(values)), draw(st.sampled_from(TOKENS)), 1)
+
+    return mutate_lines(draw, BASE.splitlines(), draw(st.integers(1, 4)), 0, replace_value)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -396,21 +404,13 @@ _PROFILE_TOKENS = [
 
 @st.composite
 def mutated_profile(draw):
-    lines = list(_PROFILE_LINES)
-    for _ in range(draw(st.integers(1, 3))):
-        i = draw(st.integers(1, len(lines) - 1))  # the name stays: it is the file's
-        line = lines[i]
-        op = draw(st.sampled_from(["replace_value", "delete", "duplicate", "truncate"]))
-        if op == "delete":
-            lines.pop(i)
-        elif op == "duplicate":
-            lines.insert(i, line)
-        elif op == "truncate":
-            lines[i] = line[: draw(st.integers(0, len(line)))]
-        elif ":" in line:
-            key, _, _ = line.partition(":")
-            lines[i] = f"{key}: {draw(st.sampled_from(_PROFILE_TOKENS))}"
-    return "\n".join(lines) + "\n"
+    def replace_value(line):
+        if ":" not in line:
+            return line
+        return f"{line.partition(':')[0]}: {draw(st.sampled_from(_PROFILE_TOKENS))}"
+
+    # the first line (the name) stays: it is the file's
+    return mutate_lines(draw, list(_PROFILE_LINES), draw(st.integers(1, 3)), 1, replace_value)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -72,32 +72,24 @@ def _point_lines(point: dict[str, Any]) -> list[str]:
         head += f" ({point['redrawn_patients']} drawn again, {point['redraws']} redraws)"
     lines = [f"grid point {point['grid_point']} ({_label(point['values'])}): {head}"]
     versus = ad.get("versus_grid_point_0", {})
-    lines.append(
-        f"  abrupt-discontinuation flags: {ad['flags']} = {_num(ad['per_100_patient_years'])} "
-        f"per 100 patient-years ({_ci(ad['per_100_patient_years_95ci'])})"
+    share = (
+        f"; {100 * ad['silent_share']:.1f} % of flags ({_ci(ad['silent_share_95ci'], 100, ' %')})"
+        if ad["silent_share"] is not None
+        else ""
     )
-    if versus:
-        lines.append(_versus(versus["per_100_patient_years"]))
-    lines.append(
-        f"  silent (no critical alarm): {ad['silent']} = "
-        f"{_num(ad['silent_per_100_patient_years'])} per 100 patient-years "
-        f"({_ci(ad['silent_per_100_patient_years_95ci'])})"
-        + (
-            f"; {100 * ad['silent_share']:.1f} % of flags "
-            f"({_ci(ad['silent_share_95ci'], 100, ' %')})"
-            if ad["silent_share"] is not None
-            else ""
+    for title, count, key, per, extra in (
+        ("abrupt-discontinuation flags", "flags", "per_100_patient_years", "patient-years", ""),
+        ("silent (no critical alarm)", "silent", "silent_per_100_patient_years", "patient-years",
+         share),
+        ("patients with a flag", "patients_with_a_flag", "patients_with_a_flag_per_100",
+         "patients", ""),
+    ):  # fmt: skip
+        lines.append(
+            f"  {title}: {ad[count]} = {_num(ad[key])} per 100 {per} "
+            f"({_ci(ad[key + '_95ci'])}){extra}"
         )
-    )
-    if versus:
-        lines.append(_versus(versus["silent_per_100_patient_years"]))
-    lines.append(
-        f"  patients with a flag: {ad['patients_with_a_flag']} = "
-        f"{_num(ad['patients_with_a_flag_per_100'])} per 100 patients "
-        f"({_ci(ad['patients_with_a_flag_per_100_95ci'])})"
-    )
-    if versus:
-        lines.append(_versus(versus["patients_with_a_flag_per_100"]))
+        if versus:
+            lines.append(_versus(versus[key]))
     median = ad["median_cause_to_flag_h"]
     if ad["flags"]:
         lines.append(
