@@ -174,6 +174,14 @@ def check_accuracy(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
             _accuracy_ok(profile, event.accuracy, ("events", index, "accuracy"))
 
 
+def refill_overfills(volume_ml: float, size_ml: float) -> str | None:
+    """Why a refill of ``volume_ml`` cannot go into a ``size_ml`` reservoir (None: it fits);
+    the one rule, for the scenario's events and a clinic log's rows alike."""
+    if volume_ml > size_ml:
+        return f"refill of {volume_ml:g} mL exceeds the {size_ml:g} mL reservoir"
+    return None
+
+
 #: The last instant a scenario may reach: the calendar (and matplotlib's date axis) ends with
 #: the year 9999; a day's margin keeps every time zone's local time on it.
 _LAST_INSTANT = datetime.datetime(9999, 12, 30)
@@ -213,11 +221,9 @@ def check_timeline(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
             )
         if isinstance(event, schema.RefillEvent) and not event.missed:
             assert event.volume_ml is not None
-            if event.volume_ml > size:
-                raise ScenarioError(
-                    f"refill of {event.volume_ml:g} mL exceeds the {size:g} mL reservoir",
-                    path=(*where, "volume_ml"),
-                )
+            overfill = refill_overfills(event.volume_ml, size)
+            if overfill is not None:
+                raise ScenarioError(overfill, path=(*where, "volume_ml"))
             if event.concentration_mcg_per_ml is not None:
                 reservoir_conc = event.concentration_mcg_per_ml
             new_conc = reservoir_conc if event.update_pump_concentration else pump_conc

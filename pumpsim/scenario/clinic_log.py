@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim.errors import ScenarioError, raise_all
+from pumpsim.scenario.checks import refill_overfills
 from pumpsim.model.clock import Clock
 from pumpsim.scenario.clinic_log_columns import (
     COLUMNS,
@@ -215,6 +216,7 @@ def parse_clinic_log(
 
 def _overfilled(parsed: list[Any], size_ml: float) -> list[ScenarioError]:
     """Refills larger than the reservoir in place then (rows in time order)."""
+
     found = []
     for _, _, event, _, origin in parsed:
         if event is None:
@@ -222,13 +224,10 @@ def _overfilled(parsed: list[Any], size_ml: float) -> list[ScenarioError]:
         if event["type"] == "pump_replacement":
             size_ml = event.get("reservoir_ml", size_ml)
         volume = event.get("volume_ml")
-        if event["type"] == "refill" and isinstance(volume, int | float) and volume > size_ml:
-            found.append(
-                origin.error(
-                    f"refill of {volume:g} mL exceeds the {size_ml:g} mL reservoir",
-                    "volume_injected_ml",
-                )
-            )
+        if event["type"] == "refill" and isinstance(volume, int | float):
+            overfill = refill_overfills(volume, size_ml)
+            if overfill is not None:
+                found.append(origin.error(overfill, "volume_injected_ml"))
     return found
 
 
