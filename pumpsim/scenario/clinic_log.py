@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pumpsim.errors import ScenarioError, raise_all
-from pumpsim.scenario.checks import refill_overfills
 from pumpsim.model.clock import Clock
+from pumpsim.scenario.checks import refill_overfills
 from pumpsim.scenario.clinic_log_columns import (
     COLUMNS,
     EVENT_KINDS,
