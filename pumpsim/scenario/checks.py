@@ -276,9 +276,8 @@ def check_expectations(sc: schema.ScenarioFile, profile: DeviceProfile) -> None:
                 f"unknown cause {exp.cause!r}; known: {', '.join(CAUSES)}",
                 path=("expect", i, "cause"),
             )
-        instants = [("at", exp.at), ("first_at", exp.first_at), *(
-            ("first_within", h) for h in exp.first_within or ()
-        )]  # fmt: skip
+        within = [("first_within", h) for h in exp.first_within or ()]
+        instants = [("at", exp.at), ("first_at", exp.first_at), *within]
         for key, hours in instants:
             if hours is not None and float(hours) > sc.duration:
                 clock = clock or Clock.of(sc.start)
